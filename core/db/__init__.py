@@ -1,0 +1,1 @@
+"""Storage: URLs, the embedded server, engines and sessions, models and migrations."""

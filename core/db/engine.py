@@ -1,0 +1,44 @@
+"""Engines and sessions over one set of models: sync for Dagster and the CLI, async for the API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.db.urls import async_url, sync_url
+
+
+def make_sync_engine(url: str, *, pool_size: int = 5) -> sa.Engine:
+    """A psycopg 3 engine with pre-ping, for Dagster ops, the CLI and bulk loads."""
+    return sa.create_engine(sync_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def make_async_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """An asyncpg engine for the API."""
+    return create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def make_session_factory(engine: sa.Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def make_async_session_factory(engine: AsyncEngine) -> async_sessionmaker:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session that commits on success and rolls back on error."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

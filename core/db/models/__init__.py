@@ -1,0 +1,28 @@
+"""All models, re-exported: `from core.db.models import Record`."""
+
+from core.db.models.account import Account, Role
+from core.db.models.api_key import ApiKey
+from core.db.models.base import Base
+from core.db.models.collection import Collection
+from core.db.models.connector import Connector
+from core.db.models.generation import Generation, GenerationStatus
+from core.db.models.record import EMBEDDING_STATUSES, RECORD_STATUSES, Record
+from core.db.models.tenant import Tenant
+from core.db.models.work_request import RequestStatus, WorkRequest
+
+__all__ = [
+    "EMBEDDING_STATUSES",
+    "RECORD_STATUSES",
+    "Account",
+    "ApiKey",
+    "Base",
+    "Collection",
+    "Connector",
+    "Generation",
+    "GenerationStatus",
+    "Record",
+    "RequestStatus",
+    "Role",
+    "Tenant",
+    "WorkRequest",
+]

@@ -1,0 +1,133 @@
+"""The one settings object: environment variables with a `KARIZ_` prefix, plus the usual
+`DATABASE_URL`, `REDIS_URL`, `QDRANT_URL` and `CONNECTOR_ENCRYPTION_KEY`.
+
+Nothing else in Kariz reads `os.environ`; everything asks `get_settings()`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MB = 1024 * 1024
+
+
+def _env(name: str) -> AliasChoices:
+    """Accept both the bare conventional name and its `KARIZ_`-prefixed twin."""
+    return AliasChoices(name, f"KARIZ_{name}")
+
+
+class SettingsError(RuntimeError):
+    """Settings that must not be used to start Kariz (e.g. production without secrets)."""
+
+
+class Settings(BaseSettings):
+    """Every tunable of Kariz, read once from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="KARIZ_", extra="ignore", populate_by_name=True)
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = REPO_ROOT / "var"
+
+    # storage and peers
+    database_url: str | None = Field(default=None, validation_alias=_env("DATABASE_URL"))
+    redis_url: str | None = Field(default=None, validation_alias=_env("REDIS_URL"))
+    qdrant_url: str | None = Field(default=None, validation_alias=_env("QDRANT_URL"))
+    db_pool_size: int = 10
+
+    # secrets
+    jwt_secret: SecretStr | None = None
+    jwt_algorithm: str = "HS256"
+    jwt_ttl_seconds: int = 3600
+    connector_encryption_key: SecretStr | None = Field(
+        default=None, validation_alias=_env("CONNECTOR_ENCRYPTION_KEY")
+    )
+
+    # processes
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    dagster_host: str = "127.0.0.1"
+    dagster_port: int = 3000
+
+    # limits
+    max_upload_bytes: int = 50 * MB
+    max_body_bytes: int = 10 * MB
+    default_entity_limit: int = 1_000_000
+    default_monthly_requests: int = 1_000_000
+    default_monthly_tokens: int = 10_000_000
+    default_per_minute_limit: int = 600
+    default_daily_limit: int = 100_000
+
+    # background work
+    landing_dir: Path | None = None
+    export_dir: Path | None = None
+    export_retention_hours: float = 24.0
+    request_sensor_interval_s: int = 5
+
+    # search, embeddings, vectors, chat
+    search_cache_ttl_s: int = 300
+    embedding_provider: Literal["local", "openai"] = "local"
+    embedding_url: str | None = None
+    embedding_model: str = "all-MiniLM-L6-v2"
+    embedding_api_key: SecretStr | None = None
+    vector_backend: Literal["pgvector", "qdrant"] | None = None
+    chat_url: str | None = None
+    chat_model: str | None = None
+    chat_api_key: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _derive_paths(self) -> Settings:
+        self.data_dir = self.data_dir.expanduser().resolve()
+        if self.landing_dir is None:
+            self.landing_dir = self.data_dir / "landing"
+        if self.export_dir is None:
+            self.export_dir = self.data_dir / "exports"
+        return self
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return not self.database_url
+
+    @property
+    def pg_dir(self) -> Path:
+        return self.data_dir / "pg"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.data_dir / "dagster"
+
+    @property
+    def effective_vector_backend(self) -> str:
+        if self.vector_backend:
+            return self.vector_backend
+        return "qdrant" if self.qdrant_url else "pgvector"
+
+    @property
+    def encryption_keys(self) -> list[str]:
+        raw = self.connector_encryption_key.get_secret_value() if self.connector_encryption_key else ""
+        return [k.strip() for k in raw.split(",") if k.strip()]
+
+    def check_production(self) -> None:
+        """Refuse to run in production with missing secrets or the embedded database."""
+        if self.env != "production":
+            return
+        missing = []
+        if not self.jwt_secret:
+            missing.append("KARIZ_JWT_SECRET")
+        if not self.encryption_keys:
+            missing.append("CONNECTOR_ENCRYPTION_KEY")
+        if self.uses_embedded_database:
+            missing.append("DATABASE_URL (production does not run on the embedded database)")
+        if missing:
+            raise SettingsError("production refuses to start; missing: " + ", ".join(missing))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

