@@ -1,0 +1,104 @@
+"""The Litestar application: every area's controllers under `/api/v1`, one auth layer, one error map.
+
+Areas are packages `api/<area>/` whose `controllers.py` exposes `ROUTES`; they are discovered here,
+so adding an area never edits this file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+import time
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+import api
+from api.auth.middleware import AuthMiddleware
+from api.deps import provide_db_session, provide_settings
+from api.errors import EXCEPTION_HANDLERS
+from core.db.engine import make_async_engine, make_async_session_factory
+from core.settings import Settings, get_settings
+from core.version import VERSION
+
+log = logging.getLogger(__name__)
+API_PREFIX = "/api/v1"
+PUBLIC_PATHS = [f"^{API_PREFIX}/docs", f"^{API_PREFIX}/schema"]
+
+
+def discover_routes() -> list[Any]:
+    """Every `api.<area>.controllers.ROUTES`, areas in name order."""
+    routes: list[Any] = []
+    for info in sorted(pkgutil.iter_modules(api.__path__), key=lambda m: m.name):
+        if not info.ispkg:
+            continue
+        try:
+            module = importlib.import_module(f"api.{info.name}.controllers")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"api.{info.name}.controllers":
+                continue
+            raise
+        routes.extend(getattr(module, "ROUTES", []))
+    return routes
+
+
+def create_app(settings: Settings | None = None, *, database_url: str | None = None,
+               session_factory: async_sessionmaker | None = None) -> Litestar:
+    """The API. `database_url` defaults to the settings' (or the embedded server);
+    `session_factory` lets tests bind the app to their own transaction."""
+    settings = settings or get_settings()
+    settings.check_production()
+
+    async def open_state(app: Litestar) -> None:
+        app.state.settings = settings
+        app.state.started_at = time.time()
+        app.state.engine = None
+        if session_factory is not None:
+            app.state.session_factory = session_factory
+            return
+        url = database_url
+        if url is None:
+            from core.db.embedded import resolve_database_urls
+
+            url = resolve_database_urls(settings)[0]
+        app.state.engine = make_async_engine(url, pool_size=settings.db_pool_size)
+        app.state.session_factory = make_async_session_factory(app.state.engine)
+
+    async def close_state(app: Litestar) -> None:
+        if app.state.get("engine") is not None:
+            await app.state.engine.dispose()
+
+    v1 = Router(path=API_PREFIX, route_handlers=discover_routes())
+    return Litestar(
+        route_handlers=[v1],
+        on_startup=[open_state],
+        on_shutdown=[close_state],
+        dependencies={"db_session": Provide(provide_db_session), "settings": Provide(provide_settings, sync_to_thread=False)},
+        middleware=[DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS, exclude_from_auth_key="public")],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Kariz API",
+            version=VERSION,
+            path=f"{API_PREFIX}/docs",
+            render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(security_schemes={
+                "apiKey": SecurityScheme(type="http", scheme="bearer", description="sk_live_... API key or portal JWT"),
+            }),
+            security=[{"apiKey": []}],
+        ),
+        debug=False,
+    )
+
+
+def app_factory() -> Litestar:
+    """Entry point for ASGI servers (`uvicorn --factory api.app:app_factory`)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return create_app()

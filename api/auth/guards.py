@@ -1,0 +1,32 @@
+"""Scope guards: small `(connection, handler) -> None` functions that raise Forbidden."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from api.auth.principal import Principal
+from core.errors import Forbidden
+
+Guard = Callable[[ASGIConnection, BaseRouteHandler], None]
+
+
+def requires_scope(scope: str) -> Guard:
+    """A guard that lets through callers whose key or token grants `scope`."""
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        principal: Principal = connection.user
+        if not principal.allows(scope):
+            raise Forbidden(f"this operation needs the '{scope}' scope")
+
+    guard.__name__ = f"requires_{scope.replace(':', '_')}"
+    return guard
+
+
+def own_tenant(principal: Principal, tenant_id: uuid.UUID) -> None:
+    """Callers act on their own tenant only (operators on any)."""
+    if principal.tenant_id != tenant_id and not principal.is_system:
+        raise Forbidden("this tenant does not belong to you")

@@ -1,0 +1,92 @@
+"""Authentication: API keys (`Authorization: Bearer sk_...` or `x-api-key: sk_...`) and portal JWTs.
+
+Key lookups are cached for a few seconds per process (revocation through this API drops the entry
+at once); `last_used_at` is written at most once per cache period per key.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from litestar.connection import ASGIConnection
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from api.auth.principal import Principal
+from core.db.models import ApiKey
+from core.errors import Unauthenticated
+from core.security.api_keys import hash_key, looks_like_key
+from core.security.tokens import verify_token
+
+log = logging.getLogger(__name__)
+CACHE_SECONDS = 5.0
+
+# hash -> (principal, expires_at of the key, cached until monotonic)
+_key_cache: dict[str, tuple[Principal, datetime | None, float]] = {}
+
+
+def forget_key(key_id: uuid.UUID) -> None:
+    """Drop a key from the cache (after revocation)."""
+    for digest, (principal, _, _) in list(_key_cache.items()):
+        if principal.key_id == key_id:
+            _key_cache.pop(digest, None)
+
+
+def extract_credential(connection: ASGIConnection) -> str | None:
+    """The raw key or token from the request headers, if any."""
+    header = connection.headers.get("x-api-key")
+    if header:
+        return header.strip()
+    auth = connection.headers.get("authorization")
+    if auth:
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+        raise Unauthenticated("Authorization header must be 'Bearer <key or token>'")
+    return None
+
+
+async def _principal_for_key(connection: ASGIConnection, raw: str) -> Principal:
+    if not looks_like_key(raw):
+        raise Unauthenticated("Invalid or missing API Key")
+    digest = hash_key(raw)
+    now = datetime.now(UTC)
+    cached = _key_cache.get(digest)
+    if cached and cached[2] > time.monotonic():
+        principal, expires_at, _ = cached
+        if expires_at is not None and expires_at <= now:
+            raise Unauthenticated("API key expired")
+        return principal
+    factory = connection.app.state.session_factory
+    async with factory() as session:
+        key = (await session.execute(sa.select(ApiKey).where(ApiKey.key_hash == digest))).scalar_one_or_none()
+        if key is None:
+            raise Unauthenticated("Invalid or missing API Key")
+        if key.revoked_at is not None:
+            raise Unauthenticated("API key revoked")
+        if key.expires_at is not None and key.expires_at <= now:
+            raise Unauthenticated("API key expired")
+        await session.execute(sa.update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+        await session.commit()
+        principal = Principal(tenant_id=key.tenant_id, scopes=frozenset(key.scopes), key_id=key.id)
+        _key_cache[digest] = (principal, key.expires_at, time.monotonic() + CACHE_SECONDS)
+        return principal
+
+
+class AuthMiddleware(AbstractAuthenticationMiddleware):
+    """Sets `request.user` to a Principal, or answers 401."""
+
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        raw = extract_credential(connection)
+        if not raw:
+            raise Unauthenticated("Invalid or missing API Key")
+        if raw.startswith("sk_"):
+            principal = await _principal_for_key(connection, raw)
+        else:
+            claims = verify_token(connection.app.state.settings, raw)
+            principal = Principal(tenant_id=claims.tenant_id, scopes=frozenset(claims.scopes),
+                                  subject=claims.subject, via="jwt")
+        return AuthenticationResult(user=principal, auth=principal)

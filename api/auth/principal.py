@@ -1,0 +1,28 @@
+"""Who is calling: the tenant, the key or token, and what it may do."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from core.security.api_keys import ADMIN_SCOPE, SYSTEM_SCOPE
+
+
+@dataclass(frozen=True)
+class Principal:
+    tenant_id: uuid.UUID
+    scopes: frozenset[str]
+    key_id: uuid.UUID | None = None
+    subject: str | None = None
+    via: str = "api_key"  # or "jwt"
+
+    @property
+    def is_system(self) -> bool:
+        """An operator across all tenants."""
+        return SYSTEM_SCOPE in self.scopes
+
+    def allows(self, scope: str) -> bool:
+        """`admin` covers every tenant-level scope; `system:admin` covers everything."""
+        if self.is_system or scope in self.scopes:
+            return True
+        return scope != SYSTEM_SCOPE and ADMIN_SCOPE in self.scopes

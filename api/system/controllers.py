@@ -1,0 +1,99 @@
+"""Liveness, readiness, self-service registration and portal tokens."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import psutil
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth.principal import Principal
+from api.system.schemas import RegisterBody, TokenBody
+from core.errors import InvalidInput
+from core.health import readiness
+from core.security.tokens import issue_token
+from core.settings import Settings
+from core.tenants.service import register
+from core.version import VERSION
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class HealthController(Controller):
+    tags = ["health"]
+
+    @get("/health", operation_id="health", opt={"public": True})
+    async def health(self, state: State) -> dict[str, Any]:
+        """Liveness: the process runs. Checks no dependency."""
+        rss = psutil.Process().memory_info().rss
+        return {
+            "status": "healthy",
+            "version": VERSION,
+            "uptime": round(time.time() - state.started_at, 1),
+            "memory": {"rssMb": round(rss / 2**20, 1)},
+        }
+
+    async def _ready(self, state: State) -> Response[dict[str, Any]]:
+        started = time.perf_counter()
+        checks = await readiness(state.settings, state.session_factory)
+        ok = all(c.ok for c in checks)
+        body = {
+            "status": "ready" if ok else "not_ready",
+            "checks": {c.name: c.as_dict() for c in checks},
+            "totalLatencyMs": round((time.perf_counter() - started) * 1000, 2),
+        }
+        return Response(body, status_code=200 if ok else 503)
+
+    @get("/health/ready", operation_id="healthReady", opt={"public": True})
+    async def health_ready(self, state: State) -> Response[dict[str, Any]]:
+        """Readiness: PostgreSQL and, when configured, Redis and the vector store; 200 or 503."""
+        return await self._ready(state)
+
+    @get("/ready", operation_id="ready", opt={"public": True})
+    async def ready(self, state: State) -> Response[dict[str, Any]]:
+        """Readiness (alias of /health/ready)."""
+        return await self._ready(state)
+
+
+class RegisterController(Controller):
+    tags = ["tenants"]
+
+    @post("/register", operation_id="register", opt={"public": True}, status_code=201)
+    async def register(self, data: RegisterBody, db_session: AsyncSession) -> dict[str, Any]:
+        """Create a tenant with an admin account and a first API key, shown once."""
+        name, email = data.name.strip(), data.email.strip()
+        if not name or len(name) > 200:
+            raise InvalidInput("name must be 1-200 characters")
+        if not EMAIL.match(email) or len(email) > 320:
+            raise InvalidInput("email is not a valid address")
+        tenant, issued = await db_session.run_sync(lambda s: register(s, name, email))
+        await db_session.commit()
+        return {
+            "success": True,
+            "data": {"apiKey": issued.raw, "tenantId": str(tenant.id), "scopes": issued.key.scopes},
+        }
+
+
+class TokenController(Controller):
+    path = "/auth"
+    tags = ["auth"]
+
+    @post("/token", operation_id="issueToken", status_code=201)
+    async def issue(self, request: Request[Principal, Any, State], settings: Settings,
+                    data: TokenBody | None = None) -> dict[str, Any]:
+        """Exchange an API key for a portal JWT carrying the key's tenant and scopes."""
+        principal = request.user
+        ttl = (data.ttl_seconds if data else None) or settings.jwt_ttl_seconds
+        if not 60 <= ttl <= 86400:
+            raise InvalidInput("ttl_seconds must be between 60 and 86400")
+        token, expires = issue_token(settings, tenant_id=principal.tenant_id,
+                                     subject=str(principal.key_id or principal.subject),
+                                     scopes=sorted(principal.scopes), ttl_seconds=ttl)
+        return {"success": True, "data": {"token": token, "tokenType": "Bearer", "expiresAt": expires.isoformat()}}
+
+
+ROUTES = [HealthController, RegisterController, TokenController]

@@ -1,0 +1,124 @@
+"""Work requests: durable rows that ask for background work, each served by one Dagster run.
+
+The API writes a row (`submit_request`); a Dagster sensor turns each queued row into a run whose
+`run_key` is the request id, so a row is never lost and never run twice; the run moves the row
+through running to succeeded or failed and records progress on the way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from core.db.models import RequestStatus, WorkRequest
+from core.errors import NotFound
+
+TERMINAL = (RequestStatus.SUCCEEDED.value, RequestStatus.FAILED.value, RequestStatus.CANCELLED.value)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def submit_request(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    kind: str,
+    params: dict[str, Any] | None = None,
+    collection_id: uuid.UUID | None = None,
+    total: int | None = None,
+) -> WorkRequest:
+    """Queue a request of `kind` for the tenant; the caller commits."""
+    request = WorkRequest(
+        id=uuid.uuid4(), tenant_id=tenant_id, kind=kind, status=RequestStatus.QUEUED.value,
+        params=params or {}, collection_id=collection_id, total=total, progress=0,
+    )
+    session.add(request)
+    await session.flush()
+    return request
+
+
+async def get_request(
+    session: AsyncSession, tenant_id: uuid.UUID, request_id: uuid.UUID, kind: str | None = None
+) -> WorkRequest:
+    """The tenant's request; another tenant's id, or the wrong kind, is NotFound."""
+    query = sa.select(WorkRequest).where(WorkRequest.id == request_id, WorkRequest.tenant_id == tenant_id)
+    if kind is not None:
+        query = query.where(WorkRequest.kind == kind)
+    request = (await session.execute(query)).scalar_one_or_none()
+    if request is None:
+        raise NotFound(f"request {request_id} not found")
+    return request
+
+
+def queued_requests(session: Session, kind: str, limit: int = 100) -> list[WorkRequest]:
+    """Queued rows of `kind`, oldest first (the sensor's input)."""
+    query = (
+        sa.select(WorkRequest)
+        .where(WorkRequest.kind == kind, WorkRequest.status == RequestStatus.QUEUED.value)
+        .order_by(WorkRequest.created_at)
+        .limit(limit)
+    )
+    return list(session.execute(query).scalars())
+
+
+def start_request(session: Session, request_id: uuid.UUID | str, run_id: str) -> WorkRequest:
+    """Mark the request running under `run_id` (a retried run takes it over again)."""
+    request = session.get(WorkRequest, uuid.UUID(str(request_id)), with_for_update=True)
+    if request is None:
+        raise NotFound(f"request {request_id} not found")
+    request.status = RequestStatus.RUNNING.value
+    request.run_id = run_id
+    request.attempts += 1
+    request.started_at = _now()
+    request.error = None
+    session.commit()
+    return request
+
+
+def report_progress(session: Session, request_id: uuid.UUID | str, progress: int, total: int | None = None) -> None:
+    """Record how far the work has come; committed at once so status endpoints see it."""
+    values: dict[str, Any] = {"progress": progress}
+    if total is not None:
+        values["total"] = total
+    session.execute(sa.update(WorkRequest).where(WorkRequest.id == uuid.UUID(str(request_id))).values(**values))
+    session.commit()
+
+
+def finish_request(session: Session, request_id: uuid.UUID | str, result: dict[str, Any],
+                   *, expires_at: datetime | None = None) -> None:
+    """Mark the request succeeded with its result."""
+    session.execute(
+        sa.update(WorkRequest)
+        .where(WorkRequest.id == uuid.UUID(str(request_id)))
+        .values(status=RequestStatus.SUCCEEDED.value, result=result, finished_at=_now(), expires_at=expires_at)
+    )
+    session.commit()
+
+
+def fail_request(session: Session, request_id: uuid.UUID | str, error: str) -> None:
+    """Mark the request failed, saying why (the reason must hold no secrets)."""
+    session.execute(
+        sa.update(WorkRequest)
+        .where(WorkRequest.id == uuid.UUID(str(request_id)))
+        .values(status=RequestStatus.FAILED.value, error=error[:2000], finished_at=_now())
+    )
+    session.commit()
+
+
+def mark_launch_failed(session: Session, request_id: uuid.UUID | str, error: str) -> None:
+    """A request whose run could not even be launched fails with the reason."""
+    fail_request(session, request_id, f"could not launch: {error}")
+
+
+def queue_depth(session: Session) -> int:
+    """How many requests wait for a run."""
+    return session.execute(
+        sa.select(sa.func.count()).select_from(WorkRequest).where(WorkRequest.status == RequestStatus.QUEUED.value)
+    ).scalar_one()

@@ -1,0 +1,1 @@
+"""Security primitives: API keys, tokens, credential encryption."""

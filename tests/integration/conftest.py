@@ -1,0 +1,128 @@
+"""API fixtures: the real Litestar app, in-process, on the real PostgreSQL of this session.
+
+`client` runs each test inside one outer transaction that is rolled back afterwards (the app's own
+commits become savepoints), so tests never see each other's rows. `live_client` commits for real,
+for tests where another process or a Dagster run must see the data.
+"""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+import httpx
+from litestar import Litestar
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from api.app import create_app
+from core.db.engine import make_async_engine
+from core.security.api_keys import ALL_TENANT_SCOPES, SYSTEM_SCOPE
+from core.settings import Settings
+
+
+@dataclass(frozen=True)
+class TenantKey:
+    tenant_id: str
+    key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+@pytest.fixture(scope="session")
+def app_settings(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Settings:
+    data_dir = Path(tmp_path_factory.mktemp("kariz-data"))
+    return Settings(env="test", data_dir=data_dir, database_url=database_url, jwt_secret="test-jwt-secret",
+                    connector_encryption_key="pgyQWUDq1bxcIT3XzM5eOeFf3gqRWmtk0fzC4jHKu0M=")
+
+
+@pytest.fixture(autouse=True)
+def _use_test_settings(app_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Code that asks `get_settings()` gets the test settings."""
+    import core.settings
+
+    monkeypatch.setattr(core.settings, "get_settings", lambda: app_settings)
+    yield
+
+
+@pytest_asyncio.fixture(scope="session")
+async def async_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_async_engine(database_url, pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+@asynccontextmanager
+async def serve_in_loop(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the app in this event loop, with the app's start-up and shut-down hooks run.
+
+    Litestar's own test client runs the app in another event loop, where the test's database
+    connection cannot follow; its lifespan opens an anyio task group that cannot span the fixture's
+    set-up and tear-down tasks, so the hooks are called directly."""
+    for hook in app.on_startup:
+        await hook(app)
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as http:
+            yield http
+    finally:
+        for hook in app.on_shutdown:
+            await hook(app)
+
+
+@pytest_asyncio.fixture
+async def client(async_engine: AsyncEngine, app_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The API inside a transaction that is rolled back after the test."""
+    async with async_engine.connect() as conn:
+        outer = await conn.begin()
+        factory = async_sessionmaker(bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint")
+        app = create_app(app_settings, session_factory=factory)
+        async with serve_in_loop(app) as test_client:
+            yield test_client
+        await outer.rollback()
+
+
+@pytest_asyncio.fixture
+async def live_client(async_engine: AsyncEngine, app_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The API committing for real (for tests that cross processes or Dagster runs)."""
+    factory = async_sessionmaker(async_engine, expire_on_commit=False)
+    app = create_app(app_settings, session_factory=factory)
+    async with serve_in_loop(app) as test_client:
+        yield test_client
+
+
+async def register_tenant(client: httpx.AsyncClient, prefix: str = "t") -> TenantKey:
+    name = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    response = await client.post("/api/v1/register", json={"name": name, "email": f"{name}@example.com"})
+    assert response.status_code == 201, response.text
+    data = response.json()["data"]
+    return TenantKey(tenant_id=data["tenantId"], key=data["apiKey"])
+
+
+@pytest_asyncio.fixture
+async def tenant_key(client: httpx.AsyncClient) -> TenantKey:
+    """A fresh tenant with every tenant scope (admin included)."""
+    return await register_tenant(client, "acme")
+
+
+@pytest_asyncio.fixture
+async def other_tenant_key(client: httpx.AsyncClient) -> TenantKey:
+    """A second, unrelated tenant: its ids must never reach the first."""
+    return await register_tenant(client, "other")
+
+
+def make_system_key(session_factory_sync, name: str = "operator") -> TenantKey:
+    """An operator key (system:admin), created the way `kariz key create` does."""
+    from core.tenants import service
+
+    with session_factory_sync() as s:
+        tenant = service.create_tenant(s, f"{name}-{uuid.uuid4().hex[:8]}")
+        issued = service.create_api_key(s, tenant.id, "ops", [*ALL_TENANT_SCOPES, SYSTEM_SCOPE])
+        s.commit()
+        return TenantKey(str(tenant.id), issued.raw)
