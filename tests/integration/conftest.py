@@ -8,14 +8,14 @@ for tests where another process or a Dagster run must see the data.
 from __future__ import annotations
 
 import uuid
-from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 import pytest_asyncio
-import httpx
 from litestar import Litestar
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -70,6 +70,7 @@ async def serve_in_loop(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     try:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as http:
+            http.app = app  # tests reach the app's state (e.g. its session factory) through the client
             yield http
     finally:
         for hook in app.on_shutdown:
@@ -117,12 +118,19 @@ async def other_tenant_key(client: httpx.AsyncClient) -> TenantKey:
     return await register_tenant(client, "other")
 
 
-def make_system_key(session_factory_sync, name: str = "operator") -> TenantKey:
-    """An operator key (system:admin), created the way `kariz key create` does."""
+def create_system_key(session, name: str = "operator") -> TenantKey:
+    """An operator key (system:admin) in a new tenant, created the way `kariz key create` does."""
     from core.tenants import service
 
-    with session_factory_sync() as s:
-        tenant = service.create_tenant(s, f"{name}-{uuid.uuid4().hex[:8]}")
-        issued = service.create_api_key(s, tenant.id, "ops", [*ALL_TENANT_SCOPES, SYSTEM_SCOPE])
-        s.commit()
-        return TenantKey(str(tenant.id), issued.raw)
+    tenant = service.create_tenant(session, f"{name}-{uuid.uuid4().hex[:8]}")
+    issued = service.create_api_key(session, tenant.id, "ops", [*ALL_TENANT_SCOPES, SYSTEM_SCOPE])
+    return TenantKey(str(tenant.id), issued.raw)
+
+
+@pytest_asyncio.fixture
+async def system_key(client: httpx.AsyncClient) -> TenantKey:
+    """An operator key inside the test's transaction."""
+    async with client.app.state.session_factory() as session:
+        key = await session.run_sync(create_system_key)
+        await session.commit()
+    return key

@@ -1,0 +1,92 @@
+"""Request-driven runs: queued WorkRequest rows become Dagster runs, exactly once each.
+
+Each area builds its sensor with `build_request_sensor(kind, job)`. The sensor lists queued rows of
+its kind and asks for one run per row with `run_key` = request id, which Dagster never launches
+twice; the run marks the row running, then succeeded or failed. A run that dies before its op can
+say so is caught by `request_failure_sensor`, which fails the row with the run's error.
+"""
+
+# no `from __future__ import annotations`: Dagster reads op and config annotations at definition time
+
+import uuid
+
+import dagster as dg
+
+from core.db.models import RequestStatus, WorkRequest
+from core.requests import fail_request, queued_requests
+from orchestration.resources import DatabaseResource
+
+TENANT_TAG = "kariz/tenant"
+REQUEST_TAG = "kariz/request"
+KIND_TAG = "kariz/kind"
+COLLECTION_TAG = "kariz/collection"
+
+
+class RequestConfig(dg.Config):
+    """The request a run serves."""
+
+    request_id: str
+
+
+def request_run_config(job: dg.JobDefinition, request_id: uuid.UUID | str) -> dict:
+    """Run config that hands `request_id` to the job's single op or asset."""
+    nodes = job.graph.node_names()
+    if len(nodes) != 1:
+        raise ValueError(f"request job {job.name} must have exactly one op or asset, has {nodes}")
+    return {"ops": {nodes[0]: {"config": {"request_id": str(request_id)}}}}
+
+
+def request_tags(request: WorkRequest) -> dict[str, str]:
+    tags = {TENANT_TAG: str(request.tenant_id), REQUEST_TAG: str(request.id), KIND_TAG: request.kind}
+    if request.collection_id:
+        tags[COLLECTION_TAG] = str(request.collection_id)
+    return tags
+
+
+def build_request_sensor(kind: str, job: dg.JobDefinition, *, name: str | None = None,
+                         minimum_interval_seconds: int = 5) -> dg.SensorDefinition:
+    """A sensor that turns queued `kind` requests into runs of `job` (run_key = request id)."""
+
+    @dg.sensor(
+        name=name or f"{kind}_request_sensor",
+        job=job,
+        minimum_interval_seconds=minimum_interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=f"Launches one run of {job.name} per queued '{kind}' request.",
+    )
+    def _sensor(context: dg.SensorEvaluationContext, database: DatabaseResource) -> dg.SensorResult:
+        with database.session() as session:
+            rows = queued_requests(session, kind)
+        if not rows:
+            return dg.SensorResult(skip_reason=f"no queued '{kind}' requests")
+        context.log.info("%d queued %s request(s)", len(rows), kind)
+        return dg.SensorResult(
+            run_requests=[
+                dg.RunRequest(run_key=str(r.id), run_config=request_run_config(job, r.id), tags=request_tags(r))
+                for r in rows
+            ]
+        )
+
+    return _sensor
+
+
+@dg.run_failure_sensor(
+    name="request_failure_sensor",
+    monitor_all_code_locations=False,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Fails the work request of a run that failed before it could report.",
+)
+def request_failure_sensor(context: dg.RunFailureSensorContext, database: DatabaseResource) -> None:
+    request_id = context.dagster_run.tags.get(REQUEST_TAG)
+    if not request_id:
+        return
+    with database.session() as session:
+        request = session.get(WorkRequest, uuid.UUID(request_id))
+        if request is None or request.status in (RequestStatus.SUCCEEDED.value, RequestStatus.FAILED.value):
+            return
+        message = context.failure_event.message or "run failed"
+        fail_request(session, request.id, message)
+        context.log.info("marked request %s failed", request_id)
+
+
+defs = dg.Definitions(sensors=[request_failure_sensor])
