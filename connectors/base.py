@@ -1,0 +1,121 @@
+"""The one interface every source kind implements.
+
+A connector is built from its decrypted connection config (validated on construction, before any
+network I/O), can `check()` that the source answers, and `stream()`s a query's rows as batches of
+JSON-safe dicts. It opens a connection only for the duration of a check or a stream and always
+closes it, also when the caller stops iterating early.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, TypeVar
+
+from connectors.errors import ConnectorConfigInvalid, SourceError, scrub
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+DEFAULT_BATCH_SIZE = 5000
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+
+Row = dict[str, Any]
+Batch = list[Row]
+E = TypeVar("E", bound=SourceError)
+
+
+class SourceConfig(Protocol):
+    """What every kind's parsed config offers the interface."""
+
+    def secrets(self) -> list[str]: ...
+
+    def describe(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionCheck:
+    """The outcome of `SourceConnector.check()`: failures are data here, not exceptions."""
+
+    ok: bool
+    source: str
+    server_version: str | None = None
+    error: SourceError | None = None
+
+    @property
+    def message(self) -> str:
+        return "ok" if self.ok else (self.error.message if self.error else "failed")
+
+
+def require_keys(kind: str, raw: Mapping[str, Any], required: tuple[str, ...]) -> None:
+    """Raise `ConnectorConfigInvalid` naming every required key that is missing or empty."""
+    if not isinstance(raw, Mapping):
+        raise ConnectorConfigInvalid(f"{kind} connection_config must be an object", kind=kind)
+    missing = [k for k in required if raw.get(k) in (None, "")]
+    if missing:
+        raise ConnectorConfigInvalid(
+            f"{kind} connection_config is missing {', '.join(missing)} (required: {', '.join(required)})",
+            kind=kind,
+            extra={"missing": missing},
+        )
+
+
+def as_watermark(last_pull: dt.datetime | None) -> dt.datetime:
+    """The timezone-aware UTC instant bound to `:last_pull` (None, the first pull, binds the epoch)."""
+    if last_pull is None:
+        return EPOCH
+    if last_pull.tzinfo is None:
+        return last_pull.replace(tzinfo=dt.UTC)
+    return last_pull.astimezone(dt.UTC)
+
+
+def check_batch_size(batch_size: int) -> int:
+    """`batch_size` if it is a positive int; `ConnectorConfigInvalid` otherwise."""
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ConnectorConfigInvalid(f"batch_size must be a positive integer, got {batch_size!r}")
+    return batch_size
+
+
+class SourceConnector(ABC):
+    """A pull source of one kind, built from its decrypted config.
+
+    Subclasses set `kind`, parse the config in `__init__` (raising `ConnectorConfigInvalid`), and
+    implement `check`, `stream` and `validate_query`. Every failure raised is a `SourceError`
+    subclass whose message never contains credentials.
+    """
+
+    kind: ClassVar[str]
+    config: SourceConfig
+
+    @property
+    def source(self) -> str:
+        """A description of the source safe to show and log: kind, host, database; no credentials."""
+        return self.config.describe()
+
+    def error(self, cls: type[E], detail: str) -> E:
+        """A `cls` error about this source whose message has every credential scrubbed out."""
+        return cls(scrub(f"{self.source}: {detail}", self.config.secrets()), kind=self.kind)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.source}>"
+
+    @classmethod
+    @abstractmethod
+    def validate_query(cls, query: str) -> None:
+        """Refuse, without connecting, a query this kind can never run (`SourceQueryInvalid`, `SourceWriteRefused`)."""
+
+    @abstractmethod
+    def check(self) -> ConnectionCheck:
+        """Open a connection, ask the server who it is, close it; report the outcome as data."""
+
+    @abstractmethod
+    def stream(
+        self, query: str, *, last_pull: dt.datetime | None = None, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> Iterator[Batch]:
+        """Run `query` read-only with `:last_pull` bound, yielding lists of at most `batch_size` JSON-safe rows.
+
+        Rows are fetched from the server batch by batch (server-side cursor), never all at once.
+        The connection is closed when the iterator is exhausted, fails or is closed. If the source
+        goes away after some batches were yielded, `SourceLost` is raised: the pull is incomplete
+        and the caller must not advance its watermark.
+        """

@@ -1,0 +1,1 @@
+"""MongoDB sources through pymongo; config `{"uri", "database", "collection"}`, query a JSON filter."""

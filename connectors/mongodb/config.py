@@ -1,0 +1,100 @@
+"""MongoDB connection config and query parsing, importable without pymongo."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from connectors.base import DEFAULT_CONNECT_TIMEOUT_S, require_keys
+from connectors.errors import ConnectorConfigInvalid, SourceQueryInvalid
+
+KIND = "mongodb"
+LAST_PULL = ":last_pull"
+QUERY_KEYS = frozenset({"filter", "projection", "sort"})
+
+
+@dataclass(frozen=True, slots=True)
+class MongoDBConfig:
+    uri: str
+    database: str
+    collection: str
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S
+
+    def secrets(self) -> list[str]:
+        parts = urlsplit(self.uri)
+        found = [self.uri]
+        if parts.password:
+            found += [parts.password, unquote(parts.password)]
+        return found
+
+    def describe(self) -> str:
+        hosts = urlsplit(self.uri).netloc.rpartition("@")[2]
+        return f"mongodb://{hosts}/{self.database}.{self.collection}"
+
+
+@dataclass(frozen=True, slots=True)
+class MongoQuery:
+    """A parsed query: `filter` (with `:last_pull` still a string), optional `projection` and `sort`."""
+
+    filter: dict[str, Any]
+    projection: dict[str, Any] | list[str] | None = None
+    sort: list[tuple[str, int]] | None = None
+
+
+def parse_config(raw: Mapping[str, Any]) -> MongoDBConfig:
+    """The validated config: `uri` (mongodb:// or mongodb+srv://), `database`, `collection` required."""
+    require_keys(KIND, raw, ("uri", "database", "collection"))
+    uri = raw["uri"]
+    if not isinstance(uri, str) or urlsplit(uri).scheme not in ("mongodb", "mongodb+srv"):
+        raise ConnectorConfigInvalid("mongodb uri must be a mongodb:// or mongodb+srv:// URL", kind=KIND)
+    timeout = raw.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT_S)
+    if not isinstance(timeout, int | float) or timeout <= 0:
+        raise ConnectorConfigInvalid("mongodb connect_timeout must be a positive number", kind=KIND)
+    return MongoDBConfig(
+        uri=uri,
+        database=str(raw["database"]),
+        collection=str(raw["collection"]),
+        connect_timeout=float(timeout),
+    )
+
+
+def parse_query(query: str | Mapping[str, Any] | None) -> MongoQuery:
+    """A JSON filter, or `{"filter": ..., "projection": ..., "sort": {...}}`; empty means every document.
+
+    Extended JSON (`{"$date": ...}`, `{"$oid": ...}`) is kept as written here; the source decodes it.
+    """
+    if query is None or (isinstance(query, str) and not query.strip()):
+        return MongoQuery(filter={})
+    if isinstance(query, str):
+        try:
+            doc = json.loads(query)
+        except json.JSONDecodeError as exc:
+            raise SourceQueryInvalid(
+                f"the mongodb query is not valid JSON: {exc.msg} at {exc.pos}", kind=KIND
+            ) from None
+    else:
+        doc = dict(query)
+    if not isinstance(doc, dict):
+        raise SourceQueryInvalid("the mongodb query must be a JSON object (a filter)", kind=KIND)
+    if "filter" in doc and set(doc) <= QUERY_KEYS:
+        filt, projection, sort = doc["filter"], doc.get("projection"), doc.get("sort")
+    else:
+        filt, projection, sort = doc, None, None
+    if not isinstance(filt, dict):
+        raise SourceQueryInvalid("the mongodb filter must be a JSON object", kind=KIND)
+    if projection is not None and not isinstance(projection, dict | list):
+        raise SourceQueryInvalid("the mongodb projection must be an object or a list of fields", kind=KIND)
+    sort_pairs = None
+    if sort is not None:
+        if not isinstance(sort, dict) or any(v not in (1, -1) for v in sort.values()):
+            raise SourceQueryInvalid('the mongodb sort must be an object like {"field": 1}', kind=KIND)
+        sort_pairs = [(str(k), int(v)) for k, v in sort.items()]
+    return MongoQuery(filter=filt, projection=projection, sort=sort_pairs)
+
+
+def validate_query(query: str) -> None:
+    """Refuse a query that is not a JSON filter (a find can only read)."""
+    parse_query(query)

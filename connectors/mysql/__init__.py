@@ -1,0 +1,1 @@
+"""MySQL and MariaDB sources through asyncmy; config `{"host", "port", "user", "password", "database"}`."""

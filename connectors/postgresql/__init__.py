@@ -1,0 +1,1 @@
+"""PostgreSQL sources through asyncpg; config `{"dsn": "postgresql://user:pass@host:5432/db"}`."""
