@@ -1,0 +1,43 @@
+"""Kariz: `import kariz` gives the Python SDK (`kariz.Client`, `kariz.AsyncClient`, exceptions)."""
+
+from kariz.sdk import (
+    APIError,
+    AsyncClient,
+    AuthenticationError,
+    Client,
+    ConflictError,
+    ExportFailedError,
+    KarizConnectionError,
+    KarizError,
+    KarizTimeoutError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDenied,
+    QuotaExceededError,
+    RateLimitError,
+    RetryPolicy,
+    ServerError,
+    ValidationError,
+    models,
+)
+
+__all__ = [
+    "APIError",
+    "AsyncClient",
+    "AuthenticationError",
+    "Client",
+    "ConflictError",
+    "ExportFailedError",
+    "KarizConnectionError",
+    "KarizError",
+    "KarizTimeoutError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDenied",
+    "QuotaExceededError",
+    "RateLimitError",
+    "RetryPolicy",
+    "ServerError",
+    "ValidationError",
+    "models",
+]

@@ -1,0 +1,291 @@
+"""Every API operation, written once for both clients.
+
+Each method describes its call and hands it to `self._call`, which the sync client answers with the
+result and the async client with an awaitable of it. Return annotations name the result type.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeVar
+
+from kariz.sdk import models as m
+from kariz.sdk.export_flow import start_call, status_call
+from kariz.sdk.transport import Call, FileSource, Upload, as_json, as_model, as_models, as_none
+
+T = TypeVar("T")
+
+
+def _file(file: FileSource, filename: str | None, content_type: str | None) -> Upload:
+    return Upload(file, filename=filename, content_type=content_type)
+
+
+class Endpoints:
+    """The API surface. `_call(call)` is supplied by the client class."""
+
+    def _call(self, call: Call[T]) -> Any:  # pragma: no cover - replaced by both clients
+        raise NotImplementedError
+
+    # -------------------------------------------------------------- search
+
+    def search(
+        self,
+        collection: str,
+        query: str | None = None,
+        *,
+        filters: dict[str, Any] | None = None,
+        limit: int = 20,
+        offset: int = 0,
+        sort: str | None = None,
+        format: str | None = None,
+    ) -> m.SearchResponse:
+        """POST /search/{collection}: full-text and identifier search with filters and sort."""
+        body: dict[str, Any] = {"limit": limit, "offset": offset}
+        if query is not None:
+            body["query"] = query
+        if filters:
+            body["filters"] = filters
+        if sort:
+            body["sort"] = sort
+        if format:
+            body["format"] = format
+        return self._call(Call("POST", f"/search/{collection}", as_model(m.SearchResponse), json=body))
+
+    def search_get(self, collection: str, q: str, *, limit: int = 20, offset: int = 0) -> m.SearchResponse:
+        """GET /search/{collection}?q=...: a query without filters."""
+        return self._call(
+            Call(
+                "GET",
+                f"/search/{collection}",
+                as_model(m.SearchResponse),
+                params={"q": q, "limit": limit, "offset": offset},
+            )
+        )
+
+    # -------------------------------------------------------------- ingestion
+
+    def ingest_file(
+        self,
+        collection: str,
+        file: FileSource,
+        *,
+        entity_type: str | None = None,
+        source_name: str | None = None,
+        record_tag: str | None = None,
+        name_column: str | None = None,
+        filename: str | None = None,
+        content_type: str | None = None,
+    ) -> m.IngestionResult:
+        """POST /ingest/{collection}/file: a CSV, JSON, NDJSON, XML or PDF file (path, bytes or file)."""
+        params = {
+            "entity_type": entity_type,
+            "source_name": source_name,
+            "record_tag": record_tag,
+            "name_column": name_column,
+        }
+        return self._call(
+            Call(
+                "POST",
+                f"/ingest/{collection}/file",
+                as_model(m.IngestionResult),
+                params=params,
+                upload=_file(file, filename, content_type),
+            )
+        )
+
+    def ingest_records(
+        self,
+        collection: str,
+        records: list[dict[str, Any]],
+        *,
+        entity_type: str | None = None,
+        source_name: str | None = None,
+        name_column: str | None = None,
+    ) -> m.IngestionResult:
+        """POST /ingest/{collection}: a JSON list of records."""
+        params = {"entity_type": entity_type, "source_name": source_name, "name_column": name_column}
+        return self._call(
+            Call("POST", f"/ingest/{collection}", as_model(m.IngestionResult), params=params, json=records)
+        )
+
+    # -------------------------------------------------------------- connectors
+
+    def create_connector(
+        self,
+        name: str,
+        connector_type: str,
+        vertical: str,
+        entity_type: str,
+        connection_config: dict[str, Any],
+        query: str,
+        *,
+        name_column: str | None = None,
+        batch_size: int | None = None,
+        **extra: Any,
+    ) -> m.Connector:
+        """POST /connectors: register a pull connector; credentials are stored encrypted."""
+        body = {
+            "name": name,
+            "connector_type": connector_type,
+            "vertical": vertical,
+            "entity_type": entity_type,
+            "connection_config": connection_config,
+            "query": query,
+            "name_column": name_column,
+            "batch_size": batch_size,
+            **extra,
+        }
+        body = {k: v for k, v in body.items() if v is not None}
+        return self._call(Call("POST", "/connectors", as_model(m.Connector), json=body))
+
+    def list_connectors(self) -> list[m.Connector]:
+        """GET /connectors."""
+        return self._call(Call("GET", "/connectors", as_models(m.Connector, "connectors")))
+
+    def pull_connector(self, connector_id: str) -> m.PullResult:
+        """POST /connectors/{id}/pull: pull and ingest now."""
+        return self._call(Call("POST", f"/connectors/{connector_id}/pull", as_model(m.PullResult)))
+
+    def delete_connector(self, connector_id: str) -> None:
+        """DELETE /connectors/{id}: the connector and its credentials."""
+        return self._call(Call("DELETE", f"/connectors/{connector_id}", as_none))
+
+    # -------------------------------------------------------------- blue-green replace
+
+    def replace(
+        self,
+        collection: str,
+        file: FileSource,
+        *,
+        entity_type: str,
+        source_name: str | None = None,
+        record_tag: str | None = None,
+        filename: str | None = None,
+        content_type: str | None = None,
+    ) -> m.IngestionResult:
+        """POST /portal/verticals/{name}/replace: upload a whole new dataset into a staging generation."""
+        params = {"entity_type": entity_type, "source_name": source_name, "record_tag": record_tag}
+        return self._call(
+            Call(
+                "POST",
+                f"/portal/verticals/{collection}/replace",
+                as_model(m.IngestionResult),
+                params=params,
+                upload=_file(file, filename, content_type),
+            )
+        )
+
+    def replace_status(self, collection: str) -> m.ReplaceStatus:
+        """GET /portal/verticals/{name}/replace-status."""
+        return self._call(
+            Call("GET", f"/portal/verticals/{collection}/replace-status", as_model(m.ReplaceStatus))
+        )
+
+    def swap(self, collection: str) -> m.SwapResult:
+        """POST /portal/verticals/{name}/swap: promote the staging generation atomically."""
+        return self._call(Call("POST", f"/portal/verticals/{collection}/swap", as_model(m.SwapResult)))
+
+    def cancel_replace(self, collection: str) -> m.CancelReplaceResult:
+        """POST /portal/verticals/{name}/cancel-replace: drop the staging generation."""
+        return self._call(
+            Call("POST", f"/portal/verticals/{collection}/cancel-replace", as_model(m.CancelReplaceResult))
+        )
+
+    # -------------------------------------------------------------- exports (see also export())
+
+    def start_export(self, collection: str, *, format: str = "json", status: str = "active") -> m.ExportJob:
+        """POST /export: start an asynchronous export; poll `export_status`, then download."""
+        return self._call(start_call(collection, format, status))
+
+    def export_status(self, export_id: str) -> m.ExportStatus:
+        """GET /export/{id}/status: `processing`, `completed`, `failed` (with `error`) or `expired`."""
+        return self._call(status_call(export_id))
+
+    def active_exports(self) -> list[m.ExportInfo]:
+        """GET /export/active: this tenant's exports still processing."""
+        return self._call(Call("GET", "/export/active", as_models(m.ExportInfo, "exports")))
+
+    # -------------------------------------------------------------- admin
+
+    def stats(self) -> m.SystemStats:
+        """GET /admin/stats."""
+        return self._call(Call("GET", "/admin/stats", as_model(m.SystemStats)))
+
+    def admin_tenants(self) -> list[m.TenantSummary]:
+        """GET /admin/tenants: tenants with record counts and collections."""
+        return self._call(Call("GET", "/admin/tenants", as_models(m.TenantSummary, "tenants")))
+
+    def reindex_collection(self, collection: str) -> m.ReindexResult:
+        """POST /admin/reindex/{collection}."""
+        return self._call(Call("POST", f"/admin/reindex/{collection}", as_model(m.ReindexResult)))
+
+    def reindex_record(self, record_id: str) -> m.RecordReindexResult:
+        """POST /admin/reindex/record/{id}."""
+        return self._call(Call("POST", f"/admin/reindex/record/{record_id}", as_model(m.RecordReindexResult)))
+
+    # -------------------------------------------------------------- health
+
+    def health(self) -> m.Health:
+        """GET /health: liveness."""
+        return self._call(Call("GET", "/health", as_model(m.Health)))
+
+    def ready(self) -> m.Readiness:
+        """GET /health/ready: readiness; a 503 comes back as `ready=False`, not as an exception."""
+
+        def parse(response: Any) -> m.Readiness:
+            body = as_json(response)
+            data = body if isinstance(body, dict) else {"checks": body}
+            return m.Readiness.model_validate({**data, "ready": response.status_code < 400})
+
+        return self._call(Call("GET", "/health/ready", parse, ok_statuses=frozenset({503}), retry=False))
+
+    def search_health(self) -> dict[str, Any]:
+        """GET /health/search: latency percentiles, zero-result rate, fallback count."""
+        return self._call(Call("GET", "/health/search", as_json))
+
+    # -------------------------------------------------------------- tenants and API keys
+
+    def register(self, name: str, email: str) -> m.Registration:
+        """POST /register: a new tenant and its first API key (shown once)."""
+        return self._call(
+            Call("POST", "/register", as_model(m.Registration), json={"name": name, "email": email})
+        )
+
+    def tenant(self) -> m.Tenant:
+        """GET /tenants: the caller's own tenant."""
+        return self._call(Call("GET", "/tenants", as_model(m.Tenant)))
+
+    def get_tenant(self, tenant_id: str) -> m.Tenant:
+        """GET /tenants/{id}."""
+        return self._call(Call("GET", f"/tenants/{tenant_id}", as_model(m.Tenant)))
+
+    def create_tenant(self, name: str, email: str | None = None) -> m.CreatedTenant:
+        """POST /tenants (operators): a tenant with an admin key, shown once."""
+        body = {"name": name, **({"email": email} if email else {})}
+        return self._call(Call("POST", "/tenants", as_model(m.CreatedTenant), json=body))
+
+    def list_api_keys(self, tenant_id: str) -> list[m.ApiKeyInfo]:
+        """GET /tenants/{id}/api-keys: metadata only, never secrets."""
+        return self._call(Call("GET", f"/tenants/{tenant_id}/api-keys", as_models(m.ApiKeyInfo)))
+
+    def create_api_key(
+        self,
+        tenant_id: str,
+        name: str,
+        scopes: list[str] | None = None,
+        *,
+        expires_at: datetime | None = None,
+    ) -> m.CreatedApiKey:
+        """POST /tenants/{id}/api-keys: the secret is in the result's `api_key`, this once."""
+        body: dict[str, Any] = {"name": name}
+        if scopes is not None:
+            body["scopes"] = scopes
+        if expires_at is not None:
+            body["expires_at"] = expires_at.isoformat()
+        return self._call(
+            Call("POST", f"/tenants/{tenant_id}/api-keys", as_model(m.CreatedApiKey), json=body)
+        )
+
+    def revoke_api_key(self, tenant_id: str, key_id: str) -> m.ApiKeyInfo:
+        """DELETE /tenants/{id}/api-keys/{key_id}: the key stops working at once."""
+        return self._call(Call("DELETE", f"/tenants/{tenant_id}/api-keys/{key_id}", as_model(m.ApiKeyInfo)))
