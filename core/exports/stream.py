@@ -30,7 +30,7 @@ from core.exports.ids import export_id as make_export_id
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int], None]
-"""Called as `progress(rows_written, total)` every N rows and once at the end."""
+"""Called as `progress(rows_written, total)` once the total is known, every N rows, and at the end."""
 
 _WRITE_BUFFER = 1 << 20
 
@@ -178,6 +178,8 @@ def run_export(
     with _snapshot(source) as conn:
         scope = queries.resolve_scope(conn, tenant_id, collection, status)
         total = queries.count_records(conn, scope)
+        if progress is not None:
+            progress(0, total)
         raw = _driver_connection(conn)
         try:
             with open(partial, "wb", buffering=_WRITE_BUFFER) as out:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from export_seed import make_tenant
 from sqlalchemy.orm import Session
 
 from core.db.models import Tenant
+from tests.integration.exports.export_seed import make_tenant
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from export_seed import add_records, make_collection
 from sqlalchemy.orm import Session
 
 from core.db.models import Tenant, WorkRequest
 from core.exports import EXPIRED, EXPORT_KIND, expire_exports, expires_at, run_export
+from tests.integration.exports.export_seed import add_records, make_collection
 
 NOW = datetime(2030, 1, 10, 12, 0, tzinfo=UTC)
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from export_seed import add_records, make_collection, make_tenant
 from sqlalchemy.orm import Session
 
 from core.db.models import Tenant
 from core.errors import InvalidInput, NotFound
 from core.exports import BASE_COLUMN_NAMES, export_id, run_export
+from tests.integration.exports.export_seed import add_records, make_collection, make_tenant
 
 TRICKY = 'quote " comma , backslash \\ newline\nand tab\t and ünïcødé ✓'
 
@@ -161,7 +161,7 @@ def test_progress_is_reported_every_n_rows_and_at_the_end(
         progress=lambda rows, total: calls.append((rows, total)),
         progress_every=10,
     )
-    assert calls == [(10, 25), (20, 25), (25, 25)]
+    assert calls == [(0, 25), (10, 25), (20, 25), (25, 25)]
 
 
 def test_a_failed_export_leaves_no_file_behind(db: Session, tenant: Tenant, tmp_path: Path) -> None:
@@ -169,7 +169,8 @@ def test_a_failed_export_leaves_no_file_behind(db: Session, tenant: Tenant, tmp_
     add_records(db, collection, [(f"item {i}", {"i": i}) for i in range(5)])
 
     def explode(rows: int, total: int) -> None:
-        raise RuntimeError("disk on fire")
+        if rows:  # mid-stream, with half a file written
+            raise RuntimeError("disk on fire")
 
     with pytest.raises(RuntimeError, match="disk on fire"):
         run_export(
