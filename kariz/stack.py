@@ -8,6 +8,7 @@ SIGKILL to whatever is left after a grace period.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -67,15 +68,11 @@ class Child:
     def signal_group(self, sig: int) -> None:
         if self.proc is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, sig)
-        except ProcessLookupError:
-            pass
         for p in self.group_members():  # members that moved to their own process group
-            try:
+            with contextlib.suppress(psutil.Error):
                 p.send_signal(sig)
-            except psutil.Error:
-                pass
 
 
 @dataclass
@@ -109,10 +106,8 @@ class Stack:
             if child.alive() or child.group_members():
                 child.signal_group(signal.SIGKILL)
             if child.proc is not None:
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     child.proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    pass
 
 
 def prepare_dagster_home(settings: Settings) -> Path:
