@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 import core.settings
 from core.db.models import RequestStatus, WorkRequest
+from core.exports.stream import resolve_path
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +38,6 @@ def expires_at(finished_at: datetime, retention_hours: float | None = None) -> d
         core.settings.get_settings().export_retention_hours if retention_hours is None else retention_hours
     )
     return finished_at + timedelta(hours=hours)
-
-
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
 
 
 def _delete(path: Path, report: ExpiryReport) -> None:
@@ -88,8 +81,9 @@ def expire_exports(
         .with_for_update(skip_locked=True)
     ).all()
     for request in due:
-        path = Path((request.result or {}).get("path", ""))
-        if path.name and _inside(path, root):
+        stored = (request.result or {}).get("path")
+        path = resolve_path(root, stored) if stored else None
+        if path is not None:
             _delete(path, report)
         request.status = EXPIRED
         report.expired_ids.append(request.id)
@@ -100,7 +94,7 @@ def expire_exports(
         for path in root.glob("*/*"):
             if path.is_file() and path.stat().st_mtime <= cutoff:
                 _delete(path, report)
-                stale.append(str(path))
+                stale += [str(path.relative_to(root)), str(path.resolve())]
     if stale:
         ids = session.scalars(
             sa.update(WorkRequest)

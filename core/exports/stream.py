@@ -145,6 +145,17 @@ def export_path(export_dir: Path, tenant_id: uuid.UUID, export_id: str, fmt: Exp
     return export_dir / str(tenant_id) / f"{export_id}.{fmt.extension}"
 
 
+def resolve_path(export_dir: Path, stored: str) -> Path | None:
+    """The absolute file a stored result path names, or None if it points outside `export_dir`."""
+    root = export_dir.resolve()
+    path = (root / stored).resolve()
+    try:
+        path.relative_to(root)
+    except ValueError:
+        return None
+    return path
+
+
 def run_export(
     source: sa.Engine | sa.Connection | Session,
     *,

@@ -1,0 +1,70 @@
+"""Asynchronous exports: start, poll, download, list active. A Dagster run writes the file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.response import File
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth.guards import requires_scope
+from api.auth.principal import Principal
+from api.exports.schemas import active_view, started_view, status_view
+from core.exports import active_exports, export_file, get_export, start_export
+from core.security.api_keys import ADMIN_SCOPE
+from core.settings import Settings
+
+AuthedRequest = Request[Principal, Any, State]
+
+
+class ExportController(Controller):
+    path = "/export"
+    tags = ["exports"]
+    # the contract lists exports under the Admin API: the tenant-level admin scope
+    guards = [requires_scope(ADMIN_SCOPE)]
+
+    @post("/", operation_id="startExport", status_code=202)
+    async def start(
+        self,
+        request: AuthedRequest,
+        db_session: AsyncSession,
+        collection: str,
+        format: str = "json",
+        status: str = "active",
+    ) -> dict[str, Any]:
+        """Start exporting a collection (csv or json; active, archived or draft records)."""
+        row = await start_export(db_session, request.user.tenant_id, collection, format=format, status=status)
+        await db_session.commit()
+        return started_view(row)
+
+    @get("/active", operation_id="listActiveExports")
+    async def active(self, request: AuthedRequest, db_session: AsyncSession) -> list[dict[str, Any]]:
+        """This tenant's exports still processing."""
+        return [active_view(row) for row in await active_exports(db_session, request.user.tenant_id)]
+
+    @get("/{export_id:str}/status", operation_id="getExportStatus")
+    async def status(
+        self, request: AuthedRequest, db_session: AsyncSession, export_id: str
+    ) -> dict[str, Any]:
+        """Progress of an export: processing, completed, failed (with `error`) or expired."""
+        return status_view(await get_export(db_session, request.user.tenant_id, export_id))
+
+    @get("/{export_id:str}/download", operation_id="downloadExport", media_type="application/octet-stream")
+    async def download(
+        self, request: AuthedRequest, db_session: AsyncSession, settings: Settings, export_id: str
+    ) -> File:
+        """The export file, streamed; 409 while still processing."""
+        row = await get_export(db_session, request.user.tenant_id, export_id)
+        assert settings.export_dir is not None
+        found = export_file(row, settings.export_dir)
+        return File(
+            found.path,
+            filename=found.filename,
+            media_type=found.content_type,
+            content_disposition_type="attachment",
+        )
+
+
+ROUTES = [ExportController]
