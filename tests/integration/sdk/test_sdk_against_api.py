@@ -1,0 +1,178 @@
+"""The SDK against the real API (uvicorn in-process, real PostgreSQL, real Dagster runs): no mocks."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+import kariz
+from core.db.models import Tenant
+from tests.integration.exports.dagster_runs import export_daemon
+from tests.integration.exports.export_seed import add_records, make_collection
+from tests.integration.sdk.scripted_server import scripted_server
+
+
+def seed(engine: sa.Engine, tenant_id: str, collection: str = "manufacturing", n: int = 40) -> None:
+    with Session(engine) as session:
+        target = make_collection(session, session.get(Tenant, uuid.UUID(tenant_id)), collection)
+        add_records(
+            session,
+            target,
+            [(f"Bolt M{i}", {"part_number": f"SS-{i}", "price_eur": i / 100}) for i in range(n)],
+        )
+        session.commit()
+
+
+@pytest.fixture
+def tenant(api_url: str) -> kariz.models.Registration:
+    with kariz.Client(api_url) as anonymous:
+        name = f"sdk-{uuid.uuid4().hex[:10]}"
+        return anonymous.register(name, f"{name}@example.com")
+
+
+@pytest.fixture
+def client(api_url: str, tenant: kariz.models.Registration):
+    with kariz.Client(api_url, tenant.api_key, retries=1, backoff=0.05) as c:
+        yield c
+
+
+def test_register_then_tenant_health_and_keys(api_url: str, tenant, client: kariz.Client) -> None:
+    assert tenant.api_key.startswith("sk_live_") and "admin" in tenant.scopes
+    me = client.tenant()
+    assert me.id == tenant.tenant_id and me.name.startswith("sdk-")
+    assert client.health().status == "healthy"
+    assert client.ready().ready is True
+    assert [t.tenant_id for t in client.admin_tenants()] == [tenant.tenant_id]
+
+    reader = client.create_api_key(tenant.tenant_id, "read-only", ["tenant:read"])
+    assert reader.api_key.startswith("sk_live_") and reader.scopes == ["tenant:read"]
+    assert {k.name for k in client.list_api_keys(tenant.tenant_id)} >= {"read-only"}
+    with kariz.Client(api_url, reader.api_key, retries=0) as limited:
+        assert limited.tenant().id == tenant.tenant_id
+        with pytest.raises(kariz.PermissionDenied) as denied:
+            limited.start_export("manufacturing")
+        assert denied.value.status == 403 and denied.value.code == "FORBIDDEN"
+        assert client.revoke_api_key(tenant.tenant_id, reader.id).revoked
+        with pytest.raises(kariz.AuthenticationError):
+            limited.tenant()
+
+
+def test_bad_credentials_raise_authentication_error(api_url: str) -> None:
+    with (
+        kariz.Client(api_url, "sk_live_" + "x" * 40, retries=0) as stranger,
+        pytest.raises(kariz.AuthenticationError) as raised,
+    ):
+        stranger.tenant()
+    assert raised.value.status == 401 and raised.value.code == "UNAUTHORIZED"
+
+
+def test_export_in_one_call_writes_the_file_with_the_servers_name(
+    client: kariz.Client, tenant, sync_engine: sa.Engine, database_url: str, tmp_path: Path
+) -> None:
+    seed(sync_engine, tenant.tenant_id)
+    with export_daemon(database_url):
+        result = client.export("manufacturing", format="csv", to=tmp_path, poll_interval=0.1, timeout=60)
+    assert result.path is not None and result.path.parent == tmp_path
+    assert result.path.name == f"manufacturing-active-{result.export_id}.csv"
+    rows = list(csv.DictReader(result.path.open(encoding="utf-8")))
+    assert len(rows) == result.rows == 40 and result.bytes == result.path.stat().st_size
+    assert {r["part_number"] for r in rows} == {f"SS-{i}" for i in range(40)}
+    assert result.content_type.startswith("text/csv")
+    assert client.export_status(result.export_id).status == "completed"
+    assert [p.name for p in tmp_path.iterdir()] == [result.path.name]  # no partial file left
+
+
+def test_export_lifecycle_step_by_step_and_its_errors(
+    client: kariz.Client, tenant, sync_engine: sa.Engine, api_url: str
+) -> None:
+    seed(sync_engine, tenant.tenant_id)
+    job = client.start_export("manufacturing", format="json")
+    assert job.status == "processing"
+    assert client.export_status(job.export_id).total is None
+    assert [e.export_id for e in client.active_exports()] == [job.export_id]
+    with pytest.raises(kariz.ConflictError) as busy:
+        client.download_export(job.export_id, io.BytesIO())
+    assert busy.value.code == "EXPORT_NOT_READY"
+    with pytest.raises(kariz.NotFoundError, match="collection 'nope' not found"):
+        client.start_export("nope")
+    with pytest.raises(kariz.ValidationError):
+        client.start_export("manufacturing", format="xlsx")
+    with kariz.Client(api_url) as anonymous:
+        other = anonymous.register(f"sdk-other-{uuid.uuid4().hex[:8]}", "o@example.com")
+    with kariz.Client(api_url, other.api_key) as stranger, pytest.raises(kariz.NotFoundError):
+        stranger.export_status(job.export_id)
+
+
+async def test_async_client_exports_json_into_a_file_object(
+    api_url: str, tenant, sync_engine: sa.Engine, database_url: str
+) -> None:
+    seed(sync_engine, tenant.tenant_id, "pharma", n=5)
+    sink = io.BytesIO()
+    async with kariz.AsyncClient(api_url, tenant.api_key) as client:
+        assert (await client.tenant()).id == tenant.tenant_id
+        with export_daemon(database_url):
+            result = await client.export("pharma", format="json", to=sink, poll_interval=0.1, timeout=60)
+        with pytest.raises(kariz.NotFoundError):
+            await client.export_status("exp_" + uuid.uuid4().hex)
+    records = json.loads(sink.getvalue())
+    assert result.path is None and result.bytes == len(sink.getvalue()) and result.rows == 5
+    assert sorted(r["collection_data"]["part_number"] for r in records) == [f"SS-{i}" for i in range(5)]
+
+
+async def test_async_client_runs_over_an_in_process_asgi_client(
+    live_client: httpx.AsyncClient, tenant
+) -> None:
+    client = kariz.AsyncClient(str(live_client.base_url), tenant.api_key, http_client=live_client)
+    me = await client.tenant()
+    assert me.id == tenant.tenant_id
+    with pytest.raises(kariz.NotFoundError):
+        await client.start_export("missing")
+    await client.aclose()  # not ours to close: the fixture's client keeps working
+    assert (await live_client.get("/api/v1/health")).status_code == 200
+
+
+# ------------------------------------------------------------------ retries, against a scripted real server
+
+
+def test_429_is_retried_after_the_time_the_server_asks() -> None:
+    replies = [(429, {"Retry-After": "0"}, {"detail": "slow down"}), (200, {}, {"status": "healthy"})]
+    with scripted_server(replies) as (url, seen), kariz.Client(url, "sk_live_test", retries=2) as client:
+        assert client.health().status == "healthy"
+    assert seen == ["GET /api/v1/health", "GET /api/v1/health"]
+
+
+def test_503_is_retried_with_backoff_then_raised_as_server_error() -> None:
+    replies = [
+        (503, {}, {"detail": "database down", "error": {"code": "SERVICE_UNAVAILABLE", "message": "db down"}})
+    ]
+    with (
+        scripted_server(replies) as (url, seen),
+        kariz.Client(url, retries=2, backoff=0.01) as client,
+        pytest.raises(kariz.ServerError) as raised,
+    ):
+        client.start_export("c")
+    assert len(seen) == 3 and raised.value.code == "SERVICE_UNAVAILABLE" and raised.value.message == "db down"
+
+
+async def test_a_long_retry_after_is_not_waited_for() -> None:
+    replies = [(429, {"Retry-After": "3600"}, {"error": {"code": "RATE_LIMITED", "message": "quota"}})]
+    with scripted_server(replies) as (url, seen):
+        async with kariz.AsyncClient(url, retries=3) as client:
+            with pytest.raises(kariz.RateLimitError) as raised:
+                await client.health()
+    assert len(seen) == 1 and raised.value.retry_after == 3600
+
+
+def test_an_unreachable_server_is_a_connection_error() -> None:
+    with scripted_server([(200, {}, {})]) as (url, _):
+        pass  # closed: nothing listens there any more
+    with kariz.Client(url, retries=1, backoff=0.01) as client, pytest.raises(kariz.KarizConnectionError):
+        client.health()
