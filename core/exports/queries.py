@@ -135,12 +135,14 @@ def csv_select(scope: ExportScope, keys: list[str]) -> sql.Composed:
 
 
 def json_select(scope: ExportScope) -> sql.Composed:
-    """The SELECT of the JSON rows: one JSON object per record, base fields then `collection_data`."""
+    """The SELECT of the JSON rows: one JSON object per record, base fields then `collection_data`,
+    each followed by the array's comma, so every row is written as it arrives (the writer drops
+    the last comma)."""
     pairs: list[sql.Composable] = []
     for name, expr in BASE_COLUMNS:
         pairs += [sql.Literal(name), expr]
     pairs += [sql.Literal("collection_data"), sql.Identifier("r", "collection_data")]
-    return sql.SQL("SELECT json_build_object({}) FROM records r WHERE {}").format(
+    return sql.SQL("SELECT json_build_object({})::text || ',' FROM records r WHERE {}").format(
         sql.SQL(", ").join(pairs), _where(scope)
     )
 

@@ -126,17 +126,13 @@ def _write_json(
     progress: ProgressCallback | None,
     every: int,
 ) -> tuple[int, int]:
-    separator = [b"[\n"]
-
-    def write_element(row: memoryview) -> None:
-        out.write(separator[0])
-        out.write(row[:-1])  # the COPY line's trailing newline
-        separator[0] = b",\n"
-
+    out.write(b"[\n")
     rows = _copy_rows(
-        raw, queries.copy_json_lines(queries.json_select(scope)), write_element, total, progress, every
+        raw, queries.copy_json_lines(queries.json_select(scope)), out.write, total, progress, every
     )
-    out.write(b"\n]\n" if rows else b"[]\n")
+    if rows:
+        out.seek(out.tell() - 2)  # the last element's ",\n"
+    out.write(b"\n]\n" if rows else b"]\n")
     return rows, len(queries.BASE_COLUMNS) + 1
 
 
