@@ -8,6 +8,8 @@ from core.db.models.connector import Connector
 from core.db.models.generation import Generation, GenerationStatus
 from core.db.models.record import EMBEDDING_STATUSES, RECORD_STATUSES, Record
 from core.db.models.tenant import Tenant
+from core.db.models.vector_alias import VectorAlias
+from core.db.models.vector_collection import VectorCollection
 from core.db.models.work_request import RequestStatus, WorkRequest
 
 __all__ = [
@@ -24,5 +26,7 @@ __all__ = [
     "RequestStatus",
     "Role",
     "Tenant",
+    "VectorAlias",
+    "VectorCollection",
     "WorkRequest",
 ]
