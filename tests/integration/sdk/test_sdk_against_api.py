@@ -176,3 +176,37 @@ def test_an_unreachable_server_is_a_connection_error() -> None:
         pass  # closed: nothing listens there any more
     with kariz.Client(url, retries=1, backoff=0.01) as client, pytest.raises(kariz.KarizConnectionError):
         client.health()
+
+
+def test_kariz_export_command_downloads_through_the_sdk(
+    api_url: str, tenant, sync_engine: sa.Engine, database_url: str, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from kariz.cli_export import command
+
+    seed(sync_engine, tenant.tenant_id, "cli", n=3)
+    target = tmp_path / "cli.json"
+    with export_daemon(database_url):
+        outcome = CliRunner().invoke(
+            command,
+            [
+                "cli",
+                "--format",
+                "json",
+                "-o",
+                str(target),
+                "--url",
+                api_url,
+                "--api-key",
+                tenant.api_key,
+                "--no-progress",
+            ],
+        )
+    assert outcome.exit_code == 0, outcome.output
+    assert "3 rows" in outcome.output and str(target) in outcome.output
+    assert len(json.loads(target.read_text())) == 3
+    missing = CliRunner().invoke(
+        command, ["nope", "--url", api_url, "--api-key", tenant.api_key, "--no-progress"]
+    )
+    assert missing.exit_code == 1 and "collection 'nope' not found" in missing.output
