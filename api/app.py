@@ -24,8 +24,10 @@ import api
 from api.auth.middleware import AuthMiddleware
 from api.deps import provide_db_session, provide_settings
 from api.errors import EXCEPTION_HANDLERS
+from api.usage.hooks import add_usage_headers, count_request
 from core.db.engine import make_async_engine, make_async_session_factory
 from core.settings import Settings, get_settings
+from core.usage.counters import make_usage_counter
 from core.version import VERSION
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.settings = settings
         app.state.started_at = time.time()
         app.state.engine = None
+        app.state.usage = make_usage_counter(settings.redis_url)
         if session_factory is not None:
             app.state.session_factory = session_factory
             return
@@ -74,6 +77,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     async def close_state(app: Litestar) -> None:
         if app.state.get("engine") is not None:
             await app.state.engine.dispose()
+        close = getattr(app.state.get("usage"), "close", None)
+        if close is not None:
+            await close()
 
     v1 = Router(path=API_PREFIX, route_handlers=discover_routes())
     return Litestar(
@@ -83,6 +89,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         dependencies={"db_session": Provide(provide_db_session), "settings": Provide(provide_settings, sync_to_thread=False)},
         middleware=[DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS, exclude_from_auth_key="public")],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=count_request,
+        before_send=[add_usage_headers],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Kariz API",

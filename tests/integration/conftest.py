@@ -38,8 +38,10 @@ class TenantKey:
 @pytest.fixture(scope="session")
 def app_settings(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Settings:
     data_dir = Path(tmp_path_factory.mktemp("kariz-data"))
+    # plan limits far above what any test sends; the rate-limit tests lower them per tenant
     return Settings(env="test", data_dir=data_dir, database_url=database_url, jwt_secret="test-jwt-secret",
-                    connector_encryption_key="pgyQWUDq1bxcIT3XzM5eOeFf3gqRWmtk0fzC4jHKu0M=")
+                    connector_encryption_key="pgyQWUDq1bxcIT3XzM5eOeFf3gqRWmtk0fzC4jHKu0M=",
+                    default_per_minute_limit=1_000_000, default_daily_limit=10_000_000)
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,1 @@
+"""Per-tenant usage counting and plan-limit enforcement."""
