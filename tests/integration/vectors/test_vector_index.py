@@ -29,7 +29,9 @@ def unit_rows(rng: np.random.Generator, n: int, dim: int = DIM) -> np.ndarray:
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
-def catalog(index: VectorIndex, name: str, n: int = 600, seed: int = 7) -> tuple[list[uuid.UUID], np.ndarray, list[dict]]:
+def catalog(
+    index: VectorIndex, name: str, n: int = 600, seed: int = 7
+) -> tuple[list[uuid.UUID], np.ndarray, list[dict]]:
     """`n` points with realistic payloads in collection `name`; returns (ids, vectors, payloads)."""
     rng = np.random.default_rng(seed)
     ids = [uuid.uuid4() for _ in range(n)]
@@ -129,7 +131,9 @@ def test_search_ranks_by_cosine_similarity(index: VectorIndex, names: Names) -> 
                     Match(data_field("tags"), "batch1"),
                 )
             ),
-            lambda p: p["data"]["color"] == "green" and p["data"]["price"] <= 300 and "batch1" in p["data"]["tags"],
+            lambda p: (
+                p["data"]["color"] == "green" and p["data"]["price"] <= 300 and "batch1" in p["data"]["tags"]
+            ),
         ),
         # types are strict: the string "5" is not the number 5, and text is never in a numeric range
         (VectorFilter((Match(data_field("price"), "5"),)), lambda p: False),
@@ -184,7 +188,9 @@ def test_aliases_point_move_and_resolve(index: VectorIndex, names: Names) -> Non
     assert index.count(g2) == 30  # the collection outlives its alias
 
 
-def test_search_through_the_alias_sees_one_generation_while_swaps_happen(index: VectorIndex, names: Names) -> None:
+def test_search_through_the_alias_sees_one_generation_while_swaps_happen(
+    index: VectorIndex, names: Names
+) -> None:
     g1, g2 = names.generation(1), names.generation(2)
     ids1, vectors1, _ = catalog(index, g1, n=200, seed=1)
     ids2, _, _ = catalog(index, g2, n=200, seed=2)
@@ -226,7 +232,9 @@ def test_search_through_the_alias_sees_one_generation_while_swaps_happen(index: 
     assert seen["old"] + seen["new"] > 0
 
 
-def test_an_aliased_collection_cannot_be_dropped_but_a_retired_one_can(index: VectorIndex, names: Names) -> None:
+def test_an_aliased_collection_cannot_be_dropped_but_a_retired_one_can(
+    index: VectorIndex, names: Names
+) -> None:
     g1, g2 = names.generation(1), names.generation(2)
     _, vectors, _ = catalog(index, g1, n=20)
     catalog(index, g2, n=20, seed=3)
