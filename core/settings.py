@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     landing_dir: Path | None = None
     export_dir: Path | None = None
     export_retention_hours: float = 24.0
+    generation_retention_hours: float = 24.0  # vectors of archived/cancelled generations kept this long
     request_sensor_interval_s: int = 5
 
     # search, embeddings, vectors, chat
