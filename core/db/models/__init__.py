@@ -4,9 +4,12 @@ from core.db.models.account import Account, Role
 from core.db.models.api_key import ApiKey
 from core.db.models.base import Base
 from core.db.models.collection import Collection
+from core.db.models.collection_field import CollectionField
 from core.db.models.connector import Connector
 from core.db.models.generation import Generation, GenerationStatus
+from core.db.models.ingestion import Ingestion
 from core.db.models.record import EMBEDDING_STATUSES, RECORD_STATUSES, Record
+from core.db.models.search_version import SearchVersion
 from core.db.models.tenant import Tenant
 from core.db.models.vector_alias import VectorAlias
 from core.db.models.vector_collection import VectorCollection
@@ -19,12 +22,15 @@ __all__ = [
     "ApiKey",
     "Base",
     "Collection",
+    "CollectionField",
     "Connector",
     "Generation",
     "GenerationStatus",
+    "Ingestion",
     "Record",
     "RequestStatus",
     "Role",
+    "SearchVersion",
     "Tenant",
     "VectorAlias",
     "VectorCollection",

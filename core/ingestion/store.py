@@ -1,0 +1,174 @@
+"""The SQL of the ingestion write path, in one place: collection and generation bootstrap, the staging
+temp table filled by COPY, the deduplicating INSERT ... SELECT ... ON CONFLICT, and the ingestion log."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+
+from core.errors import Conflict, NotFound
+from core.records.bulk import Executor
+from core.records.searchable import search_text_sql
+
+STAGE_COLUMNS = ("name", "record_type", "collection_data", "description_llm", "content_hash", "identifiers")
+BACKPRESSURE_PENDING = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where records land: a tenant's collection and one of its generations."""
+
+    tenant_id: uuid.UUID
+    collection_id: uuid.UUID
+    collection_name: str
+    generation: int
+
+
+def resolve_target(
+    db: Executor, tenant_id: uuid.UUID, collection_name: str, *, generation: int | None, create: bool
+) -> Target:
+    """The collection (created with an active generation 1 when missing and `create`) and the
+    generation to write: the given one (which must be active or staging) or the active one."""
+    if create:
+        db.execute(
+            sa.text(
+                "INSERT INTO collections (id, tenant_id, name, active_generation, settings) "
+                "VALUES (:id, :t, :n, 1, '{}'::jsonb) ON CONFLICT (tenant_id, name) DO NOTHING"
+            ),
+            {"id": uuid.uuid4(), "t": tenant_id, "n": collection_name},
+        )
+    row = db.execute(
+        sa.text("SELECT id, active_generation FROM collections WHERE tenant_id = :t AND name = :n"),
+        {"t": tenant_id, "n": collection_name},
+    ).first()
+    if row is None:
+        raise NotFound(f"collection '{collection_name}' not found")
+    collection_id, active = row
+    if create:
+        db.execute(
+            sa.text(
+                "INSERT INTO generations (id, tenant_id, collection_id, number, status, activated_at) "
+                "SELECT :id, :t, :c, :g, 'active', now() "
+                "WHERE NOT EXISTS (SELECT 1 FROM generations WHERE collection_id = :c) ON CONFLICT DO NOTHING"
+            ),
+            {"id": uuid.uuid4(), "t": tenant_id, "c": collection_id, "g": active},
+        )
+    number = active if generation is None else generation
+    if generation is not None:
+        status = db.execute(
+            sa.text("SELECT status FROM generations WHERE collection_id = :c AND number = :g"),
+            {"c": collection_id, "g": generation},
+        ).scalar()
+        if status is None:
+            raise NotFound(f"generation {generation} of collection '{collection_name}' not found")
+        if status not in ("active", "staging"):
+            raise Conflict(f"generation {generation} of collection '{collection_name}' is {status}")
+    return Target(tenant_id, collection_id, collection_name, number)
+
+
+class StagedWriter:
+    """Writes prepared rows in chunks: COPY into a private temp table, then one INSERT ... SELECT that
+    computes search_text and skips content already in the generation. Runs in the caller's transaction."""
+
+    def __init__(
+        self,
+        raw: psycopg.Connection,
+        target: Target,
+        *,
+        ingestion_id: uuid.UUID,
+        source_type: str,
+        source_name: str | None,
+    ) -> None:
+        self._cur = raw.cursor()
+        self._table = f"_kariz_ingest_{uuid.uuid4().hex[:12]}"  # generated, never user text
+        self._params = {
+            "tenant": target.tenant_id,
+            "collection": target.collection_id,
+            "generation": target.generation,
+            "source_type": source_type,
+            "source_name": source_name,
+            "ingestion": ingestion_id,
+        }
+        self.sent = 0
+        self.staged = 0
+        self.inserted = 0
+        self._cur.execute(
+            f"CREATE TEMP TABLE {self._table} (name text, record_type text, collection_data jsonb, "
+            "description_llm text, content_hash text, identifiers text[]) ON COMMIT DROP"
+        )
+        self._insert = (
+            "INSERT INTO records (id, tenant_id, collection_id, generation, name, record_type, collection_data, "
+            "description_llm, source_type, source_name, status, embedding_status, content_hash, search_text, "
+            "identifiers, ingestion_id) "
+            "SELECT gen_random_uuid(), %(tenant)s, %(collection)s, %(generation)s, s.name, s.record_type, "
+            "s.collection_data, s.description_llm, %(source_type)s, %(source_name)s, 'active', 'pending', "
+            f"s.content_hash, {search_text_sql('s')}, s.identifiers, %(ingestion)s "
+            f"FROM {self._table} s "
+            "ON CONFLICT (collection_id, generation, content_hash) DO NOTHING"
+        )
+
+    def write(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Stage and insert one chunk."""
+        cur = self._cur
+        with cur.copy(f"COPY {self._table} ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
+            write_row = copy.write_row
+            for row in rows:
+                write_row(row)
+        self.sent += len(rows)
+        self.staged += cur.rowcount
+        cur.execute(self._insert, self._params)
+        self.inserted += cur.rowcount
+        cur.execute(f"TRUNCATE {self._table}")
+
+    def close(self) -> None:
+        self._cur.execute(f"DROP TABLE IF EXISTS {self._table}")
+        self._cur.close()
+
+
+def finish_generation(db: Executor, target: Target, inserted: int) -> bool:
+    """Count new records into the generation; True when the embedding queue of the generation is
+    long enough to call it backpressure."""
+    if inserted:
+        db.execute(
+            sa.text(
+                "UPDATE generations SET record_count = record_count + :n WHERE collection_id = :c AND number = :g"
+            ),
+            {"n": inserted, "c": target.collection_id, "g": target.generation},
+        )
+        db.execute(
+            sa.text("UPDATE collections SET updated_at = now() WHERE id = :c"), {"c": target.collection_id}
+        )
+    pending = db.execute(
+        sa.text(
+            "SELECT count(*) FROM (SELECT 1 FROM records WHERE collection_id = :c AND generation = :g "
+            "AND embedding_status IN ('pending', 'processing') LIMIT :cap) q"
+        ),
+        {"c": target.collection_id, "g": target.generation, "cap": BACKPRESSURE_PENDING + 1},
+    ).scalar_one()
+    return pending > BACKPRESSURE_PENDING
+
+
+def log_ingestion(db: Executor, target: Target, *, ingestion_id: uuid.UUID, values: dict[str, Any]) -> None:
+    """Keep the ingestion's summary in the `ingestions` table."""
+    db.execute(
+        sa.text(
+            "INSERT INTO ingestions (id, tenant_id, collection_id, generation, source_type, source_name, filename, "
+            "file_format, file_hash, status, submitted, accepted, rejected, dedup_skipped, errors, processing_time_ms) "
+            "VALUES (:id, :t, :c, :g, :source_type, :source_name, :filename, :file_format, :file_hash, :status, "
+            ":submitted, :accepted, :rejected, :dedup_skipped, CAST(:errors AS jsonb), :processing_time_ms)"
+        ),
+        {
+            "id": ingestion_id,
+            "t": target.tenant_id,
+            "c": target.collection_id,
+            "g": target.generation,
+            **values,
+            "errors": json.dumps(values["errors"]),
+        },
+    )

@@ -1,0 +1,144 @@
+"""A search request and its response, as the contract names them; validation raises InvalidInput."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+import yaml
+
+from core.errors import InvalidInput
+
+MAX_QUERY_LENGTH = 500
+MAX_LIMIT = 100
+MAX_OFFSET = 100_000
+FORMATS = ("json", "compact", "yaml")
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRequest:
+    """What a caller asks: `query` (1-500 chars, optional with filters), paging, sort, format, filters."""
+
+    query: str | None = None
+    limit: int = 20
+    offset: int = 0
+    sort: str | None = None
+    format: str = "json"
+    filters: dict[str, Any] = field(default_factory=dict)
+
+    def validated(self) -> SearchRequest:
+        """This request with the query stripped; InvalidInput for anything out of the contract's range."""
+        query = self.query.strip() if isinstance(self.query, str) else self.query
+        if query is not None and not isinstance(query, str):
+            raise InvalidInput("query must be text")
+        if query is not None and len(query) > MAX_QUERY_LENGTH:
+            raise InvalidInput(f"query is {len(query)} characters; the maximum is {MAX_QUERY_LENGTH}")
+        if self.query is not None and not query and not self.filters:
+            raise InvalidInput("query must be 1-500 characters")
+        if not isinstance(self.filters, dict):
+            raise InvalidInput("filters must be an object of field names to values")
+        if not query and not self.filters:
+            raise InvalidInput("a query is required unless filters are given")
+        if (
+            isinstance(self.limit, bool)
+            or not isinstance(self.limit, int)
+            or not 1 <= self.limit <= MAX_LIMIT
+        ):
+            raise InvalidInput(f"limit must be an integer from 1 to {MAX_LIMIT}")
+        if (
+            isinstance(self.offset, bool)
+            or not isinstance(self.offset, int)
+            or not 0 <= self.offset <= MAX_OFFSET
+        ):
+            raise InvalidInput(f"offset must be an integer from 0 to {MAX_OFFSET}")
+        if self.format not in FORMATS:
+            raise InvalidInput(f"format must be one of {', '.join(FORMATS)}")
+        sort = self.sort.strip() if isinstance(self.sort, str) else self.sort
+        if sort is not None and not isinstance(sort, str):
+            raise InvalidInput("sort must be a field name, optionally prefixed with '-'")
+        return SearchRequest(query or None, self.limit, self.offset, sort or None, self.format, self.filters)
+
+    def cache_token(self) -> str:
+        """A stable text for this request (the format is applied after the cache)."""
+        return json.dumps(
+            [self.query, self.limit, self.offset, self.sort, self.filters],
+            sort_keys=True,
+            separators=(",", ":"),
+            default=str,
+        )
+
+
+@dataclass(slots=True)
+class SearchHit:
+    """One result, with the contract's field names."""
+
+    record_id: str
+    name: str
+    score: float
+    collection: str
+    record_type: str
+    collection_data: dict[str, Any]
+    description_llm: str | None
+    source_type: str
+    updated_at: str
+
+
+@dataclass(slots=True)
+class SearchResponse:
+    """`results`, `pagination {offset, limit, has_more}` and `metadata` as in the contract."""
+
+    results: list[SearchHit]
+    offset: int
+    limit: int
+    has_more: bool
+    search_mode: str
+    query_type: str
+    processing_time_ms: float
+    total_estimate: int
+    zero_result_fallback_used: bool
+    cache_hit: bool
+    timings: dict[str, float]
+    format: str = "json"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The response body for `json` and `yaml`; `compact` keeps id, name, score and data per result."""
+        if self.format == "compact":
+            results = [
+                {
+                    "record_id": h.record_id,
+                    "name": h.name,
+                    "score": h.score,
+                    "collection_data": h.collection_data,
+                }
+                for h in self.results
+            ]
+        else:
+            results = [asdict(h) for h in self.results]
+        return {
+            "results": results,
+            "pagination": {"offset": self.offset, "limit": self.limit, "has_more": self.has_more},
+            "metadata": {
+                "search_mode": self.search_mode,
+                "query_type": self.query_type,
+                "processing_time_ms": self.processing_time_ms,
+                "total_estimate": self.total_estimate,
+                "zero_result_fallback_used": self.zero_result_fallback_used,
+                "cache_hit": self.cache_hit,
+                "timings": self.timings,
+            },
+        }
+
+    def render(self) -> tuple[bytes, str]:
+        """(body, media type) in the requested format."""
+        body = self.to_dict()
+        if self.format == "yaml":
+            return yaml.safe_dump(body, sort_keys=False, allow_unicode=True).encode(), "application/yaml"
+        return json.dumps(body, ensure_ascii=False).encode(), "application/json"
+
+
+def iso_utc(value: datetime) -> str:
+    """`2026-03-05T14:30:00Z` for an aware datetime."""
+    text = value.isoformat()
+    return text.replace("+00:00", "Z")

@@ -1,0 +1,190 @@
+"""`search()`: one collection of one tenant, full-text and identifier search with filters, sort and paging."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import core.settings
+from core.errors import NotFound
+from core.search import sql
+from core.search.cache import SearchCache, cache_key, get_search_cache
+from core.search.classify import QueryPlan, classify_query
+from core.search.filters import Condition, Sort, parse_filters, parse_sort
+from core.search.request import SearchHit, SearchRequest, SearchResponse, iso_utc
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 2)
+
+
+async def _total(session: AsyncSession, match: sql.Statement) -> int:
+    total = (await session.execute(sql.capped_count(match).clause(), match.params)).scalar_one()
+    if total <= sql.COUNT_CAP:
+        return int(total)
+    plan = (await session.execute(sql.planner_estimate(match).clause(), match.params)).scalar_one()
+    estimate = plan[0]["Plan"]["Plan Rows"] if isinstance(plan, list) else sql.COUNT_CAP + 1
+    return int(max(estimate, sql.COUNT_CAP + 1))
+
+
+async def _run(
+    session: AsyncSession,
+    plan: QueryPlan | None,
+    conditions: list[Condition],
+    sort: Sort | None,
+    params: dict[str, Any],
+    request: SearchRequest,
+    *,
+    any_word: bool = False,
+    filter_score: float = 1.0,
+) -> tuple[list[tuple[uuid.UUID, float]], bool, int]:
+    statement = sql.page(
+        plan,
+        conditions,
+        sort,
+        params,
+        limit=request.limit,
+        offset=request.offset,
+        any_word=any_word,
+        filter_score=filter_score,
+    )
+    rows = (await session.execute(statement.clause(), statement.params)).all()
+    has_more = len(rows) > request.limit
+    page = [(row.id, float(row.score)) for row in rows[: request.limit]]
+    if not page and request.offset == 0:
+        return page, False, 0
+    total = await _total(session, sql.matches(plan, conditions, params, any_word=any_word))
+    return page, has_more, max(total, request.offset + len(page))
+
+
+async def search(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    collection_name: str,
+    request: SearchRequest,
+    *,
+    cache: SearchCache | None = None,
+) -> SearchResponse:
+    """Search the active generation of a tenant's collection (active records only).
+
+    NotFound when the tenant has no such collection (another tenant's is invisible); InvalidInput for
+    a query over 500 characters, limit outside 1-100, unknown filter or sort fields, filter values of
+    the wrong type. Scores are 0-1, an exact identifier match scores 1.0 and ranks first. With filters
+    and no match for the query, the filters alone answer (`zero_result_fallback_used`). Identical
+    requests are served from the cache until the collection is written to.
+    """
+    started = time.perf_counter()
+    request = request.validated()
+    settings = core.settings.get_settings()
+    row = (await session.execute(sql.COLLECTION, {"tenant": tenant_id, "name": collection_name})).first()
+    if row is None:
+        raise NotFound(f"collection '{collection_name}' not found")
+    collection_id, generation, version, catalog = row
+    cache = cache if cache is not None else get_search_cache(settings.redis_url)
+    key = cache_key(tenant_id, collection_id, generation, version, request.cache_token())
+    cached = await cache.get(key)
+    if cached is not None:
+        return _from_cache(cached, request, started)
+
+    t0 = time.perf_counter()
+    plan = classify_query(request.query)
+    conditions = parse_filters(request.filters, catalog)
+    sort = parse_sort(request.sort, catalog)
+    classify_ms = _ms(t0)
+
+    t0 = time.perf_counter()
+    params = sql.base_params(tenant_id, collection_id, generation)
+    query_plan = plan if plan.text else None
+    ids, has_more, total = await _run(session, query_plan, conditions, sort, params, request)
+    if not ids and query_plan is not None and query_plan.query_type == "keyword" and request.offset == 0:
+        # every word together matched nothing: any of them
+        ids, has_more, total = await _run(
+            session, query_plan, conditions, sort, params, request, any_word=True
+        )
+    fallback = False
+    if not ids and query_plan is not None and conditions and request.offset == 0:
+        ids, has_more, total = await _run(session, None, conditions, sort, params, request, filter_score=0.0)
+        fallback = True
+    search_ms = _ms(t0)
+
+    t0 = time.perf_counter()
+    hits = await _hydrate(session, ids, collection_name)
+    hydrate_ms = _ms(t0)
+
+    exact = plan.query_type == "identifier" and any(score >= 1.0 for _, score in ids) and not fallback
+    response = SearchResponse(
+        results=hits,
+        offset=request.offset,
+        limit=request.limit,
+        has_more=has_more,
+        search_mode="identifier" if exact else "fulltext",
+        query_type=plan.query_type,
+        processing_time_ms=_ms(started),
+        total_estimate=total,
+        zero_result_fallback_used=fallback,
+        cache_hit=False,
+        timings={"classify_ms": classify_ms, "search_ms": search_ms, "hydrate_ms": hydrate_ms},
+        format=request.format,
+    )
+    await cache.set(key, _to_cache(response), settings.search_cache_ttl_s)
+    return response
+
+
+async def _hydrate(
+    session: AsyncSession, ids: list[tuple[uuid.UUID, float]], collection: str
+) -> list[SearchHit]:
+    if not ids:
+        return []
+    rows = {r.id: r for r in (await session.execute(sql.HYDRATE, {"ids": [i for i, _ in ids]})).all()}
+    hits = []
+    for record_id, score in ids:
+        r = rows.get(record_id)
+        if r is None:  # deleted between the two statements
+            continue
+        hits.append(
+            SearchHit(
+                record_id=str(record_id),
+                name=r.name,
+                score=round(min(max(score, 0.0), 1.0), 4),
+                collection=collection,
+                record_type=r.record_type,
+                collection_data=r.collection_data,
+                description_llm=r.description_llm,
+                source_type=r.source_type,
+                updated_at=iso_utc(r.updated_at),
+            )
+        )
+    return hits
+
+
+_CACHED_FIELDS = (
+    "offset",
+    "limit",
+    "has_more",
+    "search_mode",
+    "query_type",
+    "total_estimate",
+    "zero_result_fallback_used",
+)
+
+
+def _to_cache(response: SearchResponse) -> dict[str, Any]:
+    return {
+        "results": [asdict(h) for h in response.results],
+        **{f: getattr(response, f) for f in _CACHED_FIELDS},
+    }
+
+
+def _from_cache(cached: dict[str, Any], request: SearchRequest, started: float) -> SearchResponse:
+    return SearchResponse(
+        results=[SearchHit(**h) for h in cached["results"]],
+        **{f: cached[f] for f in _CACHED_FIELDS},
+        processing_time_ms=_ms(started),
+        cache_hit=True,
+        timings={"classify_ms": 0.0, "search_ms": 0.0, "hydrate_ms": 0.0},
+        format=request.format,
+    )
