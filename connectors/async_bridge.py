@@ -9,6 +9,7 @@ it the driver's connection) on that loop before the loop stops.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any, TypeVar
@@ -29,8 +30,11 @@ class _LoopThread:
         )
         self._thread.start()
 
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+        return self.submit(coro).result(timeout)
 
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -55,16 +59,31 @@ async def _next_or_done(agen: AsyncIterator[T]) -> Any:
 
 
 def iterate_async(agen: AsyncIterator[T]) -> Iterator[T]:
-    """A synchronous iterator over the async generator `agen`, one item fetched per `next()`."""
+    """A synchronous iterator over the async generator `agen`.
+
+    One item is read ahead: while the caller works on item n, the loop thread already fetches
+    item n+1 (the driver waits on the network without holding the GIL), so reading and
+    converting overlap. Never more than one item is buffered.
+    """
     runner = _LoopThread()
+    pending: concurrent.futures.Future[Any] | None = None
     try:
+        pending = runner.submit(_next_or_done(agen))
         while True:
-            item = runner.run(_next_or_done(agen))
+            item = pending.result()
             if item is _DONE:
+                pending = None
                 return
+            pending = runner.submit(_next_or_done(agen))
             yield item
     finally:
         try:
+            if pending is not None and not pending.done():
+                # let the read-ahead finish (or give up on it) before closing the generator
+                try:
+                    pending.result(CLOSE_TIMEOUT_S)
+                except Exception:  # its error (if any) no longer matters: the caller stopped
+                    pending.cancel()
             aclose = getattr(agen, "aclose", None)
             if aclose is not None:
                 runner.run(aclose(), timeout=CLOSE_TIMEOUT_S)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from connectors.errors import ConnectorConfigInvalid, SourceError, scrub
+from connectors.values import ValueConverter
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 DEFAULT_BATCH_SIZE = 5000
@@ -74,6 +75,24 @@ def check_batch_size(batch_size: int) -> int:
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise ConnectorConfigInvalid(f"batch_size must be a positive integer, got {batch_size!r}")
     return batch_size
+
+
+RawBatch = tuple[Sequence[str], Sequence[Sequence[Any]]]
+
+
+def convert_batches(raw: Iterator[RawBatch], values: ValueConverter) -> Iterator[Batch]:
+    """Batches of JSON-safe dicts from `(columns, rows)` batches; closing this closes `raw`.
+
+    SQL sources fetch on their driver's thread and convert here, on the caller's, so the next
+    fetch overlaps this batch's conversion.
+    """
+    try:
+        for columns, rows in raw:
+            yield values.table(columns, rows)
+    finally:
+        close = getattr(raw, "close", None)
+        if close is not None:
+            close()
 
 
 class SourceConnector(ABC):

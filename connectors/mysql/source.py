@@ -15,9 +15,11 @@ from connectors.base import (
     DEFAULT_BATCH_SIZE,
     Batch,
     ConnectionCheck,
+    RawBatch,
     SourceConnector,
     as_watermark,
     check_batch_size,
+    convert_batches,
 )
 from connectors.errors import (
     SourceAuthFailed,
@@ -128,11 +130,13 @@ class MySQLSource(SourceConnector):
             args: tuple[Any, ...] | None = (watermark,) * uses
         else:
             sql, args = query, None
-        return iterate_async(self._stream(sql, args, check_batch_size(batch_size)))
+        raw = iterate_async(self._stream(sql, args, check_batch_size(batch_size)))
+        return convert_batches(raw, self._values)
 
-    async def _stream(self, sql: str, args: tuple[Any, ...] | None, batch_size: int) -> AsyncIterator[Batch]:
+    async def _stream(
+        self, sql: str, args: tuple[Any, ...] | None, batch_size: int
+    ) -> AsyncIterator[RawBatch]:
         conn = await self._connect()
-        to_row = self._values.row
         try:
             cur = conn.cursor(SSCursor)
             await cur.execute("START TRANSACTION READ ONLY")
@@ -141,7 +145,7 @@ class MySQLSource(SourceConnector):
             while True:
                 rows = await cur.fetchmany(batch_size)
                 if rows:
-                    yield [to_row(zip(columns, r, strict=True)) for r in rows]
+                    yield columns, rows
                 if len(rows) < batch_size:
                     break
         except (MySQLError, OSError) as exc:

@@ -15,9 +15,11 @@ from connectors.base import (
     DEFAULT_BATCH_SIZE,
     Batch,
     ConnectionCheck,
+    RawBatch,
     SourceConnector,
     as_watermark,
     check_batch_size,
+    convert_batches,
 )
 from connectors.errors import (
     SourceAuthFailed,
@@ -116,18 +118,20 @@ class PostgreSQLSource(SourceConnector):
         validate_query(query)
         sql, uses = bind_last_pull(query, PLACEHOLDER)
         args = (as_watermark(last_pull),) if uses else ()
-        return iterate_async(self._stream(sql, args, check_batch_size(batch_size)))
+        raw = iterate_async(self._stream(sql, args, check_batch_size(batch_size)))
+        return convert_batches(raw, self._values)
 
-    async def _stream(self, sql: str, args: tuple[Any, ...], batch_size: int) -> AsyncIterator[Batch]:
+    async def _stream(self, sql: str, args: tuple[Any, ...], batch_size: int) -> AsyncIterator[RawBatch]:
         conn = await self._connect()
-        to_row = self._values.row
         try:
             async with conn.transaction(readonly=True):
-                cursor = await conn.cursor(sql, *args)
+                statement = await conn.prepare(sql)
+                columns = [a.name for a in statement.get_attributes()]
+                cursor = await statement.cursor(*args)
                 while True:
                     records = await cursor.fetch(batch_size)
                     if records:
-                        yield [to_row(r.items()) for r in records]
+                        yield columns, records
                     if len(records) < batch_size:
                         break
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:

@@ -64,3 +64,23 @@ def test_subclasses_use_their_base_converter() -> None:
         pass
 
     assert DEFAULT_CONVERTER.convert(Stamp(2024, 5, 6)) == "2024-05-06T00:00:00"
+
+
+def test_column_wise_conversion_matches_row_wise() -> None:
+    columns = ["id", "price", "qty", "at", "sku", "mixed", "blob"]
+    ident = uuid.UUID(int=7)
+    rows = [
+        (1, Decimal("1.50"), Decimal("3"), dt.datetime(2024, 1, 1), ident, 1, b"x"),
+        (2, None, Decimal("4"), None, None, "two", None),
+        (3, Decimal("NaN"), Decimal("5"), dt.datetime(2024, 1, 3), ident, Decimal("3.5"), b"y"),
+    ]
+    table = DEFAULT_CONVERTER.table(columns, rows)
+    assert table == [DEFAULT_CONVERTER.row(zip(columns, r, strict=True)) for r in rows]
+    assert table[0]["qty"] == 3 and isinstance(table[0]["qty"], int)
+    assert table[2]["price"] == "NaN"
+    assert DEFAULT_CONVERTER.table(columns, []) == []
+
+
+def test_integral_decimal_columns_stay_exact_integers() -> None:
+    big = Decimal("12345678901234567890")
+    assert DEFAULT_CONVERTER.table(["n"], [(big,), (Decimal("2"),)]) == [{"n": 12345678901234567890}, {"n": 2}]
