@@ -83,4 +83,7 @@ def test_column_wise_conversion_matches_row_wise() -> None:
 
 def test_integral_decimal_columns_stay_exact_integers() -> None:
     big = Decimal("12345678901234567890")
-    assert DEFAULT_CONVERTER.table(["n"], [(big,), (Decimal("2"),)]) == [{"n": 12345678901234567890}, {"n": 2}]
+    assert DEFAULT_CONVERTER.table(["n"], [(big,), (Decimal("2"),)]) == [
+        {"n": 12345678901234567890},
+        {"n": 2},
+    ]
