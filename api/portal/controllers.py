@@ -1,0 +1,132 @@
+"""Portal routes of the blue-green replace: upload into a staging generation, watch it get indexed,
+swap it live or cancel it. Each handler calls one function of `core.generations` in a worker thread."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post, put
+from litestar.datastructures import State, UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth.guards import requires_scope
+from api.auth.principal import Principal
+from api.portal.schemas import (
+    AutoPromoteBody,
+    AutoPromoteView,
+    CancelView,
+    ReplaceStarted,
+    ReplaceStatusView,
+    SwapView,
+)
+from api.portal.worker_sessions import run_in_worker_session
+from core import generations
+from core.errors import ValidationFailed
+from core.security.api_keys import ADMIN_SCOPE
+from core.settings import Settings, get_settings
+from core.vectors.factory import get_vector_index
+
+AuthedRequest = Request[Principal, Any, State]
+UPLOAD_FIELD = "file"
+# the transport lets a little more than the upload limit through (multipart framing), so an
+# oversize file still reaches the service and gets the contract's 413 body; far beyond it, the
+# transport's own 413 answers before the body is read
+_MULTIPART_SLACK = 1024 * 1024
+UPLOAD_BODY_LIMIT = get_settings().max_upload_bytes + _MULTIPART_SLACK
+
+
+class ReplaceController(Controller):
+    path = "/portal/verticals"
+    tags = ["blue-green replace"]
+    # portal JWTs and admin API keys both carry the tenant-level admin scope
+    guards = [requires_scope(ADMIN_SCOPE)]
+
+    @post(
+        "/{name:str}/replace",
+        operation_id="startReplace",
+        status_code=200,
+        request_max_body_size=UPLOAD_BODY_LIMIT,
+    )
+    async def replace(
+        self,
+        request: AuthedRequest,
+        db_session: AsyncSession,
+        settings: Settings,
+        name: str,
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+        entity_type: str | None = None,
+        source_name: str | None = None,
+        record_tag: str | None = None,
+    ) -> ReplaceStarted:
+        """Upload a file (CSV, JSON, NDJSON, XML, PDF; multipart field `file`) into a new staging
+        generation of the vertical; the live generation stays searchable and untouched."""
+        upload = data.get(UPLOAD_FIELD)
+        if not isinstance(upload, UploadFile):
+            raise ValidationFailed(f"a file is required in the multipart field '{UPLOAD_FIELD}'")
+        content = await upload.read()
+        tenant_id = request.user.tenant_id
+        index = get_vector_index(settings)
+        return await run_in_worker_session(
+            db_session,
+            lambda s: generations.start_replace(
+                s,
+                tenant_id=tenant_id,
+                vertical=name,
+                data=content,
+                filename=upload.filename,
+                entity_type=entity_type,
+                source_name=source_name,
+                record_tag=record_tag,
+                index=index,
+                settings=settings,
+            ),
+        )
+
+    @get("/{name:str}/replace-status", operation_id="getReplaceStatus")
+    async def replace_status(
+        self, request: AuthedRequest, db_session: AsyncSession, name: str
+    ) -> ReplaceStatusView:
+        """Embedding progress of the pending replace; every field null when none is pending."""
+        tenant_id = request.user.tenant_id
+        return await run_in_worker_session(
+            db_session, lambda s: generations.replace_status(s, tenant_id, name)
+        )
+
+    @post("/{name:str}/swap", operation_id="swapGeneration", status_code=200)
+    async def swap(
+        self, request: AuthedRequest, db_session: AsyncSession, settings: Settings, name: str
+    ) -> SwapView:
+        """Promote the fully indexed staging generation: PostgreSQL and the vector alias switch together."""
+        tenant_id = request.user.tenant_id
+        index = get_vector_index(settings)
+        result = await run_in_worker_session(
+            db_session, lambda s: generations.swap(s, tenant_id, name, index)
+        )
+        return result.to_dict()
+
+    @post("/{name:str}/cancel-replace", operation_id="cancelReplace", status_code=200)
+    async def cancel_replace(
+        self, request: AuthedRequest, db_session: AsyncSession, settings: Settings, name: str
+    ) -> CancelView:
+        """Archive the staging generation's records and drop its vector collection."""
+        tenant_id = request.user.tenant_id
+        index = get_vector_index(settings)
+        result = await run_in_worker_session(
+            db_session, lambda s: generations.cancel_replace(s, tenant_id, name, index)
+        )
+        return result.to_dict()
+
+    @put("/{name:str}/auto-promote", operation_id="setAutoPromote")
+    async def auto_promote(
+        self, request: AuthedRequest, db_session: AsyncSession, name: str, data: AutoPromoteBody
+    ) -> AutoPromoteView:
+        """Let Dagster promote this vertical's staging generation as soon as it is fully indexed."""
+        tenant_id = request.user.tenant_id
+        return await run_in_worker_session(
+            db_session, lambda s: generations.set_auto_promote(s, tenant_id, name, data.enabled)
+        )
+
+
+ROUTES = [ReplaceController]
