@@ -37,11 +37,21 @@ def decode_text(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    best = charset_normalizer.from_bytes(data[:_SAMPLE]).best()
-    candidates = ([best.encoding] if best is not None else []) + ["cp1252"]
-    for encoding in candidates:
+    candidates = [_guess(data[:_SAMPLE]), "cp1252"]
+    for encoding in filter(None, candidates):
         try:
             return data.decode(encoding), encoding
         except (UnicodeDecodeError, LookupError):
             continue
     return data.decode("latin-1"), "latin-1"  # every byte sequence is Latin-1
+
+
+def _guess(sample: bytes) -> str | None:
+    """charset-normalizer's best encoding; among equally plausible ones cp1252, the usual Western one
+    (Latin-1 text reads equally well as cp1250 or cp1257, which would turn è into č)."""
+    matches = list(charset_normalizer.from_bytes(sample))
+    if not matches:
+        return None
+    best = (matches[0].chaos, -matches[0].coherence)
+    tied = {m.encoding for m in matches if (m.chaos, -m.coherence) == best}
+    return "cp1252" if "cp1252" in tied else matches[0].encoding

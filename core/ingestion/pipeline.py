@@ -116,6 +116,8 @@ class _Preparer:
             name_field = "name"
         else:
             data = dict(fields)
+            if self.name_column is None:  # the first flat row of a batch that began structured
+                self.name_column = choose_name_column(list(fields), fields)
             name_field = self.name_column
             name = data.pop(name_field, None) if name_field is not None else None
             record_type = self.record_type
