@@ -396,8 +396,12 @@ def swap(
     bump_search_version(db, collection.id)
 
     if index.transactional_aliases:
-        index.swap_alias(alias, target, expected=previous, transaction=db)
-        db.commit()  # the alias row commits with the generations
+        try:
+            index.swap_alias(alias, target, expected=previous, transaction=db)
+            db.commit()  # the alias row commits with the generations, or neither does
+        except BaseException:
+            db.rollback()
+            raise
     else:
         try:
             index.swap_alias(alias, target, expected=previous)
@@ -408,6 +412,7 @@ def swap(
             db.commit()
         except BaseException:
             _restore_alias(index, alias, previous, target)
+            db.rollback()
             raise
     result = SwapResult(
         vertical=vertical,
