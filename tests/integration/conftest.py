@@ -39,7 +39,7 @@ class TenantKey:
 def app_settings(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Settings:
     data_dir = Path(tmp_path_factory.mktemp("kariz-data"))
     # plan limits far above what any test sends; the rate-limit tests lower them per tenant
-    return Settings(env="test", data_dir=data_dir, database_url=database_url, jwt_secret="test-jwt-secret",
+    return Settings(env="test", data_dir=data_dir, database_url=database_url, jwt_secret="test-jwt-secret-at-least-32-bytes-long",
                     connector_encryption_key="pgyQWUDq1bxcIT3XzM5eOeFf3gqRWmtk0fzC4jHKu0M=",
                     default_per_minute_limit=1_000_000, default_daily_limit=10_000_000)
 
