@@ -39,6 +39,10 @@ _SCOPE = (
     "r.tenant_id = :tenant AND r.collection_id = :collection AND r.generation = :generation "
     "AND r.status = 'active'"
 )
+# the same scope as a plain filter, for text matches: they come from the GIN indexes and stop at a
+# LIMIT, while ANDing them with a bitmap of the whole collection (the planner's usual pick) reads
+# every index entry of the collection first
+_SCOPE_AS_FILTER = f"({_SCOPE}) IS TRUE"
 _KEYWORD = "websearch_to_tsquery('english', :q)"
 # the same words, any of them: the fallback when all of them match nothing
 _ANY_KEYWORD = "CAST(replace(CAST(websearch_to_tsquery('english', :q) AS text), ' & ', ' | ') AS tsquery)"
@@ -119,7 +123,7 @@ def page(
     plan None: filters alone. Identifier plans put exact identifier matches (score 1.0) first, then
     full-text and identifier-prefix matches; keyword plans rank full-text matches."""
     params = dict(params)
-    where = _SCOPE + _conditions(conditions, params)
+    where = (_SCOPE if plan is None else _SCOPE_AS_FILTER) + _conditions(conditions, params)
     cols = _sort_columns(sort, params)
     params.update(limit=limit + 1, offset=offset)
     cap = "" if sort is not None else f" LIMIT {RANK_CANDIDATES}"
@@ -161,7 +165,7 @@ def matches(
 ) -> Statement:
     """`SELECT 1 FROM records r WHERE ...` for everything the page statement ranks (uncapped)."""
     params = dict(params)
-    where = _SCOPE + _conditions(conditions, params)
+    where = (_SCOPE if plan is None else _SCOPE_AS_FILTER) + _conditions(conditions, params)
     if plan is None:
         return Statement(f"SELECT 1 FROM records r WHERE {where}", params)
     params["q"] = plan.text
