@@ -18,6 +18,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 import api
@@ -33,6 +34,9 @@ from core.version import VERSION
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 PUBLIC_PATHS = [f"^{API_PREFIX}/docs", f"^{API_PREFIX}/schema"]
+# request counts and latencies per route template (not per raw path, which would explode cardinality)
+PROMETHEUS = PrometheusConfig(app_name="kariz", prefix="kariz", group_path=True,
+                              exclude=[f"^{API_PREFIX}/metrics", f"^{API_PREFIX}/docs"])
 
 
 def discover_routes() -> list[Any]:
@@ -87,7 +91,10 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         on_startup=[open_state],
         on_shutdown=[close_state],
         dependencies={"db_session": Provide(provide_db_session), "settings": Provide(provide_settings, sync_to_thread=False)},
-        middleware=[DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS, exclude_from_auth_key="public")],
+        middleware=[
+            PROMETHEUS.middleware,
+            DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS, exclude_from_auth_key="public"),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=count_request,
         before_send=[add_usage_headers],

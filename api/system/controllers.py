@@ -12,6 +12,7 @@ from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.principal import Principal
+from api.system.metrics import MetricsController
 from api.system.schemas import RegisterBody, TokenBody
 from core.errors import InvalidInput
 from core.health import readiness
@@ -96,4 +97,4 @@ class TokenController(Controller):
         return {"success": True, "data": {"token": token, "tokenType": "Bearer", "expiresAt": expires.isoformat()}}
 
 
-ROUTES = [HealthController, RegisterController, TokenController]
+ROUTES = [HealthController, RegisterController, TokenController, MetricsController]
