@@ -255,7 +255,7 @@ def main() -> None:
                         n,
                         {
                             key: statistics.median(r[key] for r in rounds[kind])
-                            for key in ("seconds", "rows", "bytes", "peak_rss_mb", "ratio")
+                            for key in ("seconds", "rows", "bytes", "peak_rss_mb", "ratio", "ratio_same")
                         },
                     )
                 )
