@@ -62,6 +62,7 @@ class LocalMiniLMProvider(EmbeddingProvider):
         tokenizer_path: Path = TOKENIZER_PATH,
         threads: int | None = None,
         batch_size: int = 32,
+        spin: bool = False,
     ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -84,6 +85,10 @@ class LocalMiniLMProvider(EmbeddingProvider):
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        if not spin:
+            # Busy-waiting worker threads steal the cores PostgreSQL and the other processes of a
+            # small machine need; measured faster without it when the machine is shared.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own untyped errors for unreadable models
