@@ -28,5 +28,8 @@ class Connector(Base):
     # the watermark bound to `:last_pull`: taken before the last successful pull started
     last_pull_watermark: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     last_pull_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # the last pull's outcome (running, succeeded, failed) and its credential-free error (0006_connectors)
+    last_status: Mapped[str | None] = mapped_column(sa.String(16))
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

@@ -1,0 +1,1 @@
+"""Connectors API: register, list, pull and delete a tenant's database connectors."""

@@ -1,0 +1,99 @@
+"""Database connectors: register (credentials encrypted), list, pull (waiting or not), delete.
+
+A pull is a work request that a Dagster run serves. By default the handler waits for the run and
+answers the contract's result (200); with `?wait=false` (or `?async=true`), or when the run has not
+finished within `timeout` seconds (e.g. no Dagster daemon is running), it answers 202 with the
+request id to poll at `GET /connectors/{id}/pulls/{request_id}`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import State
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth.guards import requires_scope
+from api.auth.principal import Principal
+from api.connectors.schemas import connector_body, pull_body, wait_seconds
+from core.db.models import RequestStatus
+from core.pulls.catalog import delete_connector, get_connector, list_connectors, register_connector
+from core.pulls.spec import parse_connector_spec
+from core.pulls.work import failure_of, get_pull, submit_pull, wait_for_pull
+
+AuthedRequest = Request[Principal, Any, State]
+WRITE = requires_scope("tenant:write")
+
+
+class ConnectorController(Controller):
+    path = "/connectors"
+    tags = ["connectors"]
+    guards = [requires_scope("tenant:read")]
+
+    @post("/", operation_id="createConnector", status_code=201, guards=[WRITE])
+    async def create(
+        self, request: AuthedRequest, db_session: AsyncSession, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Register a connector; its `connection_config` is encrypted at rest and never shown again."""
+        spec = parse_connector_spec(data)
+        connector = await register_connector(db_session, request.user.tenant_id, spec)
+        await db_session.commit()
+        return connector_body(connector)
+
+    @get("/", operation_id="listConnectors")
+    async def list_all(self, request: AuthedRequest, db_session: AsyncSession) -> list[dict[str, Any]]:
+        """This tenant's connectors (credentials redacted)."""
+        return [connector_body(c) for c in await list_connectors(db_session, request.user.tenant_id)]
+
+    @get("/{connector_id:uuid}", operation_id="getConnector")
+    async def detail(
+        self, request: AuthedRequest, db_session: AsyncSession, connector_id: uuid.UUID
+    ) -> dict[str, Any]:
+        """One connector (credentials redacted), with its last pull's outcome."""
+        return connector_body(await get_connector(db_session, request.user.tenant_id, connector_id))
+
+    @post("/{connector_id:uuid}/pull", operation_id="pullConnector", status_code=200, guards=[WRITE])
+    async def pull(
+        self,
+        request: AuthedRequest,
+        db_session: AsyncSession,
+        connector_id: uuid.UUID,
+        wait: bool = True,
+        run_async: bool = Parameter(query="async", default=False),
+        timeout: float | None = Parameter(query="timeout", default=None, ge=0),
+    ) -> Response[dict[str, Any]]:
+        """Trigger a pull: the result when the run finishes in time (200), else 202 and the request id."""
+        tenant_id = request.user.tenant_id
+        queued = await submit_pull(db_session, tenant_id, connector_id)
+        await db_session.commit()
+        seconds = wait_seconds(wait, run_async, timeout)
+        row = queued
+        if seconds > 0:
+            row = await wait_for_pull(
+                request.app.state.session_factory, tenant_id, queued.id, timeout=seconds
+            )
+        if row.status == RequestStatus.SUCCEEDED.value:
+            return Response(pull_body(row, str(connector_id)), status_code=200)
+        if row.status in (RequestStatus.FAILED.value, RequestStatus.CANCELLED.value):
+            raise failure_of(row)
+        return Response(pull_body(row, str(connector_id)), status_code=202)
+
+    @get("/{connector_id:uuid}/pulls/{request_id:uuid}", operation_id="getConnectorPull")
+    async def pull_status(
+        self, request: AuthedRequest, db_session: AsyncSession, connector_id: uuid.UUID, request_id: uuid.UUID
+    ) -> dict[str, Any]:
+        """Where a pull stands: queued, running (rows pulled so far), completed (the result) or failed."""
+        row = await get_pull(db_session, request.user.tenant_id, connector_id, request_id)
+        return pull_body(row, str(connector_id))
+
+    @delete("/{connector_id:uuid}", operation_id="deleteConnector", status_code=204, guards=[WRITE])
+    async def remove(self, request: AuthedRequest, db_session: AsyncSession, connector_id: uuid.UUID) -> None:
+        """Delete the connector and its encrypted credentials (records already pulled stay)."""
+        await delete_connector(db_session, request.user.tenant_id, connector_id)
+        await db_session.commit()
+
+
+ROUTES = [ConnectorController]

@@ -1,0 +1,136 @@
+"""A tenant's stored connectors: register (encrypted), list, get, delete; and their public view.
+
+Credentials are encrypted with `CredentialBox` before they reach the session and are never part of
+a view: `connection_config` always reads `***REDACTED***`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+import core.settings
+from core.db.models import Connector, RequestStatus, WorkRequest
+from core.errors import NotFound
+from core.pulls.spec import ConnectorSpec
+from core.security.encryption import CredentialBox
+
+REDACTED = "***REDACTED***"
+PULL_KIND = "pull"
+
+
+def credential_box() -> CredentialBox:
+    """The box for the configured `CONNECTOR_ENCRYPTION_KEY` (read through the one settings object)."""
+    return CredentialBox.from_settings(core.settings.get_settings())
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def connector_view(connector: Connector) -> dict[str, Any]:
+    """The contract's connector object (credentials redacted) plus its query, schedule and last pull."""
+    return {
+        "id": str(connector.id),
+        "name": connector.name,
+        "connector_type": connector.connector_type,
+        "vertical": connector.vertical,
+        "entity_type": connector.entity_type,
+        "connection_config": REDACTED,
+        "query": connector.query,
+        "name_column": connector.name_column,
+        "batch_size": connector.batch_size,
+        "schedule": connector.schedule,
+        "last_pull_at": _iso(connector.last_pull_at),
+        "last_pull_watermark": _iso(connector.last_pull_watermark),
+        "last_status": connector.last_status,
+        "last_error": connector.last_error,
+        "created_at": _iso(connector.created_at),
+    }
+
+
+async def register_connector(
+    session: AsyncSession, tenant_id: uuid.UUID, spec: ConnectorSpec, *, box: CredentialBox | None = None
+) -> Connector:
+    """Store a validated connector with its config encrypted; the caller commits."""
+    box = box or credential_box()
+    now = datetime.now(UTC)
+    connector = Connector(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        name=spec.name,
+        connector_type=spec.connector_type,
+        vertical=spec.vertical,
+        entity_type=spec.entity_type,
+        config_encrypted=box.encrypt(spec.connection_config),
+        query=spec.query,
+        name_column=spec.name_column,
+        batch_size=spec.batch_size,
+        schedule=spec.schedule,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(connector)
+    await session.flush()
+    return connector
+
+
+async def list_connectors(session: AsyncSession, tenant_id: uuid.UUID) -> list[Connector]:
+    """The tenant's connectors, oldest first."""
+    query = (
+        sa.select(Connector)
+        .where(Connector.tenant_id == tenant_id)
+        .order_by(Connector.created_at, Connector.id)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def get_connector(session: AsyncSession, tenant_id: uuid.UUID, connector_id: uuid.UUID) -> Connector:
+    """The tenant's connector; another tenant's id is NotFound, exactly like a missing one."""
+    connector = (
+        await session.execute(
+            sa.select(Connector).where(Connector.id == connector_id, Connector.tenant_id == tenant_id)
+        )
+    ).scalar_one_or_none()
+    if connector is None:
+        raise NotFound(f"connector {connector_id} not found")
+    return connector
+
+
+def _queued_pulls(connector_id: uuid.UUID) -> sa.Update:
+    return (
+        sa.update(WorkRequest)
+        .where(
+            WorkRequest.kind == PULL_KIND,
+            WorkRequest.status == RequestStatus.QUEUED.value,
+            WorkRequest.params["connector_id"].astext == str(connector_id),
+        )
+        .values(
+            status=RequestStatus.CANCELLED.value, error="the connector was deleted", finished_at=sa.func.now()
+        )
+    )
+
+
+async def delete_connector(session: AsyncSession, tenant_id: uuid.UUID, connector_id: uuid.UUID) -> None:
+    """Delete the connector and its encrypted credentials; its queued pulls are cancelled; the caller
+    commits. Records already pulled stay in the vertical."""
+    connector = await get_connector(session, tenant_id, connector_id)
+    await session.execute(_queued_pulls(connector.id))
+    await session.delete(connector)
+    await session.flush()
+
+
+def scheduled_connectors(session: Session) -> list[Connector]:
+    """Every connector with a cron schedule (for the Dagster schedule sensor)."""
+    query = sa.select(Connector).where(Connector.schedule.is_not(None)).order_by(Connector.id)
+    return list(session.execute(query).scalars())
+
+
+def connector_ids(session: Session) -> list[str]:
+    """The ids of every stored connector (the Dagster partitions that should exist)."""
+    return [str(i) for i in session.execute(sa.select(Connector.id).order_by(Connector.id)).scalars()]

@@ -1,0 +1,205 @@
+"""Connector pulls in Dagster: the pull job, and the sensors that feed it.
+
+- `connector_pull_job` materializes one `connector_records` partition (= one connector) per run, with
+  a retry policy (exponential backoff) for sources that are unreachable or went away mid-pull.
+- `pull_request_sensor` turns queued `pull` work requests (written by the API) into runs:
+  run_key = request id, tags tenant/request/kind, partition key = connector id, and run config that
+  holds the request id only. It also adds the partition, in the same tick, if it is new.
+- `connector_partition_sensor` keeps the dynamic partitions equal to the connectors table.
+- `connector_schedule_sensor` launches a pull for every connector whose cron `schedule` has a tick
+  it has not served yet; the last served tick per connector lives in the sensor cursor.
+"""
+
+# no `from __future__ import annotations`: Dagster reads op and config annotations at definition time
+
+import json
+from datetime import UTC, datetime
+
+import dagster as dg
+import sqlalchemy as sa
+from dagster._utils.schedules import get_latest_completed_cron_tick  # Dagster's own cron arithmetic
+
+from assets.connectors import CONNECTOR_PARTITIONS, connector_records
+from core.db.models import Connector, RequestStatus, WorkRequest
+from core.pulls.catalog import PULL_KIND, connector_ids, scheduled_connectors
+from core.pulls.work import connector_of
+from core.requests import fail_request, queued_requests
+from orchestration.requests import KIND_TAG, TENANT_TAG, request_tags
+from orchestration.resources import DatabaseResource
+
+CONNECTOR_TAG = "kariz/connector"
+TRIGGER_TAG = "kariz/trigger"
+ASSET_OP = "connector_records"
+
+PULL_RETRY_POLICY = dg.RetryPolicy(
+    max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+
+
+def build_pull_job(retry_policy: dg.RetryPolicy | None = PULL_RETRY_POLICY, name: str = "connector_pull_job"):
+    """The job that runs one pull (tests build one with a short retry delay)."""
+    return dg.define_asset_job(
+        name=name,
+        selection=dg.AssetSelection.assets(connector_records),
+        partitions_def=CONNECTOR_PARTITIONS,
+        op_retry_policy=retry_policy,
+        tags={"kariz/area": "connectors"},
+        description="One connector pull: stream the source, ingest in committed units, advance the watermark.",
+    )
+
+
+connector_pull_job = build_pull_job()
+
+
+def pull_run_config(request_id: str = "", trigger: str = "api") -> dict:
+    """Run config of a pull: the request id (and what triggered it); never connection details."""
+    return {"ops": {ASSET_OP: {"config": {"request_id": request_id, "trigger": trigger}}}}
+
+
+def _missing_partitions(instance: dg.DagsterInstance, keys: set[str]) -> list[str]:
+    existing = set(instance.get_dynamic_partitions(CONNECTOR_PARTITIONS.name))
+    return sorted(keys - existing)
+
+
+@dg.sensor(
+    name="pull_request_sensor",
+    job=connector_pull_job,
+    minimum_interval_seconds=5,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Launches one connector_records run per queued 'pull' request (run_key = request id).",
+)
+def pull_request_sensor(context: dg.SensorEvaluationContext, database: DatabaseResource) -> dg.SensorResult:
+    runs: list[dg.RunRequest] = []
+    partitions: set[str] = set()
+    with database.session() as session:
+        rows = queued_requests(session, PULL_KIND)
+        known = set(connector_ids(session))
+        for row in rows:
+            try:
+                connector_id = str(connector_of(row))
+            except (KeyError, ValueError):
+                connector_id = ""
+            if connector_id not in known:
+                fail_request(session, row.id, "the connector does not exist (deleted before its pull ran)")
+                continue
+            partitions.add(connector_id)
+            tags = {
+                **request_tags(row),
+                CONNECTOR_TAG: connector_id,
+                TRIGGER_TAG: row.params.get("trigger", "api"),
+            }
+            runs.append(
+                dg.RunRequest(
+                    run_key=str(row.id),
+                    run_config=pull_run_config(str(row.id), row.params.get("trigger", "api")),
+                    tags=tags,
+                    partition_key=connector_id,
+                )
+            )
+    if not runs:
+        return dg.SensorResult(skip_reason="no queued pull requests")
+    missing = _missing_partitions(context.instance, partitions)
+    context.log.info("%d queued pull request(s), %d new partition(s)", len(runs), len(missing))
+    return dg.SensorResult(
+        run_requests=runs,
+        dynamic_partitions_requests=[CONNECTOR_PARTITIONS.build_add_request(missing)] if missing else [],
+    )
+
+
+@dg.sensor(
+    name="connector_partition_sensor",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Keeps the 'connectors' dynamic partitions equal to the stored connectors.",
+)
+def connector_partition_sensor(
+    context: dg.SensorEvaluationContext, database: DatabaseResource
+) -> dg.SensorResult:
+    with database.session() as session:
+        wanted = set(connector_ids(session))
+    existing = set(context.instance.get_dynamic_partitions(CONNECTOR_PARTITIONS.name))
+    added, removed = sorted(wanted - existing), sorted(existing - wanted)
+    requests = []
+    if added:
+        requests.append(CONNECTOR_PARTITIONS.build_add_request(added))
+    if removed:
+        requests.append(CONNECTOR_PARTITIONS.build_delete_request(removed))
+    if not requests:
+        return dg.SensorResult(skip_reason="partitions match the connectors")
+    context.log.info("connector partitions: %d added, %d removed", len(added), len(removed))
+    return dg.SensorResult(dynamic_partitions_requests=requests)
+
+
+def _busy_connectors(session) -> set[str]:
+    """Connectors with a pull queued or running (a schedule tick does not pile another on)."""
+    query = sa.select(WorkRequest.params["connector_id"].astext).where(
+        WorkRequest.kind == PULL_KIND,
+        WorkRequest.status.in_([RequestStatus.QUEUED.value, RequestStatus.RUNNING.value]),
+    )
+    return set(session.execute(query).scalars())
+
+
+def due_ticks(
+    connectors: list[Connector], cursor: dict[str, str], now: datetime
+) -> tuple[dict[str, datetime], dict[str, str]]:
+    """Which connectors have a cron tick not yet served (connector id -> latest tick), and the new cursor.
+
+    A connector seen for the first time starts from its creation, so a tick after registration fires."""
+    due: dict[str, datetime] = {}
+    served: dict[str, str] = {}
+    for connector in connectors:
+        key = str(connector.id)
+        try:
+            latest = get_latest_completed_cron_tick(connector.schedule, now, "UTC")
+        except Exception:  # a schedule Dagster cannot read is skipped, not fatal for the others
+            continue
+        since = cursor.get(key) or (connector.created_at or now).astimezone(UTC).isoformat()
+        if latest > datetime.fromisoformat(since):
+            due[key] = latest
+            served[key] = latest.isoformat()
+        else:
+            served[key] = since
+    return due, served
+
+
+@dg.sensor(
+    name="connector_schedule_sensor",
+    job=connector_pull_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Launches a pull for each connector whose cron schedule (UTC) has a tick not yet served.",
+)
+def connector_schedule_sensor(
+    context: dg.SensorEvaluationContext, database: DatabaseResource
+) -> dg.SensorResult:
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    now = datetime.now(UTC)
+    with database.session() as session:
+        connectors = scheduled_connectors(session)
+        busy = _busy_connectors(session)
+    due, served = due_ticks(connectors, cursor, now)
+    tenants = {str(c.id): str(c.tenant_id) for c in connectors}
+    runs = [
+        dg.RunRequest(
+            run_key=f"schedule:{key}:{tick.isoformat()}",
+            run_config=pull_run_config("", "schedule"),
+            tags={TENANT_TAG: tenants[key], KIND_TAG: PULL_KIND, CONNECTOR_TAG: key, TRIGGER_TAG: "schedule"},
+            partition_key=key,
+        )
+        for key, tick in sorted(due.items())
+        if key not in busy
+    ]
+    missing = _missing_partitions(context.instance, {r.partition_key for r in runs})
+    if runs:
+        context.log.info("%d scheduled pull(s) due", len(runs))
+    return dg.SensorResult(
+        run_requests=runs,
+        cursor=json.dumps(served, sort_keys=True),
+        dynamic_partitions_requests=[CONNECTOR_PARTITIONS.build_add_request(missing)] if missing else [],
+    )
+
+
+defs = dg.Definitions(
+    jobs=[connector_pull_job],
+    sensors=[pull_request_sensor, connector_partition_sensor, connector_schedule_sensor],
+)
