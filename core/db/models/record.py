@@ -44,6 +44,10 @@ class Record(Base):
     embedding_status: Mapped[str] = mapped_column(sa.String(16), server_default="pending")
     embedding_error: Mapped[str | None] = mapped_column(sa.Text)
     embedding_attempts: Mapped[int] = mapped_column(sa.SmallInteger, server_default="0")
+    # the embedding queue (core/embeddings/queue.py): claim time of a 'processing' row (reclaimed
+    # after a timeout), and the earliest retry of a 'pending' row after a transient failure
+    embedding_claimed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    embedding_next_attempt_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     content_hash: Mapped[str] = mapped_column(sa.String(64))
     search_text: Mapped[Any | None] = mapped_column(TSVECTOR)
     # normalised identifier-like tokens (part numbers, SKUs, standards) for exact matching
