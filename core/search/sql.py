@@ -18,7 +18,7 @@ from core.search.filters import Condition, Sort
 # a broad keyword over a million records would otherwise rank every match to show twenty
 RANK_CANDIDATES = 2000
 # total_estimate is an exact count up to this many matches, the planner's estimate beyond
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000
 FULLTEXT_SCALE = 0.99  # full-text scores stay below an exact identifier match (1.0)
 
 COLLECTION = sa.text(
