@@ -9,9 +9,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
 
 from orchestration.connectors import build_pull_job
 from orchestration.definitions import defs
@@ -24,6 +26,7 @@ from tests.integration.connectors.conftest import (  # noqa: F401
     mysql_source,
     pg_source_url,
 )
+from tests.integration.connectors.peers import pg_execute
 
 # retries without the production backoff, so a test of a retryable failure takes seconds
 FAST_RETRY = dg.RetryPolicy(max_retries=1, delay=0)
@@ -84,3 +87,48 @@ def dagster_runner(database_url: str) -> Iterator[DagsterRunner]:
 
 def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+PASSWORD = "pw-s3cret-" + uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="module")
+def reader_dsn(pg_source_url: str) -> str:  # noqa: F811 (the imported fixture)
+    """A password-protected read role on the source database, as a tenant would hand it over."""
+    role = unique("reader")
+    pg_execute(
+        pg_source_url,
+        f"CREATE ROLE {role} LOGIN PASSWORD '{PASSWORD}'",
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {role}",
+        f"GRANT USAGE ON SCHEMA public TO {role}",
+    )
+    parts = urlsplit(pg_source_url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, f"{role}:{PASSWORD}@{host}", parts.path, parts.query, ""))
+
+
+def products_table(pg_source_url: str, rows: int = 25) -> str:  # noqa: F811
+    table = unique("products")
+    pg_execute(
+        pg_source_url,
+        f"CREATE TABLE {table} (id int PRIMARY KEY, title text, sku uuid, price numeric(10,2), "
+        "updated_at timestamptz NOT NULL)",
+        f"INSERT INTO {table} SELECT g, 'bolt M' || g, md5(g::text)::uuid, g * 1.25, "
+        f"timestamptz '2024-01-01' + g * interval '1 hour' FROM generate_series(1, {rows}) g",
+    )
+    return table
+
+
+def records(engine: sa.Engine, tenant_id: str, vertical: str) -> list[sa.Row]:
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                sa.text(
+                    "SELECT r.name, r.record_type, r.source_type, r.source_name, r.collection_data "
+                    "FROM records r JOIN collections c ON c.id = r.collection_id "
+                    "WHERE c.tenant_id = :t AND c.name = :v ORDER BY r.name"
+                ),
+                {"t": tenant_id, "v": vertical},
+            )
+        )

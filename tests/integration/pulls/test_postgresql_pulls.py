@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -16,54 +15,10 @@ from core.security.encryption import CredentialBox
 from core.settings import Settings
 from tests.integration.conftest import TenantKey, register_tenant
 from tests.integration.connectors.peers import pg_execute
-from tests.integration.pulls.conftest import DagsterRunner, unique
+from tests.integration.pulls.conftest import PASSWORD, DagsterRunner, products_table, records, unique
 from tests.integration.pulls.flows import pull_via_dagster, register, waiting_pull
 
 pytestmark = pytest.mark.integration
-
-PASSWORD = "pw-s3cret-" + uuid.uuid4().hex[:8]
-
-
-@pytest.fixture(scope="module")
-def reader_dsn(pg_source_url: str) -> str:
-    """A password-protected read role on the source database, as a tenant would hand it over."""
-    role = unique("reader")
-    pg_execute(
-        pg_source_url,
-        f"CREATE ROLE {role} LOGIN PASSWORD '{PASSWORD}'",
-        f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}",
-        f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {role}",
-        f"GRANT USAGE ON SCHEMA public TO {role}",
-    )
-    parts = urlsplit(pg_source_url)
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, f"{role}:{PASSWORD}@{host}", parts.path, parts.query, ""))
-
-
-def products_table(pg_source_url: str, rows: int = 25) -> str:
-    table = unique("products")
-    pg_execute(
-        pg_source_url,
-        f"CREATE TABLE {table} (id int PRIMARY KEY, title text, sku uuid, price numeric(10,2), "
-        "updated_at timestamptz NOT NULL)",
-        f"INSERT INTO {table} SELECT g, 'bolt M' || g, md5(g::text)::uuid, g * 1.25, "
-        f"timestamptz '2024-01-01' + g * interval '1 hour' FROM generate_series(1, {rows}) g",
-    )
-    return table
-
-
-def records(engine: sa.Engine, tenant_id: str, vertical: str) -> list[sa.Row]:
-    with engine.connect() as conn:
-        return list(
-            conn.execute(
-                sa.text(
-                    "SELECT r.name, r.record_type, r.source_type, r.source_name, r.collection_data "
-                    "FROM records r JOIN collections c ON c.id = r.collection_id "
-                    "WHERE c.tenant_id = :t AND c.name = :v ORDER BY r.name"
-                ),
-                {"t": tenant_id, "v": vertical},
-            )
-        )
 
 
 async def test_pull_lands_searchable_records_and_never_shows_the_password(
