@@ -15,11 +15,15 @@ MAX_QUERY_LENGTH = 500
 MAX_LIMIT = 100
 MAX_OFFSET = 100_000
 FORMATS = ("json", "compact", "yaml")
+# search_mode: absent or "auto" picks hybrid or fulltext by itself (core/search/hybrid.py)
+SEARCH_MODES = ("auto", "fulltext", "semantic", "hybrid")
 
 
 @dataclass(frozen=True, slots=True)
 class SearchRequest:
-    """What a caller asks: `query` (1-500 chars, optional with filters), paging, sort, format, filters."""
+    """What a caller asks: `query` (1-500 chars, optional with filters), paging, sort, format, filters;
+    `search_mode` (auto, fulltext, semantic, hybrid) and `semantic_weight` (0-1, hybrid's share of the
+    vector ranking) as `core.search.hybrid` describes."""
 
     query: str | None = None
     limit: int = 20
@@ -27,6 +31,8 @@ class SearchRequest:
     sort: str | None = None
     format: str = "json"
     filters: dict[str, Any] = field(default_factory=dict)
+    search_mode: str | None = None
+    semantic_weight: float | None = None
 
     def validated(self) -> SearchRequest:
         """This request with the query stripped; InvalidInput for anything out of the contract's range."""
@@ -58,12 +64,37 @@ class SearchRequest:
         sort = self.sort.strip() if isinstance(self.sort, str) else self.sort
         if sort is not None and not isinstance(sort, str):
             raise InvalidInput("sort must be a field name, optionally prefixed with '-'")
-        return SearchRequest(query or None, self.limit, self.offset, sort or None, self.format, self.filters)
+        if self.search_mode is not None and self.search_mode not in SEARCH_MODES:
+            raise InvalidInput(f"search_mode must be one of {', '.join(SEARCH_MODES)}")
+        weight = self.semantic_weight
+        if weight is not None and (
+            isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 1
+        ):
+            raise InvalidInput("semantic_weight must be a number from 0 to 1")
+        mode = None if self.search_mode == "auto" else self.search_mode
+        return SearchRequest(
+            query or None,
+            self.limit,
+            self.offset,
+            sort or None,
+            self.format,
+            self.filters,
+            mode,
+            None if weight is None else float(weight),
+        )
 
     def cache_token(self) -> str:
         """A stable text for this request (the format is applied after the cache)."""
         return json.dumps(
-            [self.query, self.limit, self.offset, self.sort, self.filters],
+            [
+                self.query,
+                self.limit,
+                self.offset,
+                self.sort,
+                self.filters,
+                self.search_mode,
+                self.semantic_weight,
+            ],
             sort_keys=True,
             separators=(",", ":"),
             default=str,
@@ -101,6 +132,8 @@ class SearchResponse:
     cache_hit: bool
     timings: dict[str, float]
     format: str = "json"
+    # why vectors were wanted but full text answered (core/search/hybrid.py), else None
+    vector_fallback_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The response body for `json` and `yaml`; `compact` keeps id, name, score and data per result."""
@@ -116,18 +149,23 @@ class SearchResponse:
             ]
         else:
             results = [asdict(h) for h in self.results]
+        metadata: dict[str, Any] = {
+            "search_mode": self.search_mode,
+            "query_type": self.query_type,
+            "processing_time_ms": self.processing_time_ms,
+            "total_estimate": self.total_estimate,
+            "zero_result_fallback_used": self.zero_result_fallback_used,
+            "cache_hit": self.cache_hit,
+            "timings": self.timings,
+        }
+        if self.vector_fallback_reason is not None or self.search_mode in ("semantic", "hybrid"):
+            # present whenever vectors were considered: did full text have to answer instead, and why
+            metadata["vector_fallback_used"] = self.vector_fallback_reason is not None
+            metadata["vector_fallback_reason"] = self.vector_fallback_reason
         return {
             "results": results,
             "pagination": {"offset": self.offset, "limit": self.limit, "has_more": self.has_more},
-            "metadata": {
-                "search_mode": self.search_mode,
-                "query_type": self.query_type,
-                "processing_time_ms": self.processing_time_ms,
-                "total_estimate": self.total_estimate,
-                "zero_result_fallback_used": self.zero_result_fallback_used,
-                "cache_hit": self.cache_hit,
-                "timings": self.timings,
-            },
+            "metadata": metadata,
         }
 
     def render(self) -> tuple[bytes, str]:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import core.settings
 from core.errors import NotFound
-from core.search import sql
+from core.search import hybrid, sql
 from core.search.cache import SearchCache, cache_key, get_search_cache
 from core.search.classify import QueryPlan, classify_query
 from core.search.filters import Condition, Sort, parse_filters, parse_sort
@@ -96,6 +96,19 @@ async def search(
     sort = parse_sort(request.sort, catalog)
     classify_ms = _ms(t0)
 
+    # semantic and hybrid answers (core/search/hybrid.py); full text below answers when vectors cannot
+    vector_fallback = None
+    mode = hybrid.requested_mode(request, plan, sort)
+    if mode != "fulltext":
+        target = hybrid.Target(tenant_id, collection_id, collection_name, generation)
+        answer = await hybrid.search_with_vectors(
+            session, target, request, plan, conditions, mode, started=started, classify_ms=classify_ms
+        )
+        if isinstance(answer, SearchResponse):
+            await cache.set(key, _to_cache(answer), settings.search_cache_ttl_s)
+            return answer
+        vector_fallback = answer
+
     t0 = time.perf_counter()
     params = sql.base_params(tenant_id, collection_id, generation)
     query_plan = plan if plan.text else None
@@ -129,8 +142,10 @@ async def search(
         cache_hit=False,
         timings={"classify_ms": classify_ms, "search_ms": search_ms, "hydrate_ms": hydrate_ms},
         format=request.format,
+        vector_fallback_reason=vector_fallback,
     )
-    await cache.set(key, _to_cache(response), settings.search_cache_ttl_s)
+    if vector_fallback not in hybrid.TRANSIENT_FALLBACKS:  # an outage's answer must not outlive it
+        await cache.set(key, _to_cache(response), settings.search_cache_ttl_s)
     return response
 
 
@@ -169,6 +184,7 @@ _CACHED_FIELDS = (
     "query_type",
     "total_estimate",
     "zero_result_fallback_used",
+    "vector_fallback_reason",
 )
 
 

@@ -1,0 +1,107 @@
+"""`collection_embeddings`: the vectors of a collection's live generations, one partition per collection.
+
+A materialization re-embeds the collection: every record of its active and staging generations is
+queued again (`reset`, the default, for backfills from the UI) and the embedding pipeline drains it,
+reporting claimed/indexed/failed, texts/s and the queue by status. Day-to-day embedding of new
+records does not go through here: the embedding sensor runs `embed_collection_job` for pending work.
+
+`vectors_match_indexed_records` checks every collection's live generations: the vector collection
+must hold exactly as many points as the generation has indexed records.
+"""
+
+# no `from __future__ import annotations`: Dagster reads op and config annotations at definition time
+
+import uuid
+
+import dagster as dg
+import sqlalchemy as sa
+
+from assets.embeddings.partitions import COLLECTION_PARTITIONS
+from core.embeddings import queue
+from core.embeddings.consistency import compare_vector_counts
+from core.embeddings.pipeline import PipelineOptions, run_embedding_pipeline
+from core.embeddings.providers import get_embedding_provider
+from core.vectors.factory import get_vector_index
+from orchestration.resources import DatabaseResource, SettingsResource
+
+_DEFAULTS = PipelineOptions()
+
+
+class ReembedConfig(dg.Config):
+    """`reset`: queue every record again first (a re-embed); off, only pending work is embedded."""
+
+    reset: bool = True
+    batch_size: int = _DEFAULTS.batch_size
+
+
+def _tenant_of(database: DatabaseResource, collection_id: uuid.UUID) -> uuid.UUID:
+    with database.session() as session:
+        tenant_id = session.execute(
+            sa.text("SELECT tenant_id FROM collections WHERE id = :c"), {"c": collection_id}
+        ).scalar()
+    if tenant_id is None:
+        raise dg.Failure(f"collection {collection_id} no longer exists", allow_retries=False)
+    return tenant_id
+
+
+@dg.asset(
+    name="collection_embeddings",
+    partitions_def=COLLECTION_PARTITIONS,
+    group_name="embeddings",
+    kinds={"python"},
+    description="Vectors of a collection's active and staging generations (partition = collection id); "
+    "materializing a partition re-embeds that collection.",
+)
+def collection_embeddings(
+    context: dg.AssetExecutionContext,
+    config: ReembedConfig,
+    database: DatabaseResource,
+    settings: SettingsResource,
+) -> dg.MaterializeResult:
+    collection_id = uuid.UUID(context.partition_key)
+    tenant_id = _tenant_of(database, collection_id)
+    reset = 0
+    if config.reset:
+        with database.session() as session:
+            reset = queue.reset_for_reembedding(session, tenant_id, collection_id)
+        context.log.info("queued %d records of collection %s for re-embedding", reset, collection_id)
+    current = settings.get()
+    report = run_embedding_pipeline(
+        database.engine,
+        tenant_id,
+        collection_id,
+        provider=get_embedding_provider(current),
+        index=get_vector_index(current, database_url=database.resolved_url),
+        options=PipelineOptions(batch_size=config.batch_size),
+    )
+    metadata = {**report.to_metadata(), "records_reset": reset}
+    if report.stopped:
+        raise dg.Failure(description=f"re-embedding stopped: {report.stopped}", metadata=metadata)
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset_check(
+    asset=collection_embeddings,
+    name="vectors_match_indexed_records",
+    description="Every live generation's vector collection holds exactly as many points as it has "
+    "indexed records (generations with records in flight are skipped).",
+)
+def vectors_match_indexed_records(
+    context: dg.AssetCheckExecutionContext, database: DatabaseResource, settings: SettingsResource
+) -> dg.AssetCheckResult:
+    index = get_vector_index(settings.get(), database_url=database.resolved_url)
+    with database.session() as session:
+        generations = compare_vector_counts(session, index)
+    mismatched = [g.to_dict() for g in generations if not g.consistent]
+    if mismatched:
+        context.log.warning("%d generation(s) disagree with their vector collections", len(mismatched))
+    return dg.AssetCheckResult(
+        passed=not mismatched,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "generations_checked": len(generations),
+            "generations_in_flight": sum(1 for g in generations if g.in_flight),
+            "mismatched": len(mismatched),
+            "mismatches": dg.MetadataValue.json(mismatched[:100]),
+        },
+    )

@@ -1,0 +1,179 @@
+"""Embeddings in Dagster: pending records become embedding runs, one collection per run.
+
+- `embedding_sensor` -> `embed_collection_job`: every few seconds, the collections whose active or
+  staging generation holds claimable records (pending and due, or processing under an abandoned
+  claim) get a run, tagged `kariz/tenant` and `kariz/collection`, with run_key
+  `embed:<collection>:<10-second window>`; a collection whose run is still queued or running gets no
+  second one (the running one drains what arrives meanwhile). The sensor also adds a
+  `collection_embeddings` partition for every collection, so the UI can backfill re-embeddings.
+- `collection_embeddings` (assets/embeddings): materializing partitions re-embeds chosen collections;
+  its check `vectors_match_indexed_records` runs with it and hourly (`embedding_check_schedule`).
+"""
+
+# no `from __future__ import annotations`: Dagster reads op and config annotations at definition time
+
+import time
+import uuid
+from typing import Optional
+
+import dagster as dg
+import sqlalchemy as sa
+
+from assets.embeddings import COLLECTION_PARTITIONS, collection_embeddings
+from core.embeddings import queue
+from core.embeddings.pipeline import PipelineOptions, run_embedding_pipeline
+from core.embeddings.providers import get_embedding_provider
+from core.vectors.factory import get_vector_index
+from orchestration.requests import COLLECTION_TAG, TENANT_TAG
+from orchestration.resources import DatabaseResource, SettingsResource
+
+AREA_TAGS = {"kariz/area": "embeddings"}
+_DEFAULTS = PipelineOptions()
+EMBED_OP = "embed_collection"
+#: runs for one collection are keyed per window: a sensor tick never asks twice for one window
+RUN_KEY_WINDOW_S = 10
+_IN_PROGRESS = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+class EmbedConfig(dg.Config):
+    """The collection a run embeds, and how."""
+
+    tenant_id: str
+    collection_id: str
+    batch_size: int = _DEFAULTS.batch_size
+    max_records: Optional[int] = None  # noqa: UP045 - Dagster's config types want Optional here
+    claim_timeout_s: float = _DEFAULTS.claim_timeout_s
+
+
+def embed_run_key(collection_id: uuid.UUID | str, now: float | None = None) -> str:
+    """The run key of a collection's embedding run asked for at `now` (epoch seconds)."""
+    window = int((time.time() if now is None else now) // RUN_KEY_WINDOW_S)
+    return f"embed:{collection_id}:{window}"
+
+
+def embed_run_config(tenant_id: uuid.UUID | str, collection_id: uuid.UUID | str, **options: object) -> dict:
+    """Run config of `embed_collection_job` for one collection."""
+    return {
+        "ops": {
+            EMBED_OP: {
+                "config": {"tenant_id": str(tenant_id), "collection_id": str(collection_id), **options}
+            }
+        }
+    }
+
+
+@dg.op(
+    name=EMBED_OP,
+    description="Embed the pending records of one collection (active, then staging generation).",
+)
+def embed_collection(
+    context: dg.OpExecutionContext,
+    config: EmbedConfig,
+    database: DatabaseResource,
+    settings: SettingsResource,
+) -> None:
+    current = settings.get()
+    report = run_embedding_pipeline(
+        database.engine,
+        uuid.UUID(config.tenant_id),
+        uuid.UUID(config.collection_id),
+        provider=get_embedding_provider(current),
+        index=get_vector_index(current, database_url=database.resolved_url),
+        options=PipelineOptions(
+            batch_size=config.batch_size,
+            max_records=config.max_records,
+            claim_timeout_s=config.claim_timeout_s,
+        ),
+    )
+    metadata = report.to_metadata()
+    context.log.info(
+        "tenant %s collection %s: %d claimed, %d indexed, %d failed, %.1f texts/s, %d still queued",
+        config.tenant_id,
+        report.collection,
+        report.claimed,
+        report.indexed,
+        report.failed,
+        report.texts_per_s,
+        metadata["queue_depth"],
+    )
+    if report.stopped:
+        # the records wait (pending, or reclaimed after the timeout); a red run shows the outage
+        raise dg.Failure(description=f"embedding stopped: {report.stopped}", metadata=metadata)
+    context.add_output_metadata(metadata)
+
+
+@dg.job(description="Embed one collection's pending records (launched by embedding_sensor).", tags=AREA_TAGS)
+def embed_collection_job() -> None:
+    embed_collection()
+
+
+def _collections_being_embedded(instance: dg.DagsterInstance) -> set[str]:
+    records = instance.get_run_records(
+        dg.RunsFilter(job_name=embed_collection_job.name, statuses=_IN_PROGRESS), limit=1000
+    )
+    return {r.dagster_run.tags.get(COLLECTION_TAG, "") for r in records}
+
+
+def _all_collection_ids(database: DatabaseResource) -> set[str]:
+    with database.session() as session:
+        return {str(i) for i in session.execute(sa.text("SELECT id FROM collections")).scalars()}
+
+
+@dg.sensor(
+    name="embedding_sensor",
+    job=embed_collection_job,
+    minimum_interval_seconds=5,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Launches an embedding run per collection with pending records (one at a time per collection).",
+)
+def embedding_sensor(context: dg.SensorEvaluationContext, database: DatabaseResource) -> dg.SensorResult:
+    with database.session() as session:
+        work = queue.collections_with_work(session, claim_timeout_s=_DEFAULTS.claim_timeout_s)
+    known = set(context.instance.get_dynamic_partitions(COLLECTION_PARTITIONS.name))
+    new_partitions = sorted(_all_collection_ids(database) - known)
+    partition_requests = [COLLECTION_PARTITIONS.build_add_request(new_partitions)] if new_partitions else []
+    busy = _collections_being_embedded(context.instance) if work else set()
+    now = time.time()
+    runs = [
+        dg.RunRequest(
+            run_key=embed_run_key(w.collection_id, now),
+            run_config=embed_run_config(w.tenant_id, w.collection_id),
+            tags={TENANT_TAG: str(w.tenant_id), COLLECTION_TAG: str(w.collection_id), **AREA_TAGS},
+        )
+        for w in work
+        if str(w.collection_id) not in busy
+    ]
+    if not runs:
+        reason = "no collection has records waiting for embeddings"
+        if work:
+            reason = f"{len(work)} collection(s) with pending records already have a run in progress"
+        return dg.SensorResult(skip_reason=reason, dynamic_partitions_requests=partition_requests)
+    context.log.info("embedding runs for %d collection(s)", len(runs))
+    return dg.SensorResult(run_requests=runs, dynamic_partitions_requests=partition_requests)
+
+
+embedding_check_job = dg.define_asset_job(
+    name="embedding_check_job",
+    selection=dg.AssetSelection.checks_for_assets(collection_embeddings),
+    tags=AREA_TAGS,
+    description="Compare every live generation's vector count with its indexed records.",
+)
+
+embedding_check_schedule = dg.ScheduleDefinition(
+    name="embedding_check_schedule",
+    job=embedding_check_job,
+    cron_schedule="17 * * * *",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Hourly: flag collections whose vector count disagrees with their indexed records.",
+)
+
+defs = dg.Definitions(
+    jobs=[embed_collection_job, embedding_check_job],
+    sensors=[embedding_sensor],
+    schedules=[embedding_check_schedule],
+)
