@@ -27,6 +27,7 @@ from api.deps import provide_db_session, provide_settings
 from api.errors import EXCEPTION_HANDLERS
 from api.usage.hooks import add_usage_headers, count_request
 from core.db.engine import make_async_engine, make_async_session_factory
+from core.search.stats import SearchStats
 from core.settings import Settings, get_settings
 from core.usage.counters import make_usage_counter
 from core.version import VERSION
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.started_at = time.time()
         app.state.engine = None
         app.state.usage = make_usage_counter(settings.redis_url)
+        app.state.search_stats = SearchStats()
         if session_factory is not None:
             app.state.session_factory = session_factory
             return

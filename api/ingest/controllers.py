@@ -1,0 +1,111 @@
+"""`POST /ingest/{collection}/file` (multipart CSV, JSON, NDJSON, XML, PDF) and `POST /ingest/{collection}`
+(a JSON list of records): both call `core.ingestion` in a worker thread and answer the contract's
+ingestion result."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, post
+from litestar.datastructures import State, UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth.guards import requires_scope
+from api.auth.principal import Principal
+from api.portal.controllers import UPLOAD_BODY_LIMIT, UPLOAD_FIELD
+from api.portal.worker_sessions import run_in_worker_session
+from core.errors import InvalidInput, ValidationFailed
+from core.ingestion.pipeline import IngestionResult, ingest_file, ingest_records
+from core.metrics import INGESTED_RECORDS, INGESTIONS, REJECTED_RECORDS
+
+AuthedRequest = Request[Principal, Any, State]
+
+
+def _required_entity_type(entity_type: str | None) -> str:
+    if entity_type is None or not entity_type.strip():
+        raise ValidationFailed("entity_type is required")
+    return entity_type.strip()
+
+
+def _observe(result: IngestionResult, source_type: str) -> dict[str, Any]:
+    INGESTIONS.labels(source_type, result.status).inc()
+    INGESTED_RECORDS.labels(source_type).inc(result.accepted)
+    REJECTED_RECORDS.labels(source_type).inc(result.rejected)
+    return result.to_dict()
+
+
+class IngestController(Controller):
+    path = "/ingest"
+    tags = ["ingestion"]
+    guards = [requires_scope("tenant:write")]
+
+    @post("/{collection:str}/file", operation_id="ingestFile", status_code=200,
+          request_max_body_size=UPLOAD_BODY_LIMIT)
+    async def ingest_file(
+        self,
+        request: AuthedRequest,
+        db_session: AsyncSession,
+        collection: str,
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+        entity_type: str | None = None,
+        source_name: str | None = None,
+        record_tag: str | None = None,
+        name_column: str | None = None,
+        format: str | None = None,
+    ) -> dict[str, Any]:
+        """Ingest one file (multipart field `file`) into the collection, created on first use.
+
+        Rows are deduplicated by content; re-uploading a file changes nothing and says so. A bad row
+        is reported with its line; a file that cannot be read at all changes nothing."""
+        kind = _required_entity_type(entity_type)
+        upload = data.get(UPLOAD_FIELD)
+        if not isinstance(upload, UploadFile):
+            raise ValidationFailed(f"a file is required in the multipart field '{UPLOAD_FIELD}'")
+        content = await upload.read()
+        tenant_id = request.user.tenant_id
+
+        def work(session):  # noqa: ANN001, ANN202
+            result = ingest_file(session, tenant_id=tenant_id, collection_name=collection, data=content,
+                                 filename=upload.filename, entity_type=kind, source_name=source_name,
+                                 record_tag=record_tag, name_column=name_column, file_format=format)
+            session.commit()
+            return result
+
+        return _observe(await run_in_worker_session(db_session, work), "file_upload")
+
+    @post("/{collection:str}", operation_id="ingestRecords", status_code=200,
+          request_max_body_size=UPLOAD_BODY_LIMIT)
+    async def ingest_records(
+        self,
+        request: AuthedRequest,
+        db_session: AsyncSession,
+        collection: str,
+        entity_type: str | None = None,
+        source_name: str | None = None,
+        name_column: str | None = None,
+    ) -> dict[str, Any]:
+        """Ingest a JSON list of records: flat objects (the name taken from `name_column` or detected)
+        or `{name, collection_data, record_type?, description_llm?}` objects."""
+        kind = _required_entity_type(entity_type)
+        try:
+            records = msgspec.json.decode(await request.body())
+        except msgspec.DecodeError:
+            raise InvalidInput("body must be a JSON list of records") from None
+        if not isinstance(records, list):
+            raise InvalidInput("body must be a JSON list of records")
+        tenant_id = request.user.tenant_id
+
+        def work(session):  # noqa: ANN001, ANN202
+            result = ingest_records(session, tenant_id=tenant_id, collection_name=collection, records=records,
+                                    entity_type=kind, source_type="api", source_name=source_name,
+                                    name_column=name_column)
+            session.commit()
+            return result
+
+        return _observe(await run_in_worker_session(db_session, work), "api")
+
+
+ROUTES = [IngestController]

@@ -1,0 +1,83 @@
+"""`POST` and `GET /search/{collection}`: full-text, identifier, semantic and hybrid search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth.guards import requires_scope
+from api.auth.principal import Principal
+from api.search.schemas import SearchBody
+from core.errors import InvalidInput
+from core.metrics import SEARCH_CACHE_HITS, SEARCH_FALLBACKS, SEARCH_LATENCY, SEARCH_ZERO_RESULTS, SEARCHES
+from core.search.request import SearchRequest, SearchResponse
+from core.search.service import search
+
+AuthedRequest = Request[Principal, Any, State]
+
+
+def _observe(response: SearchResponse) -> None:
+    SEARCHES.labels(response.search_mode, response.query_type).inc()
+    SEARCH_LATENCY.labels(response.search_mode).observe(response.processing_time_ms / 1000)
+    if response.cache_hit:
+        SEARCH_CACHE_HITS.inc()
+    if not response.results:
+        SEARCH_ZERO_RESULTS.inc()
+    if response.zero_result_fallback_used:
+        SEARCH_FALLBACKS.labels("filters_only").inc()
+    if response.vector_fallback_reason is not None:
+        SEARCH_FALLBACKS.labels("fulltext_for_vectors").inc()
+
+
+async def _answer(request: AuthedRequest, db_session: AsyncSession, collection: str,
+                  search_request: SearchRequest) -> Response[bytes]:
+    response = await search(db_session, request.user.tenant_id, collection, search_request)
+    _observe(response)
+    request.app.state.search_stats.record(response)
+    body, media_type = response.render()
+    return Response(body, media_type=media_type)
+
+
+class SearchController(Controller):
+    path = "/search"
+    tags = ["search"]
+    guards = [requires_scope("tenant:read")]
+
+    @post("/{collection:str}", operation_id="searchPost", status_code=200)
+    async def search_post(self, request: AuthedRequest, db_session: AsyncSession, collection: str,
+                          data: SearchBody) -> Response[bytes]:
+        """Search a collection with a query and/or filters, sort, paging and a response format."""
+        return await _answer(request, db_session, collection, data.to_request())
+
+    @get("/{collection:str}", operation_id="searchGet")
+    async def search_get(
+        self,
+        request: AuthedRequest,
+        db_session: AsyncSession,
+        collection: str,
+        q: str | None = None,
+        limit: int = Parameter(default=20),
+        offset: int = Parameter(default=0),
+    ) -> Response[bytes]:
+        """Search with `q` (required, 1-500 characters), `limit`, `offset`; use POST for filters."""
+        if q is None or not q.strip():
+            raise InvalidInput("q is required (1-500 characters)")
+        return await _answer(request, db_session, collection, SearchRequest(query=q, limit=limit, offset=offset))
+
+
+class SearchHealthController(Controller):
+    path = "/health/search"
+    tags = ["health"]
+
+    @get("/", operation_id="healthSearch", opt={"public": True})
+    async def health_search(self, state: State) -> dict[str, Any]:
+        """Search quality of this API process: latency percentiles, zero-result rate, fallback count."""
+        stats = state.search_stats.snapshot()
+        return {"status": "healthy", **stats}
+
+
+ROUTES = [SearchController, SearchHealthController]
