@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from functools import partial
 from typing import TypeVar
 
-import anyio.to_thread
 import sqlalchemy as sa
+from litestar.concurrency import sync_to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -46,4 +45,4 @@ def _in_session(engine: sa.Engine, work: Callable[[Session], T]) -> T:
 
 async def run_in_worker_session(db_session: AsyncSession, work: Callable[[Session], T]) -> T:
     """`work(session)` in a worker thread on a fresh sync Session; uncommitted work is rolled back."""
-    return await anyio.to_thread.run_sync(partial(_in_session, sync_engine_for(db_session), work))
+    return await sync_to_thread(_in_session, sync_engine_for(db_session), work)
