@@ -128,7 +128,24 @@ class Settings(BaseSettings):
             raise SettingsError("production refuses to start; missing: " + ", ".join(missing))
 
 
+_override: Settings | None = None
+
+
 @lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings, read from the environment on first use."""
+def _from_environment() -> Settings:
     return Settings()
+
+
+def get_settings() -> Settings:
+    """The process-wide settings: read from the environment on first use, unless overridden."""
+    return _override if _override is not None else _from_environment()
+
+
+def override_settings(settings: Settings | None) -> None:
+    """Make `get_settings()` answer `settings` everywhere in the process (None restores the
+    environment's); for tests and embedding Kariz in another program."""
+    global _override
+    _override = settings
+
+
+get_settings.cache_clear = _from_environment.cache_clear  # re-read the environment on next use

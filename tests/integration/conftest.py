@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from api.app import create_app
 from core.db.engine import make_async_engine
 from core.security.api_keys import ALL_TENANT_SCOPES, SYSTEM_SCOPE
-from core.settings import Settings
+from core.settings import Settings, override_settings
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,11 @@ def app_settings(tmp_path_factory: pytest.TempPathFactory, database_url: str) ->
 
 
 @pytest.fixture(autouse=True)
-def _use_test_settings(app_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Code that asks `get_settings()` gets the test settings."""
-    import core.settings
-
-    monkeypatch.setattr(core.settings, "get_settings", lambda: app_settings)
+def _use_test_settings(app_settings: Settings) -> Iterator[None]:
+    """Code that asks `get_settings()` gets the test settings, however it imported it."""
+    override_settings(app_settings)
     yield
+    override_settings(None)
 
 
 @pytest_asyncio.fixture(scope="session")

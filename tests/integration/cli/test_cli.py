@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from core.db.models import ApiKey
 from core.security.api_keys import hash_key
-from core.settings import get_settings
+from core.settings import get_settings, override_settings
 from kariz.cli import main
 
 
@@ -21,6 +21,7 @@ def cli_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("KARIZ_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("KARIZ_API_PORT", "1")  # nothing listens there: status reports it down
+    override_settings(None)  # the CLI reads its settings from the environment set here
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
