@@ -208,7 +208,8 @@ class _Run:
                 {"c": self.info.id},
             ).scalar()
             if active == generation and self.index.resolve_alias(alias) is None:
-                self.index.swap_alias(alias, name, transaction=conn)
+                # the store's own transaction: a pgvector index may live in another database
+                self.index.swap_alias(alias, name)
 
     # --- one generation --------------------------------------------------------------------------
 
