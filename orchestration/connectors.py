@@ -108,6 +108,7 @@ def pull_request_sensor(context: dg.SensorEvaluationContext, database: DatabaseR
 
 @dg.sensor(
     name="connector_partition_sensor",
+    job=connector_pull_job,  # it launches nothing: it keeps this job's partitions in step with the table
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Keeps the 'connectors' dynamic partitions equal to the stored connectors.",
