@@ -1,0 +1,1 @@
+"""Admin API: platform statistics and reindexing."""

@@ -1,0 +1,85 @@
+"""`collection_search_text`: what makes a collection's records findable by full text and identifier
+(`search_text`, `identifiers`, the field catalog), one partition per collection.
+
+The partitions are `embedding_collections` (key = collection id), the same set as
+`collection_embeddings`: both describe one collection, so one set serves both and an operator picks
+collections once in the UI. Materializing a partition rebuilds every record of the collection (all
+generations) with `core.records.reindex_collection`, which also puts them back to
+`embedding_status='pending'`; the embedding sensor then re-embeds them (no second run needed here).
+
+A run launched for `POST /admin/reindex/{collection}` carries the work request's id in its config and
+reports through it; a backfill from the UI has none.
+"""
+
+# no `from __future__ import annotations`: Dagster reads op and config annotations at definition time
+
+import uuid
+from typing import Optional
+
+import dagster as dg
+import sqlalchemy as sa
+
+from assets.embeddings.partitions import COLLECTION_PARTITIONS
+from core.records import reindex_collection
+from core.requests import fail_request, finish_request, start_request
+from orchestration.resources import DatabaseResource
+
+REINDEX_ASSET = "collection_search_text"
+
+
+class ReindexConfig(dg.Config):
+    """The work request the run serves (none for a backfill started from the UI)."""
+
+    request_id: Optional[str] = None  # noqa: UP045 - Dagster's config types want Optional here
+
+
+def _collection(database: DatabaseResource, collection_id: uuid.UUID) -> tuple[uuid.UUID, str]:
+    with database.session() as session:
+        row = session.execute(
+            sa.text("SELECT tenant_id, name FROM collections WHERE id = :c"), {"c": collection_id}
+        ).first()
+    if row is None:
+        raise dg.Failure(f"collection {collection_id} no longer exists", allow_retries=False)
+    return row.tenant_id, row.name
+
+
+@dg.asset(
+    name=REINDEX_ASSET,
+    partitions_def=COLLECTION_PARTITIONS,
+    group_name="ingestion",
+    kinds={"postgres"},
+    description="Full-text search text and identifiers of a collection's records (partition = collection id); "
+    "materializing a partition rebuilds them and queues the records for re-embedding.",
+)
+def collection_search_text(
+    context: dg.AssetExecutionContext, config: ReindexConfig, database: DatabaseResource
+) -> dg.MaterializeResult:
+    collection_id = uuid.UUID(context.partition_key)
+    tenant_id, name = _collection(database, collection_id)
+    if config.request_id:
+        with database.session() as session:
+            request = start_request(session, config.request_id, context.run_id)
+            if request.tenant_id != tenant_id or request.collection_id != collection_id:
+                fail_request(session, config.request_id, "request is not for this collection")
+                raise dg.Failure("request is not for this collection", allow_retries=False)
+    try:
+        with database.session() as session:
+            rebuilt = reindex_collection(session, tenant_id, collection_id)
+    except Exception as exc:
+        if config.request_id:
+            with database.session() as session:
+                fail_request(session, config.request_id, f"reindex failed: {type(exc).__name__}")
+        raise
+    result = {"collection": name, "collection_id": str(collection_id), "records_reset": rebuilt}
+    if config.request_id:
+        with database.session() as session:
+            finish_request(session, config.request_id, result)
+    context.log.info("rebuilt search text of %d records of %s (tenant %s)", rebuilt, name, tenant_id)
+    return dg.MaterializeResult(
+        metadata={
+            **result,
+            "tenant_id": str(tenant_id),
+            "request_id": config.request_id or "",
+            "embedding": "records queued again (embedding_status=pending)",
+        }
+    )

@@ -1,0 +1,79 @@
+"""Queueing reindex work: the API answers at once, a Dagster run (partition = collection) rebuilds.
+
+`records_reset` in the API's answer is counted when the request is queued (every record of the
+collection, all generations: what `core.records.reindex_collection` rewrites); the run's request
+result holds the number it actually rebuilt. While a collection's reindex request is still queued,
+asking again returns that request instead of queueing a second one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db.models import RequestStatus, WorkRequest
+from core.errors import NotFound
+from core.requests import submit_request
+
+REINDEX_KIND = "reindex"
+
+
+@dataclass(frozen=True, slots=True)
+class ReindexQueued:
+    """A collection's queued reindex: the request serving it and the records it will reset."""
+
+    request_id: uuid.UUID
+    collection_id: uuid.UUID
+    collection: str
+    records_reset: int
+    already_queued: bool
+
+
+async def queue_collection_reindex(
+    session: AsyncSession, tenant_id: uuid.UUID, collection: str
+) -> ReindexQueued:
+    """Queue (or find already queued) a reindex of the tenant's collection; NotFound for a collection
+    the tenant does not have. The caller commits."""
+    collection_id = (
+        await session.execute(
+            sa.text("SELECT id FROM collections WHERE tenant_id = :t AND name = :n"),
+            {"t": tenant_id, "n": collection},
+        )
+    ).scalar()
+    if collection_id is None:
+        raise NotFound(f"collection '{collection}' not found")
+    records = int(
+        (
+            await session.execute(
+                sa.text("SELECT count(*) FROM records WHERE collection_id = :c"), {"c": collection_id}
+            )
+        ).scalar_one()
+    )
+    waiting = (
+        await session.execute(
+            sa.select(WorkRequest)
+            .where(
+                WorkRequest.tenant_id == tenant_id,
+                WorkRequest.kind == REINDEX_KIND,
+                WorkRequest.collection_id == collection_id,
+                WorkRequest.status == RequestStatus.QUEUED.value,
+            )
+            .order_by(WorkRequest.created_at)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if waiting is not None:
+        waiting.total = records
+        return ReindexQueued(waiting.id, collection_id, collection, records, already_queued=True)
+    request = await submit_request(
+        session,
+        tenant_id=tenant_id,
+        kind=REINDEX_KIND,
+        params={"collection": collection},
+        collection_id=collection_id,
+        total=records,
+    )
+    return ReindexQueued(request.id, collection_id, collection, records, already_queued=False)

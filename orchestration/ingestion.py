@@ -1,0 +1,233 @@
+"""Ingestion in Dagster: the landing zone and reindexing.
+
+- `landing_zone_sensor` -> `landing_file_job`: every 10 s the sensor scans `settings.landing_dir`
+  (layout in `core/ingestion/landing.py`), keeps the size and mtime of every file it saw in its
+  cursor, and asks for one run per complete file (marked `.ready`, or unchanged since the previous
+  tick and settled), run_key = hash of path + size + mtime, so each version of a file is ingested
+  once. The run ingests it through `ingest_file`, moves it to `processed/` or `failed/`, and shows
+  the ingestion summary as run metadata; a refused file fails the run (red in the UI).
+- `reindex_request_sensor` -> `reindex_collection_job`: queued `reindex` work requests (written by
+  `POST /admin/reindex/{collection}`) become runs of the `collection_search_text` asset for the
+  partition of that collection (run_key = request id). Operators backfill reindexing across
+  collections by materializing partitions of the same asset in the UI.
+- `collection_partitions_sensor`: keeps the `embedding_collections` partitions (shared by
+  `collection_search_text` and `collection_embeddings`) equal to the collections table: adds new
+  collections, drops deleted ones.
+"""
+
+# no `from __future__ import annotations`: Dagster reads op and config annotations at definition time
+
+import json
+import uuid
+from pathlib import Path
+
+import dagster as dg
+import sqlalchemy as sa
+
+from assets.embeddings.partitions import COLLECTION_PARTITIONS
+from assets.ingestion.search_text import REINDEX_ASSET, collection_search_text
+from core.admin.reindex import REINDEX_KIND
+from core.ingestion.landing import (
+    SOURCE_TYPE,
+    LandingFile,
+    complete_files,
+    process_landing_file,
+    scan_landing,
+    tenant_folders,
+)
+from core.metrics import INGESTED_RECORDS, INGESTIONS, REJECTED_RECORDS
+from core.requests import fail_request, queued_requests
+from orchestration.requests import TENANT_TAG, request_tags
+from orchestration.resources import DatabaseResource, SettingsResource
+
+AREA_TAGS = {"kariz/area": "ingestion"}
+LANDING_OP = "ingest_landing_file"
+LANDING_FILE_TAG = "kariz/landing_file"
+#: runs asked for per tick at most; the rest wait for the next tick
+MAX_LANDING_RUNS_PER_TICK = 50
+
+
+# ---------------------------------------------------------------------------------------------
+# landing zone
+
+
+class LandingFileConfig(dg.Config):
+    """The file a run ingests, as the sensor saw it (path relative to the landing folder)."""
+
+    path: str
+    size: int
+    mtime_ns: int
+
+
+def landing_run_config(file: LandingFile) -> dict:
+    """Run config of `landing_file_job` for one file."""
+    return {
+        "ops": {LANDING_OP: {"config": {"path": file.relative, "size": file.size, "mtime_ns": file.mtime_ns}}}
+    }
+
+
+@dg.op(name=LANDING_OP, description="Ingest one landing-zone file and move it to processed/ or failed/.")
+def ingest_landing_file(
+    context: dg.OpExecutionContext,
+    config: LandingFileConfig,
+    database: DatabaseResource,
+    settings: SettingsResource,
+) -> None:
+    root = Path(settings.get().landing_dir)
+    outcome = process_landing_file(
+        database.session, root, config.path, size=config.size, mtime_ns=config.mtime_ns
+    )
+    metadata = outcome.to_metadata()
+    if outcome.result is not None:
+        INGESTIONS.labels(SOURCE_TYPE, outcome.result.status).inc()
+        INGESTED_RECORDS.labels(SOURCE_TYPE).inc(outcome.result.accepted)
+        REJECTED_RECORDS.labels(SOURCE_TYPE).inc(outcome.result.rejected)
+    elif outcome.status == "refused":
+        INGESTIONS.labels(SOURCE_TYPE, "failed").inc()
+    context.log.info("landing file %s: %s", config.path, {k: v for k, v in metadata.items() if k != "errors"})
+    if outcome.status == "refused":
+        raise dg.Failure(
+            description=f"{config.path} refused: {outcome.reason}",
+            metadata={k: dg.MetadataValue.json(v) if isinstance(v, list) else v for k, v in metadata.items()},
+            allow_retries=False,
+        )
+    context.add_output_metadata(
+        {k: dg.MetadataValue.json(v) if isinstance(v, list) else v for k, v in metadata.items()}
+    )
+
+
+@dg.job(description="Ingest one landing-zone file (launched by landing_zone_sensor).", tags=AREA_TAGS)
+def landing_file_job() -> None:
+    ingest_landing_file()
+
+
+def _existing_tenants(database: DatabaseResource, candidates: list[uuid.UUID]) -> set[uuid.UUID]:
+    if not candidates:
+        return set()
+    with database.session() as session:
+        rows = session.execute(
+            sa.text("SELECT id FROM tenants WHERE id = ANY(CAST(:ids AS uuid[]))"), {"ids": candidates}
+        ).scalars()
+        return set(rows)
+
+
+@dg.sensor(
+    name="landing_zone_sensor",
+    job=landing_file_job,
+    minimum_interval_seconds=10,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="One run per complete file dropped into <landing_dir>/<tenant_id>/<collection>/.",
+)
+def landing_zone_sensor(
+    context: dg.SensorEvaluationContext, database: DatabaseResource, settings: SettingsResource
+) -> dg.SensorResult:
+    root = Path(settings.get().landing_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    folders = tenant_folders(root)
+    tenants = _existing_tenants(database, list(folders))
+    files = scan_landing(root, tenants)
+    try:
+        previous = json.loads(context.cursor) if context.cursor else {}
+    except ValueError:
+        previous = {}
+    ready, seen = complete_files(files, previous)
+    runs = [
+        dg.RunRequest(
+            run_key=f.run_key,
+            run_config=landing_run_config(f),
+            tags={TENANT_TAG: str(f.tenant_id), LANDING_FILE_TAG: f.relative[:200], **AREA_TAGS},
+        )
+        for f in ready[:MAX_LANDING_RUNS_PER_TICK]
+    ]
+    cursor = json.dumps(seen, separators=(",", ":"), sort_keys=True)
+    if not runs:
+        waiting = len(files) - len(ready)
+        ignored = len(folders) - len(tenants)
+        reason = f"no complete files ({waiting} still settling; {ignored} unknown tenant folder(s) ignored)"
+        return dg.SensorResult(skip_reason=reason, cursor=cursor)
+    context.log.info("landing zone: %d file(s) ready", len(runs))
+    return dg.SensorResult(run_requests=runs, cursor=cursor)
+
+
+# ---------------------------------------------------------------------------------------------
+# reindexing
+
+reindex_collection_job = dg.define_asset_job(
+    name="reindex_collection_job",
+    selection=[REINDEX_ASSET],
+    partitions_def=COLLECTION_PARTITIONS,
+    tags=AREA_TAGS,
+    description="Rebuild search_text of one collection (partition = collection id) and queue its "
+    "records for re-embedding; launched by reindex_request_sensor or a backfill.",
+)
+
+
+def reindex_run_config(request_id: uuid.UUID | str) -> dict:
+    """Run config that hands the request id to `collection_search_text`."""
+    return {"ops": {collection_search_text.op.name: {"config": {"request_id": str(request_id)}}}}
+
+
+@dg.sensor(
+    name="reindex_request_sensor",
+    job=reindex_collection_job,
+    minimum_interval_seconds=5,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="One reindex_collection_job run (partition = the collection) per queued 'reindex' request.",
+)
+def reindex_request_sensor(
+    context: dg.SensorEvaluationContext, database: DatabaseResource
+) -> dg.SensorResult:
+    with database.session() as session:
+        rows = queued_requests(session, REINDEX_KIND)
+        orphans = [r.id for r in rows if r.collection_id is None]
+        for request_id in orphans:  # the collection was deleted after the request was queued
+            fail_request(session, request_id, "the collection no longer exists")
+        rows = [r for r in rows if r.collection_id is not None]
+    if not rows:
+        return dg.SensorResult(skip_reason="no queued 'reindex' requests")
+    known = set(context.instance.get_dynamic_partitions(COLLECTION_PARTITIONS.name))
+    missing = sorted({str(r.collection_id) for r in rows} - known)
+    runs = [
+        dg.RunRequest(
+            run_key=str(r.id),
+            partition_key=str(r.collection_id),
+            run_config=reindex_run_config(r.id),
+            tags={**request_tags(r), **AREA_TAGS},
+        )
+        for r in rows
+    ]
+    context.log.info("%d queued reindex request(s)", len(runs))
+    return dg.SensorResult(
+        run_requests=runs,
+        dynamic_partitions_requests=[COLLECTION_PARTITIONS.build_add_request(missing)] if missing else [],
+    )
+
+
+@dg.sensor(
+    name="collection_partitions_sensor",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Keeps the collection partitions (search text, embeddings) equal to the collections table.",
+)
+def collection_partitions_sensor(
+    context: dg.SensorEvaluationContext, database: DatabaseResource
+) -> dg.SensorResult:
+    with database.session() as session:
+        current = {str(i) for i in session.execute(sa.text("SELECT id FROM collections")).scalars()}
+    known = set(context.instance.get_dynamic_partitions(COLLECTION_PARTITIONS.name))
+    added, dropped = sorted(current - known), sorted(known - current)
+    requests = []
+    if added:
+        requests.append(COLLECTION_PARTITIONS.build_add_request(added))
+    if dropped:
+        requests.append(COLLECTION_PARTITIONS.build_delete_request(dropped))
+    if not requests:
+        return dg.SensorResult(skip_reason=f"{len(current)} collection partitions up to date")
+    context.log.info("collection partitions: %d added, %d dropped", len(added), len(dropped))
+    return dg.SensorResult(dynamic_partitions_requests=requests)
+
+
+defs = dg.Definitions(
+    jobs=[landing_file_job, reindex_collection_job],
+    sensors=[landing_zone_sensor, reindex_request_sensor, collection_partitions_sensor],
+)
