@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from core.settings import Settings
+from core.settings import Settings, override_settings
 from core.vectors.base import VectorIndex
 from core.vectors.factory import get_vector_index
 from tests.integration.conftest import TenantKey, register_tenant, serve_in_loop
@@ -28,19 +28,16 @@ class Backend:
 
 
 @pytest.fixture(params=["pgvector", "qdrant"])
-def backend(
-    request: pytest.FixtureRequest, app_settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> Backend:
+def backend(request: pytest.FixtureRequest, app_settings: Settings) -> Iterator[Backend]:
     """Settings and the process-wide vector index for pgvector (in the test database) or Qdrant
     local mode (`:memory:`); `get_settings()` answers these settings for the test."""
     if request.param == "qdrant":
         settings = app_settings.model_copy(update={"vector_backend": "qdrant", "qdrant_url": ":memory:"})
     else:
         settings = app_settings.model_copy(update={"vector_backend": "pgvector"})
-    import core.settings
-
-    monkeypatch.setattr(core.settings, "get_settings", lambda: settings)
-    return Backend(request.param, settings, get_vector_index(settings))
+    override_settings(settings)
+    yield Backend(request.param, settings, get_vector_index(settings))
+    override_settings(app_settings)
 
 
 @pytest.fixture

@@ -1,10 +1,6 @@
-"""Building generations for the tests: a live vertical, and indexing a generation for real.
-
-The embedding pipeline (pending -> processing -> indexed) is not in the tree yet, so
-`index_generation` does what it will do, with the real pieces: the real local MiniLM model embeds
-each record's embedding text, the real vector index stores the points in the generation's vector
-collection, and the records are then marked `indexed`.
-"""
+"""Building generations for the tests: a live vertical, and indexing generations for real with the
+embedding pipeline (`core.embeddings.pipeline.run_embedding_pipeline`: the local MiniLM model, the
+real vector index, records pending -> processing -> indexed)."""
 
 from __future__ import annotations
 
@@ -15,11 +11,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from core.embeddings.pipeline import run_embedding_pipeline
 from core.embeddings.providers import get_embedding_provider
-from core.embeddings.text import build_embedding_text
 from core.ingestion.pipeline import ingest_records
 from core.vectors.base import VectorIndex, vector_alias_name, vector_collection_name
-from core.vectors.payloads import build_point_payload
 
 DIMENSION = 384
 
@@ -47,40 +42,28 @@ def collection_id_of(db: Session, tenant_id: uuid.UUID | str, name: str) -> uuid
 def index_generation(
     db: Session, index: VectorIndex, tenant_id: uuid.UUID | str, name: str, generation: int
 ) -> int:
-    """Embed the pending records of one generation into its vector collection and mark them indexed."""
+    """Run the real embedding pipeline (local MiniLM model, real vector index) over the vertical's live
+    generations until `generation` has nothing pending; returns how many records it indexed."""
     collection_id = collection_id_of(db, tenant_id, name)
-    rows = db.execute(
+    db.commit()
+    report = run_embedding_pipeline(
+        db.get_bind(),
+        uuid.UUID(str(tenant_id)),
+        collection_id,
+        provider=get_embedding_provider(),
+        index=index,
+    )
+    assert report.stopped is None, report.stopped
+    left = db.execute(
         sa.text(
-            "SELECT id, name, record_type, description_llm, collection_data, status FROM records "
-            "WHERE collection_id = :c AND generation = :g AND embedding_status <> 'indexed' ORDER BY id"
+            "SELECT count(*) FROM records WHERE collection_id = :c AND generation = :g "
+            "AND embedding_status <> 'indexed'"
         ),
         {"c": collection_id, "g": generation},
-    ).all()
-    target = vector_collection_name(tenant_id, collection_id, generation)
-    index.create_collection(target, DIMENSION)
-    if rows:
-        provider = get_embedding_provider()
-        vectors = provider.embed(
-            [build_embedding_text(r.name, r.record_type, r.description_llm, r.collection_data) for r in rows]
-        )
-        payloads = [
-            build_point_payload(
-                tenant_id=tenant_id,
-                collection=name,
-                generation=generation,
-                record_type=r.record_type,
-                status=r.status,
-                collection_data=r.collection_data,
-            )
-            for r in rows
-        ]
-        index.upsert(target, [r.id for r in rows], vectors, payloads)
-        db.execute(
-            sa.text("UPDATE records SET embedding_status = 'indexed' WHERE id = ANY(CAST(:ids AS uuid[]))"),
-            {"ids": [r.id for r in rows]},
-        )
+    ).scalar_one()
     db.commit()
-    return len(rows)
+    assert left == 0, f"{left} records of generation {generation} not indexed"
+    return report.indexed
 
 
 def seed_live_vertical(

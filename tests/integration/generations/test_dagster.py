@@ -8,9 +8,8 @@ import dagster as dg
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-import core.settings
 from core import generations
-from core.settings import Settings
+from core.settings import override_settings
 from core.tenants.service import create_tenant
 from core.vectors.base import vector_alias_name, vector_collection_name
 from orchestration.definitions import defs
@@ -45,13 +44,6 @@ def staged(session: Session, backend: Backend, *, indexed: bool = True) -> tuple
     return tenant.id, name, collection_id
 
 
-class ChosenSettings(SettingsResource):
-    """The settings the test chose (`SettingsResource` binds `get_settings` at import)."""
-
-    def get(self) -> Settings:
-        return core.settings.get_settings()
-
-
 def evaluate(
     sensor_name: str, instance: dg.DagsterInstance, database: DatabaseResource
 ) -> list[dg.RunRequest]:
@@ -71,7 +63,7 @@ def run(
         run_config=request.run_config if request else None,
         tags=request.tags if request else None,
         instance=instance,
-        resources={"database": database, "settings": ChosenSettings()},
+        resources={"database": database, "settings": SettingsResource()},
     )
 
 
@@ -117,7 +109,7 @@ def test_auto_promote_swaps_only_opted_in_ready_generations(
 
 
 def test_old_records_are_archived_after_a_swap_and_vectors_dropped_after_retention(
-    session: Session, backend: Backend, database_url: str, monkeypatch
+    session: Session, backend: Backend, database_url: str
 ) -> None:
     database = DatabaseResource(url=database_url)
     tenant_id, name, collection_id = staged(session, backend)
@@ -149,8 +141,7 @@ def test_old_records_are_archived_after_a_swap_and_vectors_dropped_after_retenti
         run("generation_cleanup_job", instance, database)
         assert backend.index.collection_exists(old_vectors)
 
-        expired = core.settings.get_settings().model_copy(update={"generation_retention_hours": 0.0})
-        monkeypatch.setattr(core.settings, "get_settings", lambda: expired)
+        override_settings(backend.settings.model_copy(update={"generation_retention_hours": 0.0}))
         cleaned = run("generation_cleanup_job", instance, database)
         assert cleaned.success
         assert metadata(cleaned, "clean_up_generations")["vector_collections_dropped"] >= 1

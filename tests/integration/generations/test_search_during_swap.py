@@ -1,9 +1,10 @@
 """Searches running in a loop while a replace is uploaded, indexed and swapped never fail and never
 mix generations: every response comes wholly from the old (blue) or the new (green) data.
 
-Full-text searches call `core.search.service.search` (the API's search function) on their own
-sessions; vector searches read the active generation from PostgreSQL and search that generation's
-vector collection, and also search through the alias."""
+Searches call `core.search.service.search` (the API's search function) in full-text, hybrid and
+semantic modes on their own sessions; raw vector searches read the active generation from
+PostgreSQL and search that generation's vector collection, and also search through the alias,
+hydrating hits from PostgreSQL by id. Indexing runs the real embedding pipeline."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from core.vectors.base import vector_alias_name, vector_collection_name
 from tests.integration.generations.conftest import Backend, vertical_name
 from tests.integration.generations.seeding import csv_for, index_generation, rows_for, seed_live_vertical
 
-SEARCHERS = 3
+MODES = ("fulltext", "hybrid", "semantic")
 
 
 async def test_concurrent_searches_see_one_generation_at_a_time(
@@ -40,16 +41,20 @@ async def test_concurrent_searches_see_one_generation_at_a_time(
     query_vector = get_embedding_provider().embed_one("widget")
 
     done = asyncio.Event()
-    fulltext: Counter[frozenset[str]] = Counter()
+    answers: dict[str, Counter[frozenset[str]]] = {mode: Counter() for mode in MODES}
     vectors: Counter[frozenset[str]] = Counter()
     failures: list[BaseException] = []
 
-    async def full_text_loop() -> None:
+    async def search_loop(mode: str) -> None:
         while not done.is_set():
             try:
                 async with AsyncSession(async_engine) as s:
-                    response = await search(s, tenant.id, name, SearchRequest(query="widget", limit=50))
-                fulltext[frozenset(hit.collection_data["batch"] for hit in response.results)] += 1
+                    response = await search(
+                        s, tenant.id, name, SearchRequest(query="widget", limit=50, search_mode=mode)
+                    )
+                if response.vector_fallback_reason is not None:
+                    raise AssertionError(f"{mode} fell back to full text: {response.vector_fallback_reason}")
+                answers[mode][frozenset(hit.collection_data["batch"] for hit in response.results)] += 1
             except Exception as exc:  # a failed search is the finding
                 failures.append(exc)
             await asyncio.sleep(0)
@@ -103,7 +108,7 @@ async def test_concurrent_searches_see_one_generation_at_a_time(
             generations.archive_generation_records(s, collection_id, 1, batch_size=10)
             replace_log.append("archived")
 
-    workers = [asyncio.create_task(full_text_loop()) for _ in range(SEARCHERS)]
+    workers = [asyncio.create_task(search_loop(mode)) for mode in MODES]
     workers.append(asyncio.create_task(vector_loop()))
     await asyncio.sleep(0.3)
     try:
@@ -117,6 +122,6 @@ async def test_concurrent_searches_see_one_generation_at_a_time(
     assert failures == []
     blue, green = frozenset({"blue"}), frozenset({"green"})
     # every response wholly from one generation, and both generations were seen
-    assert set(fulltext) == {blue, green}, fulltext
+    for mode, seen in answers.items():
+        assert set(seen) == {blue, green}, (mode, seen)
     assert set(vectors) == {blue, green}, vectors
-    assert sum(fulltext.values()) > 20
