@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.embeddings.local_minilm import LocalMiniLMProvider
 from core.embeddings.providers import get_embedding_provider
-from core.settings import Settings
+from core.settings import Settings, override_settings
 from core.vectors.factory import get_vector_index
 from tests.integration.embeddings_pipeline.harness import Backend, EmbeddingServer, serve_embeddings
 
@@ -34,9 +34,8 @@ def backend(
     else:
         settings = app_settings.model_copy(update={"vector_backend": "pgvector"})
         index = get_vector_index(settings)
-    import core.settings
-
-    monkeypatch.setattr(core.settings, "get_settings", lambda: settings)
+    override_settings(settings)
+    request.addfinalizer(lambda: override_settings(app_settings))
     return Backend(request.param, settings, index)
 
 
