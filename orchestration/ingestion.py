@@ -10,9 +10,9 @@
   `POST /admin/reindex/{collection}`) become runs of the `collection_search_text` asset for the
   partition of that collection (run_key = request id). Operators backfill reindexing across
   collections by materializing partitions of the same asset in the UI.
-- `collection_partitions_sensor`: keeps the `embedding_collections` partitions (shared by
-  `collection_search_text` and `collection_embeddings`) equal to the collections table: adds new
-  collections, drops deleted ones.
+  The same sensor keeps the `embedding_collections` partitions (shared by `collection_search_text`
+  and `collection_embeddings`) equal to the collections table: adds new collections (as the
+  embedding sensor also does) and drops deleted ones.
 """
 
 # no `from __future__ import annotations`: Dagster reads op and config annotations at definition time
@@ -167,12 +167,29 @@ def reindex_run_config(request_id: uuid.UUID | str) -> dict:
     return {"ops": {collection_search_text.op.name: {"config": {"request_id": str(request_id)}}}}
 
 
+def _partition_changes(context: dg.SensorEvaluationContext, database: DatabaseResource) -> list:
+    """Requests that make the collection partitions equal to the collections table."""
+    with database.session() as session:
+        current = {str(i) for i in session.execute(sa.text("SELECT id FROM collections")).scalars()}
+    known = set(context.instance.get_dynamic_partitions(COLLECTION_PARTITIONS.name))
+    added, dropped = sorted(current - known), sorted(known - current)
+    changes = []
+    if added:
+        changes.append(COLLECTION_PARTITIONS.build_add_request(added))
+    if dropped:
+        changes.append(COLLECTION_PARTITIONS.build_delete_request(dropped))
+    if added or dropped:
+        context.log.info("collection partitions: %d added, %d dropped", len(added), len(dropped))
+    return changes
+
+
 @dg.sensor(
     name="reindex_request_sensor",
     job=reindex_collection_job,
     minimum_interval_seconds=5,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="One reindex_collection_job run (partition = the collection) per queued 'reindex' request.",
+    description="Keeps the collection partitions equal to the collections table, and launches one "
+    "reindex_collection_job run (partition = the collection) per queued 'reindex' request.",
 )
 def reindex_request_sensor(
     context: dg.SensorEvaluationContext, database: DatabaseResource
@@ -183,10 +200,12 @@ def reindex_request_sensor(
         for request_id in orphans:  # the collection was deleted after the request was queued
             fail_request(session, request_id, "the collection no longer exists")
         rows = [r for r in rows if r.collection_id is not None]
+    # after reading the requests: a request's collection is in the table, so it gets its partition
+    changes = _partition_changes(context, database)
     if not rows:
-        return dg.SensorResult(skip_reason="no queued 'reindex' requests")
-    known = set(context.instance.get_dynamic_partitions(COLLECTION_PARTITIONS.name))
-    missing = sorted({str(r.collection_id) for r in rows} - known)
+        return dg.SensorResult(
+            skip_reason="no queued 'reindex' requests", dynamic_partitions_requests=changes
+        )
     runs = [
         dg.RunRequest(
             run_key=str(r.id),
@@ -197,37 +216,10 @@ def reindex_request_sensor(
         for r in rows
     ]
     context.log.info("%d queued reindex request(s)", len(runs))
-    return dg.SensorResult(
-        run_requests=runs,
-        dynamic_partitions_requests=[COLLECTION_PARTITIONS.build_add_request(missing)] if missing else [],
-    )
-
-
-@dg.sensor(
-    name="collection_partitions_sensor",
-    minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Keeps the collection partitions (search text, embeddings) equal to the collections table.",
-)
-def collection_partitions_sensor(
-    context: dg.SensorEvaluationContext, database: DatabaseResource
-) -> dg.SensorResult:
-    with database.session() as session:
-        current = {str(i) for i in session.execute(sa.text("SELECT id FROM collections")).scalars()}
-    known = set(context.instance.get_dynamic_partitions(COLLECTION_PARTITIONS.name))
-    added, dropped = sorted(current - known), sorted(known - current)
-    requests = []
-    if added:
-        requests.append(COLLECTION_PARTITIONS.build_add_request(added))
-    if dropped:
-        requests.append(COLLECTION_PARTITIONS.build_delete_request(dropped))
-    if not requests:
-        return dg.SensorResult(skip_reason=f"{len(current)} collection partitions up to date")
-    context.log.info("collection partitions: %d added, %d dropped", len(added), len(dropped))
-    return dg.SensorResult(dynamic_partitions_requests=requests)
+    return dg.SensorResult(run_requests=runs, dynamic_partitions_requests=changes)
 
 
 defs = dg.Definitions(
     jobs=[landing_file_job, reindex_collection_job],
-    sensors=[landing_zone_sensor, reindex_request_sensor, collection_partitions_sensor],
+    sensors=[landing_zone_sensor, reindex_request_sensor],
 )

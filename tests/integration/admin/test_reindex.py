@@ -130,7 +130,7 @@ async def test_backfill_from_the_ui_rebuilds_chosen_collections(
     collection_id = await _collection_id(async_engine, shop)
     await _spoil(async_engine, collection_id)
     with dg.instance_for_test() as instance:
-        tick(instance, "collection_partitions_sensor", database_url)
+        tick(instance, "reindex_request_sensor", database_url)
         assert str(collection_id) in instance.get_dynamic_partitions(COLLECTION_PARTITIONS.name)
         # what a backfill launches per chosen partition: the job without a request
         executed = run(
@@ -140,7 +140,7 @@ async def test_backfill_from_the_ui_rebuilds_chosen_collections(
         # a partition whose collection was deleted is dropped by the next tick
         instance.add_dynamic_partitions(COLLECTION_PARTITIONS.name, [str(uuid.uuid4())])
         before = set(instance.get_dynamic_partitions(COLLECTION_PARTITIONS.name))
-        tick(instance, "collection_partitions_sensor", database_url)
+        tick(instance, "reindex_request_sensor", database_url)
         after = set(instance.get_dynamic_partitions(COLLECTION_PARTITIONS.name))
         assert len(before - after) == 1 and str(collection_id) in after
     assert {stale for _, stale, _ in await _state(async_engine, collection_id)} == {False}

@@ -1,0 +1,431 @@
+"""Search through HTTP at 1M records with concurrent clients, beside the raw SQL in the same run.
+
+For each catalog and query kind (identifier, keyword, filter-only) the same list of requests is
+measured twice, alternating in rounds:
+  * sql   - the statements `core.search` runs for that request (page, capped count, the planner's
+            estimate when the count passes the cap, hydrate), sent straight through SQLAlchemy's
+            asyncpg driver by `--concurrency` tasks, one connection each;
+  * http  - `POST /api/v1/search/{collection}` against the real app under uvicorn (one worker, a
+            subprocess), `--concurrency` clients on keep-alive connections; latency seen by the client.
+API overhead = http - sql at p50 and p95 (auth, rate-limit counting, collection lookup,
+classification, response building, JSON, HTTP). The cache is off (KARIZ_SEARCH_CACHE_TTL_S=0) and
+every answer is checked for cache_hit=false.
+
+Catalogs (each `--rows`, loaded once through `ingest_file`, then VACUUM ANALYZE):
+  * synthetic - bench/ingest_csv.py's fasteners: 8 product kinds, 6 materials, so every keyword
+                query matches 1/8 to 1/3 of the collection (the worst case for ranking);
+  * realistic - names are the short descriptions of Debian packages (`apt-cache dumpavail`: real
+                English product-like text, Zipf-distributed words), keyword queries two words of a
+                random record's name.
+
+    .venv/bin/python bench/search_http.py [--rows 1000000] [--queries 300] [--concurrency 4]
+        [--catalog synthetic realistic] [--server-url URL] [--keep]
+
+Without --server-url an embedded PostgreSQL starts in a temporary folder. With --keep and
+--server-url, loaded databases are kept and reused by the next run (named by catalog and rows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.ingest_csv import COUNTRIES, apt_catalog_csv, synthetic_csv  # noqa: E402
+from bench.search_sql import FILTERS as SYNTHETIC_FILTERS  # noqa: E402
+from bench.search_sql import KEYWORDS as SYNTHETIC_KEYWORDS  # noqa: E402
+from core.db.embedded import ensure_database, start_embedded_server  # noqa: E402
+from core.db.engine import make_async_engine, make_sync_engine  # noqa: E402
+from core.db.migrate import upgrade  # noqa: E402
+from core.db.urls import libpq_url  # noqa: E402
+from core.ingestion import ingest_file  # noqa: E402
+from core.search import SearchRequest, sql  # noqa: E402
+from core.search.classify import classify_query  # noqa: E402
+from core.search.filters import parse_filters  # noqa: E402
+from core.tenants.service import create_api_key, create_tenant  # noqa: E402
+
+COLLECTION = "catalog"
+REALISTIC_FILTERS = [
+    {"section": "libs"},
+    {"country": "DE", "in_stock": True},
+    {"price_eur_max": 1},
+    {"section": "python", "price_eur_min": 40},
+    {"released_min": "2026-06-01", "country_in": "JP"},
+]
+_WORD = re.compile(r"[A-Za-z][A-Za-z\-]{3,}")
+_STOP = {"with", "from", "that", "this", "into", "your", "such", "used", "using", "based", "other", "files"}
+
+
+# ---------------------------------------------------------------------------------------------
+# catalogs
+
+
+def realistic_csv(path: Path, rows: int, workdir: Path, seed: int = 5) -> None:
+    """`rows` products named after Debian package descriptions, with part numbers and typed fields."""
+    apt = workdir / "apt.csv"
+    if not apt_catalog_csv(apt):
+        raise SystemExit("the realistic catalog needs apt-cache")
+    with apt.open(newline="", encoding="utf-8") as fh:
+        packages = [
+            (r["package"], (r["description"] or r["package"]).strip(), r["section"] or "misc")
+            for r in csv.DictReader(fh)
+        ]
+    rnd = random.Random(seed)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(
+            ["part_number", "name", "package", "section", "price_eur", "in_stock", "country", "released"]
+        )
+        for i in range(rows):
+            package, description, section = packages[rnd.randrange(len(packages))]
+            out.writerow(
+                [
+                    f"DB-{i:07d}-{rnd.randint(10, 99)}",
+                    description,
+                    package,
+                    section.rsplit("/", 1)[-1],
+                    rnd.randint(1, 5000) / 100,
+                    rnd.choice(["true", "false"]),
+                    rnd.choice(COUNTRIES),
+                    f"20{rnd.randint(20, 26)}-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}",
+                ]
+            )
+
+
+@dataclass
+class Loaded:
+    url: str
+    tenant_id: uuid.UUID
+    api_key: str
+
+
+def load(server: str, catalog: str, rows: int, workdir: Path, keep: bool) -> Loaded:
+    """A database holding the catalog in collection `catalog` of a bench tenant (reused when kept)."""
+    name = f"kariz_bench_http_{catalog}_{rows}" if keep else f"kariz_bench_http_{uuid.uuid4().hex[:8]}"
+    url = ensure_database(server, name)
+    upgrade(url)
+    engine = make_sync_engine(url)
+    with Session(engine) as s:
+        tenant_id = s.execute(
+            sa.text("SELECT c.tenant_id FROM collections c WHERE c.name = :n"), {"n": COLLECTION}
+        ).scalar()
+        loaded = (
+            tenant_id is not None
+            and s.execute(
+                sa.text("SELECT count(*) FROM records WHERE tenant_id = :t"), {"t": tenant_id}
+            ).scalar_one()
+            >= rows * 0.99
+        )
+        if not loaded:
+            csv_path = workdir / f"{catalog}.csv"
+            (
+                synthetic_csv(csv_path, rows)
+                if catalog == "synthetic"
+                else realistic_csv(csv_path, rows, workdir)
+            )
+            tenant_id = create_tenant(s, f"bench-http-{uuid.uuid4().hex[:8]}").id
+            started = time.perf_counter()
+            result = ingest_file(
+                s,
+                tenant_id=tenant_id,
+                collection_name=COLLECTION,
+                data=csv_path,
+                entity_type="product",
+                max_bytes=1 << 40,
+            )
+            s.commit()
+            print(
+                f"{catalog}: loaded {result.accepted:,} records in {time.perf_counter() - started:.0f} s",
+                flush=True,
+            )
+            csv_path.unlink()
+        # the bench hammers the API: lift this tenant's rate limits first
+        s.execute(
+            sa.text(
+                "UPDATE tenants SET per_minute_limit = 100000000, daily_limit = 1000000000, "
+                "monthly_request_limit = 1000000000 WHERE id = :t"
+            ),
+            {"t": tenant_id},
+        )
+        key = create_api_key(s, tenant_id, "bench", ["tenant:read"]).raw
+        s.commit()
+    engine.dispose()
+    if not loaded:
+        with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+            conn.execute(
+                "VACUUM ANALYZE records"
+            )  # the steady state: GIN pending lists merged, statistics fresh
+    return Loaded(url, tenant_id, key)
+
+
+# ---------------------------------------------------------------------------------------------
+# requests
+
+
+def build_requests(
+    catalog: str, kind: str, n: int, samples: list[tuple[str, str]], rnd: random.Random
+) -> list[dict]:
+    """JSON bodies of `n` searches of one kind (the same list for sql and http)."""
+    if kind == "identifier":
+        return [{"query": rnd.choice(samples)[0]} for _ in range(n)]
+    if kind == "filter-only":
+        filters = SYNTHETIC_FILTERS if catalog == "synthetic" else REALISTIC_FILTERS
+        return [{"filters": rnd.choice(filters)} for _ in range(n)]
+    if catalog == "synthetic":
+        return [{"query": rnd.choice(SYNTHETIC_KEYWORDS)} for _ in range(n)]
+    bodies = []
+    while len(bodies) < n:
+        words = [w for w in _WORD.findall(rnd.choice(samples)[1]) if w.lower() not in _STOP]
+        if len(words) >= 2:
+            bodies.append({"query": " ".join(rnd.sample(words, 2))})
+    return bodies
+
+
+async def sql_one(session: AsyncSession, ids: tuple, catalog_fields: dict, body: dict) -> None:
+    """The statements `core.search.search` runs for `body`, without anything around them."""
+    tenant_id, collection_id, generation = ids
+    req = SearchRequest(query=body.get("query"), filters=body.get("filters") or {})
+    plan = classify_query(req.query)
+    conditions = parse_filters(req.filters, catalog_fields)
+    params = sql.base_params(tenant_id, collection_id, generation)
+    query_plan = plan if plan.text else None
+    for any_word in (False, True):
+        page = sql.page(query_plan, conditions, None, params, limit=req.limit, offset=0, any_word=any_word)
+        found = (await session.execute(page.clause(), page.params)).all()
+        if found or query_plan is None or query_plan.query_type != "keyword":
+            break
+    if found:
+        match = sql.matches(query_plan, conditions, params, any_word=any_word)
+        total = (await session.execute(sql.capped_count(match).clause(), match.params)).scalar_one()
+        if total > sql.COUNT_CAP:
+            await session.execute(sql.planner_estimate(match).clause(), match.params)
+        await session.execute(sql.HYDRATE, {"ids": [r.id for r in found[: req.limit]]})
+
+
+async def timed(concurrency: int, bodies: list[dict], make_worker) -> list[float]:
+    """Run `bodies` through `concurrency` workers; per-request latencies in ms."""
+    latencies: list[float] = []
+    queue: asyncio.Queue = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+
+    async def worker(index: int) -> None:
+        async with make_worker(index) as call:
+            while True:
+                try:
+                    body = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                t0 = time.perf_counter()
+                await call(body)
+                latencies.append((time.perf_counter() - t0) * 1000)
+
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    return latencies
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+# ---------------------------------------------------------------------------------------------
+# the API server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_api(url: str, workdir: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "KARIZ_DATA_DIR": str(workdir / "data"),
+        "KARIZ_SEARCH_CACHE_TTL_S": "0",
+        "KARIZ_ENV": "development",
+    }
+    env.pop("REDIS_URL", None)
+    uvicorn = Path(sys.executable).parent / "uvicorn"
+    proc = subprocess.Popen(
+        [
+            str(uvicorn),
+            "--factory",
+            "api.app:app_factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise SystemExit("the API did not start")
+        time.sleep(0.2)
+    proc.terminate()
+    raise SystemExit("the API did not answer")
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+async def bench_catalog(catalog: str, loaded: Loaded, base: str, args: argparse.Namespace) -> list[dict]:
+    engine = make_async_engine(loaded.url, pool_size=args.concurrency + 1)
+    rnd = random.Random(11)
+    async with AsyncSession(engine) as session:
+        row = (await session.execute(sql.COLLECTION, {"tenant": loaded.tenant_id, "name": COLLECTION})).one()
+        samples = [
+            (r[0], r[1])
+            for r in await session.execute(
+                sa.text(
+                    "SELECT collection_data ->> 'part_number', name FROM records TABLESAMPLE SYSTEM (1) "
+                    "WHERE collection_id = :c LIMIT 2000"
+                ),
+                {"c": row.id},
+            )
+        ]
+    ids, fields = (loaded.tenant_id, row.id, row.active_generation), row.fields
+    headers = {"Authorization": f"Bearer {loaded.api_key}"}
+    cache_hits = 0
+
+    class SqlWorker:
+        def __init__(self, _: int) -> None:
+            self.session = AsyncSession(engine)
+
+        async def __aenter__(self):
+            async def call(body: dict) -> None:
+                await sql_one(self.session, ids, fields, body)
+
+            return call
+
+        async def __aexit__(self, *exc: Any) -> None:
+            await self.session.close()
+
+    class HttpWorker:
+        def __init__(self, _: int) -> None:
+            self.client = httpx.AsyncClient(base_url=base, headers=headers, timeout=60)
+
+        async def __aenter__(self):
+            async def call(body: dict) -> None:
+                nonlocal cache_hits
+                response = await self.client.post(f"/api/v1/search/{COLLECTION}", json=body)
+                if response.status_code != 200:
+                    raise SystemExit(f"{response.status_code}: {response.text[:300]}")
+                cache_hits += response.json()["metadata"]["cache_hit"]
+
+            return call
+
+        async def __aexit__(self, *exc: Any) -> None:
+            await self.client.aclose()
+
+    lines = []
+    for kind in ("identifier", "keyword", "filter-only"):
+        bodies = build_requests(catalog, kind, args.queries, samples, rnd)
+        await timed(args.concurrency, bodies[:20], SqlWorker)  # warm up both paths
+        await timed(args.concurrency, bodies[:20], HttpWorker)
+        sql_ms: list[float] = []
+        http_ms: list[float] = []
+        rounds = 3
+        for r in range(rounds):
+            part = bodies[r::rounds]
+            sql_ms += await timed(args.concurrency, part, SqlWorker)
+            http_ms += await timed(args.concurrency, part, HttpWorker)
+        line = {
+            "catalog": catalog,
+            "kind": kind,
+            "n": len(bodies),
+            "sql_p50": pct(sql_ms, 50),
+            "sql_p95": pct(sql_ms, 95),
+            "http_p50": pct(http_ms, 50),
+            "http_p95": pct(http_ms, 95),
+        }
+        line["overhead_p50"] = line["http_p50"] - line["sql_p50"]
+        line["overhead_p95"] = line["http_p95"] - line["sql_p95"]
+        line["ratio_p50"] = statistics.median(http_ms) / statistics.median(sql_ms)
+        print(
+            f"{catalog:10s} {kind:12s} sql p50 {line['sql_p50']:7.2f} p95 {line['sql_p95']:7.2f} | "
+            f"http p50 {line['http_p50']:7.2f} p95 {line['http_p95']:7.2f} | "
+            f"overhead p50 {line['overhead_p50']:+.2f} p95 {line['overhead_p95']:+.2f} ms",
+            flush=True,
+        )
+        lines.append(line)
+    if cache_hits:
+        raise SystemExit(f"{cache_hits} answers came from the cache: the figures would be wrong")
+    await engine.dispose()
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument(
+        "--catalog", nargs="+", default=["synthetic", "realistic"], choices=["synthetic", "realistic"]
+    )
+    parser.add_argument("--server-url", default=None)
+    parser.add_argument("--keep", action="store_true", help="keep (and reuse) the loaded databases")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="kariz-bench-http-") as tmp:
+        workdir = Path(tmp)
+        server = args.server_url or start_embedded_server(workdir / "pg")
+        results = []
+        for catalog in args.catalog:
+            loaded = load(server, catalog, args.rows, workdir, keep=args.keep and bool(args.server_url))
+            proc, base = start_api(loaded.url, workdir)
+            try:
+                results += asyncio.run(bench_catalog(catalog, loaded, base, args))
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+        print(
+            f"\n| catalog | query kind | sql p50 ms | sql p95 ms | http p50 ms | http p95 ms | "
+            f"API overhead p50 ms | API overhead p95 ms |  (rows {args.rows:,}, {args.concurrency} clients)"
+        )
+        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for r in results:
+            print(
+                f"| {r['catalog']} | {r['kind']} | {r['sql_p50']:.2f} | {r['sql_p95']:.2f} | {r['http_p50']:.2f} | "
+                f"{r['http_p95']:.2f} | {r['overhead_p50']:+.2f} | {r['overhead_p95']:+.2f} |"
+            )
+
+
+if __name__ == "__main__":
+    main()
