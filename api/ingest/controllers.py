@@ -8,15 +8,15 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, post
-from litestar.datastructures import State, UploadFile
+from litestar.datastructures import State
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.guards import requires_scope
 from api.auth.principal import Principal
-from api.portal.controllers import UPLOAD_BODY_LIMIT, UPLOAD_FIELD
-from api.portal.worker_sessions import run_in_worker_session
+from api.uploads import UPLOAD_BODY_LIMIT, read_upload
+from api.worker_sessions import run_in_worker_session
 from core.errors import InvalidInput, ValidationFailed
 from core.ingestion.pipeline import IngestionResult, ingest_file, ingest_records
 from core.metrics import INGESTED_RECORDS, INGESTIONS, REJECTED_RECORDS
@@ -61,15 +61,12 @@ class IngestController(Controller):
         Rows are deduplicated by content; re-uploading a file changes nothing and says so. A bad row
         is reported with its line; a file that cannot be read at all changes nothing."""
         kind = _required_entity_type(entity_type)
-        upload = data.get(UPLOAD_FIELD)
-        if not isinstance(upload, UploadFile):
-            raise ValidationFailed(f"a file is required in the multipart field '{UPLOAD_FIELD}'")
-        content = await upload.read()
+        content, filename = await read_upload(data)
         tenant_id = request.user.tenant_id
 
         def work(session):  # noqa: ANN001, ANN202
             result = ingest_file(session, tenant_id=tenant_id, collection_name=collection, data=content,
-                                 filename=upload.filename, entity_type=kind, source_name=source_name,
+                                 filename=filename, entity_type=kind, source_name=source_name,
                                  record_tag=record_tag, name_column=name_column, file_format=format)
             session.commit()
             return result

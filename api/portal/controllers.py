@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post, put
-from litestar.datastructures import State, UploadFile
+from litestar.datastructures import State
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,20 +21,14 @@ from api.portal.schemas import (
     ReplaceStatusView,
     SwapView,
 )
-from api.portal.worker_sessions import run_in_worker_session
+from api.uploads import UPLOAD_BODY_LIMIT, read_upload
+from api.worker_sessions import run_in_worker_session
 from core import generations
-from core.errors import ValidationFailed
 from core.security.api_keys import ADMIN_SCOPE
-from core.settings import Settings, get_settings
+from core.settings import Settings
 from core.vectors.factory import get_vector_index
 
 AuthedRequest = Request[Principal, Any, State]
-UPLOAD_FIELD = "file"
-# the transport lets a little more than the upload limit through (multipart framing), so an
-# oversize file still reaches the service and gets the contract's 413 body; far beyond it, the
-# transport's own 413 answers before the body is read
-_MULTIPART_SLACK = 1024 * 1024
-UPLOAD_BODY_LIMIT = get_settings().max_upload_bytes + _MULTIPART_SLACK
 
 
 class ReplaceController(Controller):
@@ -62,10 +56,7 @@ class ReplaceController(Controller):
     ) -> ReplaceStarted:
         """Upload a file (CSV, JSON, NDJSON, XML, PDF; multipart field `file`) into a new staging
         generation of the vertical; the live generation stays searchable and untouched."""
-        upload = data.get(UPLOAD_FIELD)
-        if not isinstance(upload, UploadFile):
-            raise ValidationFailed(f"a file is required in the multipart field '{UPLOAD_FIELD}'")
-        content = await upload.read()
+        content, filename = await read_upload(data)
         tenant_id = request.user.tenant_id
         index = get_vector_index(settings)
         return await run_in_worker_session(
@@ -75,7 +66,7 @@ class ReplaceController(Controller):
                 tenant_id=tenant_id,
                 vertical=name,
                 data=content,
-                filename=upload.filename,
+                filename=filename,
                 entity_type=entity_type,
                 source_name=source_name,
                 record_tag=record_tag,

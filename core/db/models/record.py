@@ -26,6 +26,8 @@ class Record(Base):
         sa.Index("ix_records_identifiers", "identifiers", postgresql_using="gin"),
         sa.Index("ix_records_embedding_queue", "collection_id", "generation", "embedding_status",
                  postgresql_where=sa.text("embedding_status IN ('pending', 'processing')")),
+        sa.Index("ix_records_embedding_failed", "collection_id", "generation",
+                 postgresql_where=sa.text("embedding_status = 'failed'")),
         sa.CheckConstraint(f"status IN {RECORD_STATUSES}", name="status"),
         sa.CheckConstraint(f"embedding_status IN {EMBEDDING_STATUSES}", name="embedding_status"),
     )

@@ -240,7 +240,7 @@ async def test_error_statuses(
 async def test_uploads_over_the_limit_get_413(
     portal: httpx.AsyncClient, owner: TenantKey, session: Session, backend: Backend
 ) -> None:
-    from api.portal.controllers import UPLOAD_BODY_LIMIT
+    from api.uploads import UPLOAD_BODY_LIMIT
 
     name = vertical_name()
     seed_live_vertical(session, backend.index, owner.tenant_id, name, rows_for("blue", 2))

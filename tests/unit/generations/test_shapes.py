@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 
 from api.app import create_app
-from api.portal.controllers import UPLOAD_BODY_LIMIT, ReplaceController
+from api.portal.controllers import ReplaceController
+from api.uploads import UPLOAD_BODY_LIMIT
 from core.generations import CancelResult, SwapResult
 from core.settings import Settings
 from orchestration.definitions import defs
