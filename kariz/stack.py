@@ -146,6 +146,27 @@ def ensure_demo_key(settings: Settings, database_url: str) -> tuple[str, str]:
         engine.dispose()
 
 
+def reconcile_vector_aliases(settings: Settings, database_url: str) -> int:
+    """Before serving: point every vector alias at its collection's active generation, repairing a
+    swap that a crash interrupted on a store whose alias moves are not transactional (Qdrant)."""
+    if settings.effective_vector_backend != "qdrant" or not (settings.qdrant_url or "").startswith("http"):
+        return 0  # pgvector moves aliases inside the swap's transaction; local Qdrant is per process
+    from sqlalchemy.orm import Session
+
+    from core.db.engine import make_sync_engine
+    from core.generations import reconcile_aliases
+    from core.vectors.factory import make_vector_index
+
+    engine = make_sync_engine(database_url, pool_size=1)
+    index = make_vector_index(settings, database_url=database_url)
+    try:
+        with Session(engine) as session:
+            return len(reconcile_aliases(session, index))
+    finally:
+        index.close()
+        engine.dispose()
+
+
 def run_stack(settings: Settings, *, api_port: int, dagster_port: int, echo=print) -> int:
     """Bring everything up, print where it is, and supervise until interrupted. Returns an exit code."""
     started = time.monotonic()
@@ -158,6 +179,8 @@ def run_stack(settings: Settings, *, api_port: int, dagster_port: int, echo=prin
     echo(f"database   {redacted(app_url)}" + ("  (embedded)" if settings.uses_embedded_database else ""))
     upgrade(app_url)
     tenant_id, demo_key = ensure_demo_key(settings, app_url)
+    if moved := reconcile_vector_aliases(settings, app_url):
+        echo(f"repaired {moved} vector alias(es) left by an interrupted swap")
     dagster_home = prepare_dagster_home(settings)
 
     env = {
