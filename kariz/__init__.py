@@ -1,43 +1,4 @@
 """Kariz: `import kariz` gives the Python SDK (`kariz.Client`, `kariz.AsyncClient`, exceptions)."""
 
-from kariz.sdk import (
-    APIError,
-    AsyncClient,
-    AuthenticationError,
-    Client,
-    ConflictError,
-    ExportFailedError,
-    KarizConnectionError,
-    KarizError,
-    KarizTimeoutError,
-    NotFoundError,
-    PayloadTooLargeError,
-    PermissionDenied,
-    QuotaExceededError,
-    RateLimitError,
-    RetryPolicy,
-    ServerError,
-    ValidationError,
-    models,
-)
-
-__all__ = [
-    "APIError",
-    "AsyncClient",
-    "AuthenticationError",
-    "Client",
-    "ConflictError",
-    "ExportFailedError",
-    "KarizConnectionError",
-    "KarizError",
-    "KarizTimeoutError",
-    "NotFoundError",
-    "PayloadTooLargeError",
-    "PermissionDenied",
-    "QuotaExceededError",
-    "RateLimitError",
-    "RetryPolicy",
-    "ServerError",
-    "ValidationError",
-    "models",
-]
+from kariz.sdk import *  # noqa: F403 - the SDK's public names are the package's
+from kariz.sdk import __all__  # noqa: F401
