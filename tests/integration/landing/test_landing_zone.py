@@ -254,3 +254,28 @@ def test_completeness_rule() -> None:
     ready, seen = complete_files(files, previous, now=now)
     assert [f.name for f in ready] == ["a.csv", "e.csv"]
     assert set(seen) == {f.relative for f in files}
+
+
+async def test_a_bulk_sized_file_lands_whole_and_searchable(
+    live_client: httpx.AsyncClient, tenant: TenantKey, root: Path, database_url: str
+) -> None:
+    """30,000 rows: past the first full chunk, so the bulk-load path (GIN pending lists merged at
+    the end) is the one taken."""
+    lines = [b"name,part_number,price"] + [
+        f"Bulk widget {i} {('alpha', 'beta', 'gamma')[i % 3]},BW-{i:06d}-Z,{i % 97}.5".encode()
+        for i in range(30_000)
+    ]
+    folder = root / tenant.tenant_id / "parts" / "widget"
+    drop(folder / "bulk.csv", b"\n".join(lines) + b"\n")
+    (folder / "bulk.csv.ready").touch()
+    with dg.instance_for_test() as instance:
+        [request] = ours(tick(instance, "landing_zone_sensor", database_url), tenant)
+        executed = run(instance, "landing_file_job", request, database_url)
+    assert executed.success
+    assert output_metadata(executed)["accepted"] == 30_000
+    found = await search(live_client, tenant, "BW-029999-Z")
+    assert found[0]["collection_data"]["part_number"] == "BW-029999-Z" and found[0]["score"] == 1.0
+    body = (
+        await live_client.post(f"{V1}/search/parts", json={"query": "gamma widget"}, headers=tenant.headers)
+    ).json()
+    assert body["metadata"]["total_estimate"] > 1000
