@@ -38,7 +38,8 @@ class AdminController(Controller):
     @get("/stats", operation_id="adminStats")
     async def stats(self, request: AuthedRequest, db_session: AsyncSession) -> StatsView:
         """Records by status, active records by embedding status and the queue depth: of the whole
-        platform for operators, of your own tenant otherwise."""
+        platform for operators, of your own tenant otherwise. Figures past 10,000 are the planner's
+        estimates (`counts_exact: false`)."""
         scope = None if request.user.is_system else [request.user.tenant_id]
         found = await db_session.run_sync(lambda s: platform_stats(s, scope))
         return StatsView(
@@ -46,6 +47,7 @@ class AdminController(Controller):
             records_by_status=RecordsByStatus(**found.records_by_status),
             indexing_status=IndexingStatus(**found.indexing_status),
             queue_depth=found.queue_depth,
+            counts_exact=found.exact,
         )
 
     @post("/reindex/{collection:str}", operation_id="adminReindexCollection", status_code=200)

@@ -23,6 +23,7 @@ class StatsView(msgspec.Struct):
     records_by_status: RecordsByStatus
     indexing_status: IndexingStatus
     queue_depth: int
+    counts_exact: bool  # beyond the contract: false when a figure past 10,000 is the planner's estimate
 
 
 class CollectionReindexView(msgspec.Struct):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -49,6 +50,7 @@ async def test_stats_follow_ingestion_embedding_and_status_changes(
         "records_by_status": {"active": 0, "archived": 0, "draft": 0},
         "indexing_status": {"indexed": 0, "pending": 0, "processing": 0, "failed": 0},
         "queue_depth": 0,
+        "counts_exact": True,
     }
     ingested = await upload(live_client, tenant, "widgets", ROWS)
     assert ingested["summary"]["accepted"] == 6
@@ -143,3 +145,18 @@ async def test_stats_need_the_admin_scope(client: httpx.AsyncClient, tenant_key:
     assert denied.status_code == 403
     assert denied.json()["error"]["code"] == "FORBIDDEN"
     assert (await client.get(f"{V1}/admin/stats")).status_code == 401
+
+
+async def test_figures_past_the_cap_are_estimates_and_say_so(
+    live_client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.admin.stats
+
+    tenant = await register_tenant(live_client, "stats-cap")
+    await upload(live_client, tenant, "widgets", ROWS)
+    monkeypatch.setattr(core.admin.stats, "COUNT_CAP", 3)
+    body = await stats(live_client, tenant)
+    assert body["counts_exact"] is False
+    # past the cap: the planner's estimate, never below the cap itself
+    assert body["records_by_status"]["active"] >= 4 and body["indexing_status"]["pending"] >= 4
+    assert body["records_by_status"]["draft"] == 0  # under the cap: still exact
