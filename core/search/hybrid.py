@@ -108,9 +108,10 @@ def requested_mode(request: SearchRequest, plan: QueryPlan, sort: Sort | None) -
 
 
 def vector_filter(conditions: list[Condition]) -> VectorFilter:
-    """The payload filter for the vector search: active records, plus every request condition a
-    payload condition can express (the others are enforced in PostgreSQL afterwards)."""
-    must: list[Match | MatchAny | Range] = [Match("status", "active")]
+    """The payload filter for the vector search: every request condition a payload condition can
+    express. The others, and the record's own status, are enforced in PostgreSQL afterwards (a
+    filter costs Qdrant's local mode a payload check per point, so none is sent without need)."""
+    must: list[Match | MatchAny | Range] = []
     for cond in conditions:
         field = data_field(cond.field)
         values = cond.values
