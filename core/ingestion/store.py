@@ -18,13 +18,6 @@ from core.records.searchable import search_text_sql
 
 STAGE_COLUMNS = ("name", "record_type", "collection_data", "description_llm", "content_hash", "identifiers")
 BACKPRESSURE_PENDING = 50_000
-#: a load of at least this many rows (a full first chunk) is a bulk load: see `_BULK_SETTINGS`
-BULK_ROWS = 25_000
-#: for bulk loads, in the loading transaction only: GIN entries gather in the pending list and are
-#: merged in big sorted batches (with memory to sort them) instead of every 4 MB; the pending lists
-#: are merged before the load ends, so searches never scan a long pending list
-BULK_SETTINGS = {"gin_pending_list_limit": "256MB", "work_mem": "256MB", "maintenance_work_mem": "256MB"}
-GIN_INDEXES = ("ix_records_search_text", "ix_records_identifiers")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +98,6 @@ class StagedWriter:
         self.sent = 0
         self.staged = 0
         self.inserted = 0
-        self.bulk = False
         self._cur.execute(
             f"CREATE TEMP TABLE {self._table} (name text, record_type text, collection_data jsonb, "
             "description_llm text, content_hash text, identifiers text[]) ON COMMIT DROP"
@@ -124,10 +116,6 @@ class StagedWriter:
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
         """Stage and insert one chunk."""
         cur = self._cur
-        if not self.sent and len(rows) >= BULK_ROWS and BULK_SETTINGS:
-            self.bulk = True
-            for name, value in BULK_SETTINGS.items():  # fixed names and values, never user text
-                cur.execute("SELECT set_config(%s, %s, true)", (name, value))
         with cur.copy(f"COPY {self._table} ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
             write_row = copy.write_row
             for row in rows:
@@ -139,15 +127,7 @@ class StagedWriter:
         cur.execute(f"TRUNCATE {self._table}")
 
     def close(self) -> None:
-        """Drop the staging table; after a bulk load, merge the GIN pending lists."""
         self._cur.execute(f"DROP TABLE IF EXISTS {self._table}")
-        if self.bulk:
-            # an index this role does not own is left to autovacuum
-            self._cur.execute(
-                "SELECT gin_clean_pending_list(c.oid) FROM pg_class c "
-                "WHERE c.oid = ANY(CAST(%s AS regclass[])) AND pg_has_role(c.relowner, 'USAGE')",
-                (list(GIN_INDEXES),),
-            )
         self._cur.close()
 
 

@@ -259,8 +259,7 @@ def test_completeness_rule() -> None:
 async def test_a_bulk_sized_file_lands_whole_and_searchable(
     live_client: httpx.AsyncClient, tenant: TenantKey, root: Path, database_url: str
 ) -> None:
-    """30,000 rows: past the first full chunk, so the bulk-load path (GIN pending lists merged at
-    the end) is the one taken."""
+    """30,000 rows: more than one write chunk (25,000 rows), all in one ingestion."""
     lines = [b"name,part_number,price"] + [
         f"Bulk widget {i} {('alpha', 'beta', 'gamma')[i % 3]},BW-{i:06d}-Z,{i % 97}.5".encode()
         for i in range(30_000)
