@@ -56,6 +56,8 @@ RRF_K = 60
 MAX_FUSED = 1000
 MIN_DEPTH = 100
 SCORE_SCALE = 0.99  # ranked scores stay below an exact identifier match (1.0)
+#: the full-text share of the fusion when only the any-word fallback matched (all words matched nothing)
+LOOSE_FULLTEXT_FACTOR = 0.5
 
 # fallback reasons, as metadata.vector_fallback_reason reports them
 NOT_INDEXED = "not_indexed"
@@ -239,21 +241,23 @@ async def _fulltext_leg(
     depth: int,
     *,
     exact_only: bool,
-) -> list[tuple[uuid.UUID, float]]:
+) -> tuple[list[tuple[uuid.UUID, float]], bool]:
+    """The full-text ranking, and whether it is the loose one (any word of the query, because all of
+    them together matched nothing)."""
     params = target.params()
     statement = sql.page(plan, conditions, None, params, limit=depth, offset=0)
     rows = [
         (r.id, float(r.score)) for r in (await session.execute(statement.clause(), statement.params)).all()
     ]
     if exact_only:
-        return [(i, s) for i, s in rows if s >= 1.0]
-    if not rows and plan.query_type == "keyword":  # every word together matched nothing: any of them
-        statement = sql.page(plan, conditions, None, params, limit=depth, offset=0, any_word=True)
-        rows = [
-            (r.id, float(r.score))
-            for r in (await session.execute(statement.clause(), statement.params)).all()
-        ]
-    return rows[:depth]
+        return [(i, s) for i, s in rows if s >= 1.0], False
+    if rows or plan.query_type != "keyword":
+        return rows, False
+    statement = sql.page(plan, conditions, None, params, limit=depth, offset=0, any_word=True)
+    rows = [
+        (r.id, float(r.score)) for r in (await session.execute(statement.clause(), statement.params)).all()
+    ]
+    return rows, True
 
 
 async def _in_generation(
@@ -320,10 +324,10 @@ async def search_with_vectors(
     need_fulltext = mode == "hybrid" or plan.query_type == "identifier"
     exact_only = mode == "semantic" or weight >= 1.0
     try:
-        fulltext = (
+        fulltext, loose = (
             await _fulltext_leg(session, target, plan, conditions, depth, exact_only=exact_only)
             if need_fulltext
-            else []
+            else ([], False)
         )
     finally:
         leg = await vector_task
@@ -339,6 +343,8 @@ async def search_with_vectors(
         pinned = {i for i, _ in exact}
         ranked = exact + [(i, SCORE_SCALE * max(0.0, s)) for i, s in semantic if i not in pinned]
     else:
+        if loose:  # a ranking by any one word of the query is weak evidence: it counts half
+            weight = weight / (weight + (1.0 - weight) * LOOSE_FULLTEXT_FACTOR)
         ranked = fuse(fulltext, semantic, semantic_weight=weight)
     page = ranked[request.offset : wanted]
     t0 = time.perf_counter()
