@@ -4,10 +4,14 @@
   staging generation holds claimable records (pending and due, or processing under an abandoned
   claim) get a run, tagged `kariz/tenant` and `kariz/collection`, with run_key
   `embed:<collection>:<10-second window>`; a collection whose run is still queued or running gets no
-  second one (the running one drains what arrives meanwhile). The sensor also adds a
-  `collection_embeddings` partition for every collection, so the UI can backfill re-embeddings.
-- `collection_embeddings` (assets/embeddings): materializing partitions re-embeds chosen collections;
-  its check `vectors_match_indexed_records` runs with it and hourly (`embedding_check_schedule`).
+  second one (the running one drains what arrives meanwhile).
+- `collection_embeddings` (assets/embeddings): materializing partitions re-embeds chosen collections
+  (a backfill from the UI); its check `vectors_match_indexed_records` runs with it and hourly
+  (`embedding_check_schedule`). The partitions (`embedding_collections`, one per collection, shared
+  with `collection_search_text`) are kept equal to the collections table by `reindex_request_sensor`
+  (orchestration/ingestion.py).
+- `POST /admin/reindex/{collection}` rebuilds search text and sets the records pending again
+  (orchestration/ingestion.py); this sensor then re-embeds them like any other pending work.
 """
 
 # no `from __future__ import annotations`: Dagster reads op and config annotations at definition time
@@ -17,9 +21,8 @@ import uuid
 from typing import Optional
 
 import dagster as dg
-import sqlalchemy as sa
 
-from assets.embeddings import COLLECTION_PARTITIONS, collection_embeddings
+from assets.embeddings import collection_embeddings
 from core.embeddings import queue
 from core.embeddings.pipeline import PipelineOptions, run_embedding_pipeline
 from core.embeddings.providers import get_embedding_provider
@@ -119,11 +122,6 @@ def _collections_being_embedded(instance: dg.DagsterInstance) -> set[str]:
     return {r.dagster_run.tags.get(COLLECTION_TAG, "") for r in records}
 
 
-def _all_collection_ids(database: DatabaseResource) -> set[str]:
-    with database.session() as session:
-        return {str(i) for i in session.execute(sa.text("SELECT id FROM collections")).scalars()}
-
-
 @dg.sensor(
     name="embedding_sensor",
     job=embed_collection_job,
@@ -134,9 +132,6 @@ def _all_collection_ids(database: DatabaseResource) -> set[str]:
 def embedding_sensor(context: dg.SensorEvaluationContext, database: DatabaseResource) -> dg.SensorResult:
     with database.session() as session:
         work = queue.collections_with_work(session, claim_timeout_s=_DEFAULTS.claim_timeout_s)
-    known = set(context.instance.get_dynamic_partitions(COLLECTION_PARTITIONS.name))
-    new_partitions = sorted(_all_collection_ids(database) - known)
-    partition_requests = [COLLECTION_PARTITIONS.build_add_request(new_partitions)] if new_partitions else []
     busy = _collections_being_embedded(context.instance) if work else set()
     now = time.time()
     runs = [
@@ -152,9 +147,9 @@ def embedding_sensor(context: dg.SensorEvaluationContext, database: DatabaseReso
         reason = "no collection has records waiting for embeddings"
         if work:
             reason = f"{len(work)} collection(s) with pending records already have a run in progress"
-        return dg.SensorResult(skip_reason=reason, dynamic_partitions_requests=partition_requests)
+        return dg.SensorResult(skip_reason=reason)
     context.log.info("embedding runs for %d collection(s)", len(runs))
-    return dg.SensorResult(run_requests=runs, dynamic_partitions_requests=partition_requests)
+    return dg.SensorResult(run_requests=runs)
 
 
 embedding_check_job = dg.define_asset_job(

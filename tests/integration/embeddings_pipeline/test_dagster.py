@@ -32,6 +32,7 @@ from orchestration.requests import COLLECTION_TAG, TENANT_TAG
 from orchestration.resources import DatabaseResource, SettingsResource
 from tests.integration.conftest import TenantKey, register_tenant, serve_in_loop
 from tests.integration.embeddings_pipeline.harness import Backend, Seeded, seed, statuses
+from tests.integration.landing.dagster_ticks import run, tick
 
 CSV = (
     b"name,description,price\n"
@@ -138,9 +139,6 @@ def test_sensor_asks_one_run_per_collection_with_work_and_never_two_at_once(
         assert run_a.tags[TENANT_TAG] == str(first.tenant_id) == run_b.tags[TENANT_TAG]
         assert run_a.run_key.startswith(f"embed:{first.collection_id}:")
         assert run_a.run_config == embed_run_config(first.tenant_id, first.collection_id)
-        # every collection becomes a partition of collection_embeddings (for backfills)
-        added = {key for req in result.dynamic_partitions_requests for key in req.partition_keys}
-        assert {str(first.collection_id), str(second.collection_id)} <= added
 
         # a run of the first collection is on its way: the sensor does not ask for another
         job = repository().get_job("embed_collection_job")
@@ -284,3 +282,55 @@ def test_the_check_flags_a_collection_whose_vectors_disagree_with_its_indexed_re
         {"c": seeded.collection_id},
     ).scalar_one()
     assert count == 5
+
+
+@pytest.mark.asyncio
+async def test_admin_reindex_re_embeds_through_the_sensor(
+    live_client: httpx.AsyncClient, session: Session, database_url: str
+) -> None:
+    owner = await register_tenant(live_client, "emb-reidx")
+    collection = f"shop{uuid.uuid4().hex[:6]}"
+    upload = await live_client.post(
+        f"/api/v1/ingest/{collection}/file",
+        params={"entity_type": "product"},
+        files={"file": ("catalog.csv", CSV, "text/csv")},
+        headers=owner.headers,
+    )
+    assert upload.status_code == 200, upload.text
+    collection_id = session.execute(
+        sa.text("SELECT id FROM collections WHERE tenant_id = :t AND name = :n"),
+        {"t": uuid.UUID(owner.tenant_id), "n": collection},
+    ).scalar_one()
+    session.commit()
+    database = DatabaseResource(url=database_url)
+
+    def embed_pending(instance: dg.DagsterInstance) -> dict:
+        [request] = ours(sensor_result(instance, database), collection_id)
+        result = execute(request, instance, database)
+        assert result.success
+        return op_metadata(result)
+
+    with dg.instance_for_test() as instance:
+        assert embed_pending(instance)["records_indexed"] == 4
+        assert ours(sensor_result(instance, database), collection_id) == []  # nothing pending now
+
+        queued = await live_client.post(f"/api/v1/admin/reindex/{collection}", headers=owner.headers)
+        assert queued.status_code == 200, queued.text
+        [reindex] = [
+            r
+            for r in tick(instance, "reindex_request_sensor", database_url).run_requests
+            if r.run_key == queued.json()["request_id"]
+        ]
+        assert run(instance, "reindex_collection_job", reindex, database_url).success
+        assert statuses(session, collection_id) == {"pending": 4}
+
+        # no manual step: the embedding sensor sees the reset records and re-embeds them
+        again = embed_pending(instance)
+    assert (again["records_claimed"], again["records_indexed"], again["queue_indexed"]) == (4, 4, 4)
+    assert statuses(session, collection_id) == {"indexed": 4}
+    answer = await live_client.post(
+        f"/api/v1/search/{collection}",
+        json={"query": "something to brew a latte at home"},
+        headers=owner.headers,
+    )
+    assert answer.json()["results"][0]["name"] == "Espresso machine"
