@@ -176,7 +176,7 @@ def fail_exhausted_claims(
             "g": generation,
             "max": max_attempts,
             "stale": claim_timeout_s,
-            "error": f"the embedding run stopped while processing this record {max_attempts} times",
+            "error": f"every embedding run that took this record stopped before finishing ({max_attempts} attempts)",
         },
     ).rowcount
 

@@ -23,6 +23,7 @@ from core.embeddings.local_minilm import LocalMiniLMProvider
 from core.embeddings.openai_http import OpenAICompatibleProvider
 from core.embeddings.pipeline import PipelineOptions
 from core.embeddings.providers import EmbeddingProvider
+from core.embeddings.queue import claim_batch
 from core.settings import REPO_ROOT
 from core.vectors.base import vector_collection_name
 from core.vectors.pgvector import PgVectorIndex
@@ -169,6 +170,7 @@ _CHILD = """
 import sys, uuid
 from core.embeddings.openai_http import OpenAICompatibleProvider
 from core.embeddings.pipeline import PipelineOptions
+from core.embeddings.queue import claim_batch
 from core.embeddings.pipeline import PipelineOptions, run_embedding_pipeline
 from core.db.engine import make_sync_engine
 from core.vectors.pgvector import PgVectorIndex
@@ -231,3 +233,28 @@ def test_a_killed_run_leaves_nothing_stuck_in_processing(
     states = record_states(session, seeded.collection_id)
     assert {(s, a) for s, a, _ in states.values()} == {("indexed", 2)}  # the dead run's attempt counted
     index.close()
+
+
+def test_a_record_whose_runs_keep_dying_fails_instead_of_looping(
+    backend: Backend, session: Session, sync_engine: sa.Engine, model: LocalMiniLMProvider
+) -> None:
+    seeded = seed(session, ROWS[:2])
+    for _ in range(2):  # two runs claim the records and die (their claims are then long abandoned)
+        with sync_engine.begin() as conn:
+            assert (
+                claim_batch(conn, seeded.tenant_id, seeded.collection_id, 1, limit=10, claim_timeout_s=0)
+                is not None
+            )
+        session.execute(
+            sa.text(
+                "UPDATE records SET embedding_claimed_at = now() - interval '1 day' WHERE collection_id = :c"
+            ),
+            {"c": seeded.collection_id},
+        )
+        session.commit()
+
+    report = embed(sync_engine, seeded, model, backend.index, max_attempts=2)
+
+    assert (report.failed, report.claimed) == (2, 0)
+    states = record_states(session, seeded.collection_id)
+    assert all(s == "failed" and "stopped before finishing (2 attempts)" in e for s, _, e in states.values())
