@@ -41,7 +41,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import core.settings
 from core.errors import InvalidInput, KarizError, NotFound, Unavailable
-from core.metrics import SEARCH_FALLBACKS
 from core.search import sql
 from core.search.classify import QueryPlan
 from core.search.filters import Condition, Sort
@@ -331,8 +330,7 @@ async def search_with_vectors(
         )
     finally:
         leg = await vector_task
-    if leg.fallback is not None:
-        SEARCH_FALLBACKS.labels(kind=f"vector_{leg.fallback}").inc()
+    if leg.fallback is not None:  # the API counts fallbacks (SEARCH_FALLBACKS) from the response
         return leg.fallback
     valid = await _in_generation(session, target, conditions, [i for i, _ in leg.hits])
     semantic = [(i, s) for i, s in leg.hits if i in valid]
