@@ -4,9 +4,9 @@ For each catalog and query kind (identifier, keyword, filter-only) the same list
 measured twice, alternating in rounds:
   * sql   - the statements `core.search` runs for that request (page, capped count, the planner's
             estimate when the count passes the cap, hydrate), sent straight through SQLAlchemy's
-            asyncpg driver by `--concurrency` tasks, one connection each;
+            asyncpg driver by as many tasks as clients, one connection each;
   * http  - `POST /api/v1/search/{collection}` against the real app under uvicorn (one worker, a
-            subprocess), `--concurrency` clients on keep-alive connections; latency seen by the client.
+            subprocess), as many keep-alive clients as `--concurrency` says; latency seen by the client.
 API overhead = http - sql at p50 and p95 (auth, rate-limit counting, collection lookup,
 classification, response building, JSON, HTTP). The cache is off (KARIZ_SEARCH_CACHE_TTL_S=0) and
 every answer is checked for cache_hit=false.
@@ -18,8 +18,8 @@ Catalogs (each `--rows`, loaded once through `ingest_file`, then VACUUM ANALYZE)
                 English product-like text, Zipf-distributed words), keyword queries two words of a
                 random record's name.
 
-    .venv/bin/python bench/search_http.py [--rows 1000000] [--queries 300] [--concurrency 4]
-        [--catalog synthetic realistic] [--server-url URL] [--keep]
+    .venv/bin/python bench/search_http.py [--rows 1000000] [--queries 300]
+        [--concurrency 1 4] [--catalog synthetic realistic] [--server-url URL] [--keep]
 
 Without --server-url an embedded PostgreSQL starts in a temporary folder. With --keep and
 --server-url, loaded databases are kept and reused by the next run (named by catalog and rows).
@@ -192,13 +192,15 @@ def build_requests(
     if kind == "filter-only":
         filters = SYNTHETIC_FILTERS if catalog == "synthetic" else REALISTIC_FILTERS
         return [{"filters": rnd.choice(filters)} for _ in range(n)]
+    # keyword searches ask for full text: `auto` would make them hybrid (query embedding + vectors),
+    # which is not what the SQL side runs
     if catalog == "synthetic":
-        return [{"query": rnd.choice(SYNTHETIC_KEYWORDS)} for _ in range(n)]
+        return [{"query": rnd.choice(SYNTHETIC_KEYWORDS), "search_mode": "fulltext"} for _ in range(n)]
     bodies = []
     while len(bodies) < n:
         words = [w for w in _WORD.findall(rnd.choice(samples)[1]) if w.lower() not in _STOP]
         if len(words) >= 2:
-            bodies.append({"query": " ".join(rnd.sample(words, 2))})
+            bodies.append({"query": " ".join(rnd.sample(words, 2)), "search_mode": "fulltext"})
     return bodies
 
 
@@ -305,7 +307,7 @@ def start_api(url: str, workdir: Path) -> tuple[subprocess.Popen, str]:
 
 
 async def bench_catalog(catalog: str, loaded: Loaded, base: str, args: argparse.Namespace) -> list[dict]:
-    engine = make_async_engine(loaded.url, pool_size=args.concurrency + 1)
+    engine = make_async_engine(loaded.url, pool_size=max(args.concurrency) + 1)
     rnd = random.Random(11)
     async with AsyncSession(engine) as session:
         row = (await session.execute(sql.COLLECTION, {"tenant": loaded.tenant_id, "name": COLLECTION})).one()
@@ -354,19 +356,22 @@ async def bench_catalog(catalog: str, loaded: Loaded, base: str, args: argparse.
             await self.client.aclose()
 
     lines = []
-    for kind in ("identifier", "keyword", "filter-only"):
+    for concurrency, kind in [
+        (c, k) for c in args.concurrency for k in ("identifier", "keyword", "filter-only")
+    ]:
         bodies = build_requests(catalog, kind, args.queries, samples, rnd)
-        await timed(args.concurrency, bodies[:20], SqlWorker)  # warm up both paths
-        await timed(args.concurrency, bodies[:20], HttpWorker)
+        await timed(concurrency, bodies[:20], SqlWorker)  # warm up both paths
+        await timed(concurrency, bodies[:20], HttpWorker)
         sql_ms: list[float] = []
         http_ms: list[float] = []
         rounds = 3
         for r in range(rounds):
             part = bodies[r::rounds]
-            sql_ms += await timed(args.concurrency, part, SqlWorker)
-            http_ms += await timed(args.concurrency, part, HttpWorker)
+            sql_ms += await timed(concurrency, part, SqlWorker)
+            http_ms += await timed(concurrency, part, HttpWorker)
         line = {
             "catalog": catalog,
+            "clients": concurrency,
             "kind": kind,
             "n": len(bodies),
             "sql_p50": pct(sql_ms, 50),
@@ -378,7 +383,7 @@ async def bench_catalog(catalog: str, loaded: Loaded, base: str, args: argparse.
         line["overhead_p95"] = line["http_p95"] - line["sql_p95"]
         line["ratio_p50"] = statistics.median(http_ms) / statistics.median(sql_ms)
         print(
-            f"{catalog:10s} {kind:12s} sql p50 {line['sql_p50']:7.2f} p95 {line['sql_p95']:7.2f} | "
+            f"{catalog:10s} {concurrency} {kind:12s} sql p50 {line['sql_p50']:7.2f} p95 {line['sql_p95']:7.2f} | "
             f"http p50 {line['http_p50']:7.2f} p95 {line['http_p95']:7.2f} | "
             f"overhead p50 {line['overhead_p50']:+.2f} p95 {line['overhead_p95']:+.2f} ms",
             flush=True,
@@ -396,7 +401,9 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument(
+        "--concurrency", type=int, nargs="+", default=[1, 4], help="clients (one run per value)"
+    )
     parser.add_argument(
         "--catalog", nargs="+", default=["synthetic", "realistic"], choices=["synthetic", "realistic"]
     )
@@ -415,15 +422,16 @@ def main() -> None:
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
+        load_avg = os.getloadavg()[0]
         print(
-            f"\n| catalog | query kind | sql p50 ms | sql p95 ms | http p50 ms | http p95 ms | "
-            f"API overhead p50 ms | API overhead p95 ms |  (rows {args.rows:,}, {args.concurrency} clients)"
+            f"\n| catalog ({args.rows:,} rows) | clients | query kind | sql p50 ms | sql p95 ms | http p50 ms | "
+            f"http p95 ms | API overhead p50 ms | API overhead p95 ms |  (load average {load_avg:.1f})"
         )
-        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         for r in results:
             print(
-                f"| {r['catalog']} | {r['kind']} | {r['sql_p50']:.2f} | {r['sql_p95']:.2f} | {r['http_p50']:.2f} | "
-                f"{r['http_p95']:.2f} | {r['overhead_p50']:+.2f} | {r['overhead_p95']:+.2f} |"
+                f"| {r['catalog']} | {r['clients']} | {r['kind']} | {r['sql_p50']:.2f} | {r['sql_p95']:.2f} | "
+                f"{r['http_p50']:.2f} | {r['http_p95']:.2f} | {r['overhead_p50']:+.2f} | {r['overhead_p95']:+.2f} |"
             )
 
 
