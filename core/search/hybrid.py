@@ -207,13 +207,19 @@ class VectorLeg:
 
 def _vector_leg(target: Target, text: str, filter: VectorFilter, depth: int) -> VectorLeg:
     started = time.perf_counter()
+    index = vector_index()
+    try:
+        # a generation no run has embedded yet needs no query embedding (nor the model loaded)
+        if not index.collection_exists(target.vector_collection):
+            return VectorLeg([], NOT_INDEXED, 0.0, _ms(started))
+    except Unavailable:
+        return VectorLeg([], INDEX_UNAVAILABLE, 0.0, _ms(started))
     try:
         vector = query_vector(text)
     except KarizError:  # Unavailable (endpoint down, model missing) or InvalidInput from the provider
         return VectorLeg([], EMBEDDING_UNAVAILABLE, _ms(started), 0.0)
     embed_ms = _ms(started)
     started = time.perf_counter()
-    index = vector_index()
     try:
         hits = index.search(target.vector_collection, vector, limit=depth, filter=filter)
         if not hits and not index.search(target.vector_collection, vector, limit=1):
