@@ -18,8 +18,13 @@ def make_sync_engine(url: str, *, pool_size: int = 5) -> sa.Engine:
 
 
 def make_async_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """An asyncpg engine for the API."""
-    return create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    """An asyncpg engine for the API.
+
+    No pre-ping: it would add a round trip to every request (measured: a third of a search's
+    database time). Connections are recycled every 30 minutes instead, and one that died with its
+    server is invalidated on first use, so the pool heals after a database restart."""
+    return create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False,
+                               pool_recycle=1800)
 
 
 def make_session_factory(engine: sa.Engine) -> sessionmaker[Session]:
