@@ -26,6 +26,8 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import contextlib
+
 from core.db.embedded import start_embedded_server, stop_embedded_server  # noqa: E402
 
 
@@ -63,10 +65,8 @@ def stack_processes(data_dir: Path) -> list[psutil.Process]:
 def rss_mb(processes: list[psutil.Process]) -> float:
     total = 0
     for p in processes:
-        try:
+        with contextlib.suppress(psutil.Error):
             total += p.memory_info().rss
-        except psutil.Error:
-            pass
     return total / 2**20
 
 
