@@ -11,6 +11,7 @@ it for the second (warm: data kept).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import socket
@@ -25,8 +26,6 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-import contextlib
 
 from core.db.embedded import start_embedded_server, stop_embedded_server  # noqa: E402
 
