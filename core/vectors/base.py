@@ -159,9 +159,9 @@ class VectorIndex(ABC):
     def resolve_alias(self, alias: str) -> str | None:
         """The collection an alias points at, or None when there is no such alias."""
 
-    @abstractmethod
     def set_alias(self, alias: str, collection: str) -> None:
         """Point `alias` at `collection` (creating the alias or moving it)."""
+        self.swap_alias(alias, collection)
 
     @abstractmethod
     def swap_alias(

@@ -373,9 +373,6 @@ class PgVectorIndex(VectorIndex):
                 sa.text("SELECT collection_name FROM vector_aliases WHERE alias = :a"), {"a": alias}
             ).scalar()
 
-    def set_alias(self, alias: str, collection: str) -> None:
-        self.swap_alias(alias, collection)
-
     def swap_alias(
         self,
         alias: str,

@@ -243,9 +243,6 @@ class QdrantIndex(VectorIndex):
     def resolve_alias(self, alias: str) -> str | None:
         return self.aliases().get(alias)
 
-    def set_alias(self, alias: str, collection: str) -> None:
-        self.swap_alias(alias, collection)
-
     def swap_alias(
         self,
         alias: str,
