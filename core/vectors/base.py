@@ -77,6 +77,14 @@ def as_ids(ids: Sequence[uuid.UUID | str]) -> list[uuid.UUID]:
         raise InvalidInput(f"point ids must be UUIDs: {exc}") from exc
 
 
+def as_point_ids(ids: Sequence[uuid.UUID | str], payloads: Sequence[Mapping[str, Any]] | None) -> list[uuid.UUID]:
+    """The ids of an upsert as UUIDs, checked against the payloads' count (InvalidInput)."""
+    point_ids = as_ids(ids)
+    if payloads is not None and len(payloads) != len(point_ids):
+        raise InvalidInput(f"{len(point_ids)} ids but {len(payloads)} payloads")
+    return point_ids
+
+
 class VectorIndex(ABC):
     """A vector store with per-generation collections and aliases; see the module docstring."""
 

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from core.db.engine import make_sync_engine
 from core.db.urls import redacted
 from core.errors import Conflict, InvalidInput, NotFound, Unavailable
-from core.vectors.base import Transaction, VectorHit, VectorIndex, as_ids, as_matrix, check_name
+from core.vectors.base import Transaction, VectorHit, VectorIndex, as_ids, as_matrix, as_point_ids, check_name
 from core.vectors.filters import Match, MatchAny, Range, VectorFilter
 
 log = logging.getLogger(__name__)
@@ -287,9 +287,7 @@ class PgVectorIndex(VectorIndex):
         vectors: np.ndarray | Sequence[Sequence[float]],
         payloads: Sequence[Mapping[str, Any]] | None = None,
     ) -> int:
-        point_ids = as_ids(ids)
-        if payloads is not None and len(payloads) != len(point_ids):
-            raise InvalidInput(f"{len(point_ids)} ids but {len(payloads)} payloads")
+        point_ids = as_point_ids(ids, payloads)
         if not point_ids:
             return 0
         # one statement cannot touch a row twice: the last occurrence of an id wins, as in Qdrant

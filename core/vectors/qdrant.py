@@ -22,7 +22,7 @@ from qdrant_client import models as qm
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from core.errors import Conflict, InvalidInput, NotFound, Unavailable
-from core.vectors.base import Transaction, VectorHit, VectorIndex, as_ids, as_matrix, check_name
+from core.vectors.base import Transaction, VectorHit, VectorIndex, as_ids, as_matrix, as_point_ids, check_name
 from core.vectors.filters import Match, MatchAny, Range, VectorFilter
 
 log = logging.getLogger(__name__)
@@ -167,9 +167,7 @@ class QdrantIndex(VectorIndex):
         vectors: np.ndarray | Sequence[Sequence[float]],
         payloads: Sequence[Mapping[str, Any]] | None = None,
     ) -> int:
-        point_ids = as_ids(ids)
-        if payloads is not None and len(payloads) != len(point_ids):
-            raise InvalidInput(f"{len(point_ids)} ids but {len(payloads)} payloads")
+        point_ids = as_point_ids(ids, payloads)
         if not point_ids:
             return 0
         matrix = as_matrix(vectors, self.dimension(name), len(point_ids))
