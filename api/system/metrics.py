@@ -9,13 +9,8 @@ from litestar.datastructures import State
 from litestar.response import Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from core.admin import platform_stats
 from core.metrics import QUEUE_DEPTH
-
-# estimates from the planner's statistics where exact counts would scan big tables on every scrape
-_DEPTHS = sa.text(
-    "SELECT (SELECT count(*) FROM work_requests WHERE status = 'queued') AS requests, "
-    "(SELECT count(*) FROM records WHERE embedding_status IN ('pending', 'processing')) AS embeddings"
-)
 
 
 class MetricsController(Controller):
@@ -27,10 +22,14 @@ class MetricsController(Controller):
         """Prometheus metrics: request counts and latencies by route, search modes, ingestion counts,
         queue depth."""
         try:
+            # the same counts as /admin/stats: exact up to a cap, the planner's estimate beyond, so a
+            # scrape stays cheap with a million records waiting
             async with state.session_factory() as session:
-                row = (await session.execute(_DEPTHS)).one()
-            QUEUE_DEPTH.labels("requests").set(row.requests)
-            QUEUE_DEPTH.labels("embeddings").set(row.embeddings)
+                stats = await session.run_sync(platform_stats)
+            QUEUE_DEPTH.labels("requests").set(stats.queued_requests)
+            QUEUE_DEPTH.labels("embeddings").set(
+                stats.indexing_status["pending"] + stats.indexing_status["processing"]
+            )
         except sa.exc.SQLAlchemyError:
             pass  # a scrape still answers while the database is away; readiness reports that
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
