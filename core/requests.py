@@ -112,11 +112,6 @@ def fail_request(session: Session, request_id: uuid.UUID | str, error: str) -> N
     session.commit()
 
 
-def mark_launch_failed(session: Session, request_id: uuid.UUID | str, error: str) -> None:
-    """A request whose run could not even be launched fails with the reason."""
-    fail_request(session, request_id, f"could not launch: {error}")
-
-
 def queue_depth(session: Session) -> int:
     """How many requests wait for a run."""
     return session.execute(

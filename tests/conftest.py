@@ -55,11 +55,3 @@ def db(sync_engine: sa.Engine) -> Iterator[Session]:
         finally:
             session.close()
             outer.rollback()
-
-
-@pytest.fixture(scope="session")
-def other_database_url(pg_server_url: str) -> str:
-    """A second database on the same server, for tests that need an unrelated source."""
-    return ensure_database(pg_server_url, f"kariz_src_{uuid.uuid4().hex[:8]}")
-
-
