@@ -13,7 +13,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from core.db.urls import libpq_url, with_database
+from core.db.urls import libpq_url, sync_url, with_database
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,10 +50,7 @@ def stop_embedded_server(pg_dir: Path) -> bool:
 
 def ensure_database(server_url: str, name: str) -> str:
     """Create database `name` on the server if missing; return its URL."""
-    admin = sa.create_engine(
-        with_database(server_url, "postgres").replace("postgresql://", "postgresql+psycopg://", 1),
-        isolation_level="AUTOCOMMIT",
-    )
+    admin = sa.create_engine(sync_url(with_database(server_url, "postgres")), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
             exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar()

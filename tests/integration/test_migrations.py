@@ -6,12 +6,13 @@ from alembic import command
 from core.db.embedded import ensure_database
 from core.db.migrate import alembic_config, upgrade
 from core.db.models import Base
+from core.db.urls import sync_url
 
 
 def test_migrations_create_every_model_table_and_round_trip(pg_server_url: str) -> None:
     url = ensure_database(pg_server_url, "kariz_migration_roundtrip")
     upgrade(url)
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = sa.create_engine(sync_url(url))
     try:
         tables = set(sa.inspect(engine).get_table_names())
         assert set(Base.metadata.tables) <= tables
