@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import sqlalchemy as sa
-from sqlalchemy.orm import Session  # noqa: F401
 
 from core.db.models import ApiKey
 from core.security.api_keys import hash_key
@@ -35,11 +35,14 @@ async def test_register_returns_a_working_key_once(client: httpx.AsyncClient, te
     assert listed[0]["last_used_at"] is not None
 
 
-async def test_key_is_stored_only_as_a_hash(client: httpx.AsyncClient, tenant_key: TenantKey, db: Session) -> None:
-    # the API committed through its own transaction; look the key up by hash
-    async_rows = await client.get(f"{V1}/tenants/{tenant_key.tenant_id}/api-keys", headers=tenant_key.headers)
-    assert async_rows.json()["data"][0]["prefix"] == tenant_key.key[:12]
-    assert hash_key(tenant_key.key) != tenant_key.key
+async def test_key_is_stored_only_as_a_hash(client: httpx.AsyncClient, tenant_key: TenantKey) -> None:
+    listed = await client.get(f"{V1}/tenants/{tenant_key.tenant_id}/api-keys", headers=tenant_key.headers)
+    assert listed.json()["data"][0]["prefix"] == tenant_key.key[:12]
+    async with client.app.state.session_factory() as session:
+        row = (await session.execute(sa.select(ApiKey).where(ApiKey.tenant_id == uuid.UUID(tenant_key.tenant_id)))).scalar_one()
+    assert row.key_hash == hash_key(tenant_key.key)
+    stored = " ".join(str(v) for v in (row.name, row.prefix, row.key_hash, row.scopes))
+    assert tenant_key.key not in stored and tenant_key.key[12:] not in stored
 
 
 async def test_both_header_styles_authenticate(client: httpx.AsyncClient, tenant_key: TenantKey) -> None:
