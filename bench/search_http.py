@@ -55,14 +55,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.ingest_csv import COUNTRIES, apt_catalog_csv, synthetic_csv  # noqa: E402
 from bench.search_sql import FILTERS as SYNTHETIC_FILTERS  # noqa: E402
 from bench.search_sql import KEYWORDS as SYNTHETIC_KEYWORDS  # noqa: E402
+from bench.search_sql import run_sql  # noqa: E402
 from core.db.embedded import ensure_database, start_embedded_server  # noqa: E402
 from core.db.engine import make_async_engine, make_sync_engine  # noqa: E402
 from core.db.migrate import upgrade  # noqa: E402
 from core.db.urls import libpq_url  # noqa: E402
 from core.ingestion import ingest_file  # noqa: E402
 from core.search import SearchRequest, sql  # noqa: E402
-from core.search.classify import classify_query  # noqa: E402
-from core.search.filters import parse_filters  # noqa: E402
 from core.tenants.service import create_api_key, create_tenant  # noqa: E402
 
 COLLECTION = "catalog"
@@ -206,23 +205,8 @@ def build_requests(
 
 async def sql_one(session: AsyncSession, ids: tuple, catalog_fields: dict, body: dict) -> None:
     """The statements `core.search.search` runs for `body`, without anything around them."""
-    tenant_id, collection_id, generation = ids
     req = SearchRequest(query=body.get("query"), filters=body.get("filters") or {})
-    plan = classify_query(req.query)
-    conditions = parse_filters(req.filters, catalog_fields)
-    params = sql.base_params(tenant_id, collection_id, generation)
-    query_plan = plan if plan.text else None
-    for any_word in (False, True):
-        page = sql.page(query_plan, conditions, None, params, limit=req.limit, offset=0, any_word=any_word)
-        found = (await session.execute(page.clause(), page.params)).all()
-        if found or query_plan is None or query_plan.query_type != "keyword":
-            break
-    if found:
-        match = sql.matches(query_plan, conditions, params, any_word=any_word)
-        total = (await session.execute(sql.capped_count(match).clause(), match.params)).scalar_one()
-        if total > sql.COUNT_CAP:
-            await session.execute(sql.planner_estimate(match).clause(), match.params)
-        await session.execute(sql.HYDRATE, {"ids": [r.id for r in found[: req.limit]]})
+    await run_sql(session, ids, catalog_fields, req)
 
 
 async def timed(concurrency: int, bodies: list[dict], make_worker) -> list[float]:

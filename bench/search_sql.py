@@ -82,17 +82,30 @@ def pct(values: list[float], p: float) -> float:
 
 
 async def run_sql(session: AsyncSession, ids: tuple, catalog: dict, req: SearchRequest) -> None:
+    """The statements `core.search.search` runs for `req` (full text), without anything around them."""
     tenant_id, collection_id, generation = ids
     plan = classify_query(req.query)
     conditions = parse_filters(req.filters, catalog)
     params = sql.base_params(tenant_id, collection_id, generation)
     query_plan = plan if plan.text else None
-    page = sql.page(query_plan, conditions, None, params, limit=req.limit, offset=0)
-    found = (await session.execute(page.clause(), page.params)).all()
-    match = sql.matches(query_plan, conditions, params)
-    await session.execute(sql.capped_count(match).clause(), match.params)
-    if found:
-        await session.execute(sql.HYDRATE, {"ids": [r.id for r in found[: req.limit]]})
+    for any_word in (False, True):
+        page = sql.page(query_plan, conditions, None, params, limit=req.limit, offset=0, any_word=any_word)
+        found = (await session.execute(page.clause(), page.params)).all()
+        if found or query_plan is None or query_plan.query_type != "keyword":
+            break
+    if not found:
+        return
+    # the total: the page itself when it is the whole result, else the ranked candidates when every
+    # match was one, else a capped count and/or the planner's estimate
+    candidates = found[0].candidates if query_plan is not None else 0
+    if len(found) > req.limit and not (candidates and candidates < sql.RANK_CANDIDATES):
+        match = sql.matches(query_plan, conditions, params, any_word=any_word)
+        total = candidates
+        if candidates <= sql.COUNT_CAP:
+            total = (await session.execute(sql.capped_count(match).clause(), match.params)).scalar_one()
+        if total > sql.COUNT_CAP:
+            await session.execute(sql.planner_estimate(match).clause(), match.params)
+    await session.execute(sql.HYDRATE, {"ids": [r.id for r in found[: req.limit]]})
 
 
 async def bench(url: str, tenant_id: uuid.UUID, collection: str, n: int) -> None:

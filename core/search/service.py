@@ -22,13 +22,15 @@ def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 2)
 
 
-async def _total(session: AsyncSession, match: sql.Statement) -> int:
-    total = (await session.execute(sql.capped_count(match).clause(), match.params)).scalar_one()
-    if total <= sql.COUNT_CAP:
-        return int(total)
+async def _total(session: AsyncSession, match: sql.Statement, *, at_least: int = 0) -> int:
+    """Exact up to COUNT_CAP, else the planner's estimate (never below `at_least`, matches already seen)."""
+    if at_least <= sql.COUNT_CAP:
+        total = (await session.execute(sql.capped_count(match).clause(), match.params)).scalar_one()
+        if total <= sql.COUNT_CAP:
+            return int(total)
     plan = (await session.execute(sql.planner_estimate(match).clause(), match.params)).scalar_one()
     estimate = plan[0]["Plan"]["Plan Rows"] if isinstance(plan, list) else sql.COUNT_CAP + 1
-    return int(max(estimate, sql.COUNT_CAP + 1))
+    return int(max(estimate, sql.COUNT_CAP + 1, at_least))
 
 
 async def _run(
@@ -57,7 +59,14 @@ async def _run(
     page = [(row.id, float(row.score)) for row in rows[: request.limit]]
     if not page and request.offset == 0:
         return page, False, 0
-    total = await _total(session, sql.matches(plan, conditions, params, any_word=any_word))
+    if request.offset == 0 and not has_more:
+        return page, False, len(page)  # the whole result is on this page
+    candidates = int(rows[0].candidates) if rows and plan is not None else 0
+    if candidates and (sort is not None or candidates < sql.RANK_CANDIDATES):
+        total = candidates  # every match was ranked: exact, without scanning the index again
+    else:
+        match = sql.matches(plan, conditions, params, any_word=any_word)
+        total = await _total(session, match, at_least=candidates)
     return page, has_more, max(total, request.offset + len(page))
 
 

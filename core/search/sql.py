@@ -51,6 +51,8 @@ _EXACT = "r.identifiers @> ARRAY[CAST(:identifier AS text)]"
 # ts_rank r in [0, ~1] mapped to r / (r + 0.1): a strong name match ~0.9, a weak data-only match ~0.01
 _RANK_JOIN = ", LATERAL (SELECT ts_rank(r.search_text, {tsq}) AS rk) k"
 _RANK = f"{FULLTEXT_SCALE} * k.rk / (k.rk + 0.1)"
+# the ranked set's size, counted while it is sorted anyway (the window runs before LIMIT/OFFSET)
+_CANDIDATES = "count(*) OVER () AS candidates"
 
 
 @dataclass(slots=True)
@@ -121,7 +123,9 @@ def page(
     """(id, score) of one page, `limit + 1` rows so the caller sees whether more exist.
 
     plan None: filters alone. Identifier plans put exact identifier matches (score 1.0) first, then
-    full-text and identifier-prefix matches; keyword plans rank full-text matches."""
+    full-text and identifier-prefix matches; keyword plans rank full-text matches. Text plans also
+    return `candidates`, how many rows were ranked: every match when it is below RANK_CANDIDATES (or
+    with a sort, which ranks every match), so the total needs no second index scan."""
     params = dict(params)
     where = (_SCOPE if plan is None else _SCOPE_AS_FILTER) + _conditions(conditions, params)
     cols = _sort_columns(sort, params)
@@ -146,7 +150,8 @@ def page(
         )
         union = f"{exact} UNION ALL {others}"
         return Statement(
-            f"SELECT * FROM ({union}) m ORDER BY {_order(sort, relevance=True)} LIMIT :limit OFFSET :offset",
+            f"SELECT *, {_CANDIDATES} FROM ({union}) m ORDER BY {_order(sort, relevance=True)} "
+            "LIMIT :limit OFFSET :offset",
             params,
         )
     tsq = _ANY_KEYWORD if any_word else _KEYWORD
@@ -155,7 +160,8 @@ def page(
         f"WHERE {where} AND r.search_text @@ {tsq}{cap}"
     )
     return Statement(
-        f"SELECT * FROM ({inner}) m ORDER BY {_order(sort, relevance=True)} LIMIT :limit OFFSET :offset",
+        f"SELECT *, {_CANDIDATES} FROM ({inner}) m ORDER BY {_order(sort, relevance=True)} "
+        "LIMIT :limit OFFSET :offset",
         params,
     )
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db.models.base import Base, created_at, tenant_fk, updated_at, uuid_pk
+from core.db.models.base import Base, created_at, updated_at, uuid_pk
 
 RECORD_STATUSES = ("active", "archived", "draft")
 EMBEDDING_STATUSES = ("pending", "processing", "indexed", "failed")
@@ -33,7 +33,9 @@ class Record(Base):
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    tenant_id: Mapped[uuid.UUID] = tenant_fk()
+    # no foreign key of its own (a trigger per inserted row): the tenant owns the collection, and
+    # deleting either cascades to the records through collection_id; ix_records_scope leads with it
+    tenant_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
     collection_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("collections.id", ondelete="CASCADE"))
     generation: Mapped[int] = mapped_column(sa.Integer)
     name: Mapped[str] = mapped_column(sa.Text)

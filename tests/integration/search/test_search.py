@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput, NotFound
 from core.ingestion import ingest_records
-from core.search import MemorySearchCache, RedisSearchCache, SearchRequest, search
+from core.search import MemorySearchCache, RedisSearchCache, SearchRequest, search, sql
 from core.tenants.service import create_tenant
 
 FASTENERS = [
@@ -266,6 +266,21 @@ async def test_limit_offset_has_more_and_total(async_engine, catalog) -> None:
     assert all(p.total_estimate == 5 for p in pages)
     assert len({h.record_id for p in pages for h in p.results}) == 5
     assert (pages[1].offset, pages[1].limit) == (2, 2)
+
+
+async def test_total_of_a_ranked_query_on_every_page(async_engine, catalog) -> None:
+    # "bolt" matches three records: every one was ranked, so each page's total is exact
+    pages = [await _search(async_engine, catalog, query="bolt", limit=1, offset=o) for o in (0, 1, 2, 3)]
+    assert [p.total_estimate for p in pages] == [3, 3, 3, 3]
+    assert [p.has_more for p in pages] == [True, True, False, False]
+    assert [len(p.results) for p in pages] == [1, 1, 1, 0]
+
+
+async def test_total_counts_past_the_ranked_candidates(async_engine, catalog, monkeypatch) -> None:
+    # with fewer candidates ranked (2) than matches (3), the total is counted, not the candidates
+    monkeypatch.setattr(sql, "RANK_CANDIDATES", 2)
+    response = await _search(async_engine, catalog, query="bolt", limit=1)
+    assert response.total_estimate == 3 and response.has_more is True
 
 
 async def test_formats(async_engine, catalog) -> None:
