@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 import api
 from api.auth.middleware import AuthMiddleware
-from api.deps import provide_db_session, provide_settings
+from api.deps import provide_db_session, provide_read_session, provide_settings
 from api.errors import EXCEPTION_HANDLERS
 from api.usage.hooks import add_usage_headers, count_request
 from core.db.engine import make_async_engine, make_async_session_factory
@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.usage = make_usage_counter(settings.redis_url)
         app.state.search_stats = SearchStats()
         if session_factory is not None:
-            app.state.session_factory = session_factory
+            app.state.session_factory = app.state.read_session_factory = session_factory
             return
         url = database_url
         if url is None:
@@ -79,6 +79,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             url = resolve_database_urls(settings)[0]
         app.state.engine = make_async_engine(url, pool_size=settings.db_pool_size)
         app.state.session_factory = make_async_session_factory(app.state.engine)
+        app.state.read_session_factory = make_async_session_factory(
+            app.state.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
 
     async def close_state(app: Litestar) -> None:
         if app.state.get("engine") is not None:
@@ -92,7 +95,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         route_handlers=[v1],
         on_startup=[open_state],
         on_shutdown=[close_state],
-        dependencies={"db_session": Provide(provide_db_session), "settings": Provide(provide_settings, sync_to_thread=False)},
+        dependencies={"db_session": Provide(provide_db_session), "read_session": Provide(provide_read_session),
+                      "settings": Provide(provide_settings, sync_to_thread=False)},
         middleware=[
             PROMETHEUS.middleware,
             DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS, exclude_from_auth_key="public"),

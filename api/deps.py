@@ -19,5 +19,15 @@ async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]
         await session.close()
 
 
+async def provide_read_session(state: State) -> AsyncGenerator[AsyncSession, None]:
+    """A session for handlers that only read: no BEGIN/ROLLBACK round trips around its statements
+    (autocommit; under READ COMMITTED each statement had its own snapshot anyway)."""
+    session: AsyncSession = state.read_session_factory()
+    try:
+        yield session
+    finally:
+        await session.close()
+
+
 def provide_settings(state: State) -> Settings:
     return state.settings

@@ -82,7 +82,8 @@ def pct(values: list[float], p: float) -> float:
 
 
 async def run_sql(session: AsyncSession, ids: tuple, catalog: dict, req: SearchRequest) -> None:
-    """The statements `core.search.search` runs for `req` (full text), without anything around them."""
+    """The statements `core.search.search` runs for `req` (full text), without anything around them:
+    the page with its records' fields, then the total only when the page cannot tell it."""
     tenant_id, collection_id, generation = ids
     plan = classify_query(req.query)
     conditions = parse_filters(req.filters, catalog)
@@ -90,6 +91,7 @@ async def run_sql(session: AsyncSession, ids: tuple, catalog: dict, req: SearchR
     query_plan = plan if plan.text else None
     for any_word in (False, True):
         page = sql.page(query_plan, conditions, None, params, limit=req.limit, offset=0, any_word=any_word)
+        page = sql.with_hits(page, None, relevance=query_plan is not None)
         found = (await session.execute(page.clause(), page.params)).all()
         if found or query_plan is None or query_plan.query_type != "keyword":
             break
@@ -105,7 +107,6 @@ async def run_sql(session: AsyncSession, ids: tuple, catalog: dict, req: SearchR
             total = (await session.execute(sql.capped_count(match).clause(), match.params)).scalar_one()
         if total > sql.COUNT_CAP:
             await session.execute(sql.planner_estimate(match).clause(), match.params)
-    await session.execute(sql.HYDRATE, {"ids": [r.id for r in found[: req.limit]]})
 
 
 async def bench(url: str, tenant_id: uuid.UUID, collection: str, n: int) -> None:

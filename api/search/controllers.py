@@ -33,9 +33,9 @@ def _observe(response: SearchResponse) -> None:
         SEARCH_FALLBACKS.labels("fulltext_for_vectors").inc()
 
 
-async def _answer(request: AuthedRequest, db_session: AsyncSession, collection: str,
+async def _answer(request: AuthedRequest, read_session: AsyncSession, collection: str,
                   search_request: SearchRequest) -> Response[bytes]:
-    response = await search(db_session, request.user.tenant_id, collection, search_request)
+    response = await search(read_session, request.user.tenant_id, collection, search_request)
     _observe(response)
     request.app.state.search_stats.record(response)
     body, media_type = response.render()
@@ -48,16 +48,16 @@ class SearchController(Controller):
     guards = [requires_scope("tenant:read")]
 
     @post("/{collection:str}", operation_id="searchPost", status_code=200)
-    async def search_post(self, request: AuthedRequest, db_session: AsyncSession, collection: str,
+    async def search_post(self, request: AuthedRequest, read_session: AsyncSession, collection: str,
                           data: SearchBody) -> Response[bytes]:
         """Search a collection with a query and/or filters, sort, paging and a response format."""
-        return await _answer(request, db_session, collection, data.to_request())
+        return await _answer(request, read_session, collection, data.to_request())
 
     @get("/{collection:str}", operation_id="searchGet")
     async def search_get(
         self,
         request: AuthedRequest,
-        db_session: AsyncSession,
+        read_session: AsyncSession,
         collection: str,
         q: str | None = None,
         limit: int = Parameter(default=20),
@@ -66,7 +66,7 @@ class SearchController(Controller):
         """Search with `q` (required, 1-500 characters), `limit`, `offset`; use POST for filters."""
         if q is None or not q.strip():
             raise InvalidInput("q is required (1-500 characters)")
-        return await _answer(request, db_session, collection, SearchRequest(query=q, limit=limit, offset=offset))
+        return await _answer(request, read_session, collection, SearchRequest(query=q, limit=limit, offset=offset))
 
 
 class SearchHealthController(Controller):

@@ -44,7 +44,7 @@ from core.errors import InvalidInput, KarizError, NotFound, Unavailable
 from core.search import sql
 from core.search.classify import QueryPlan
 from core.search.filters import Condition, Sort
-from core.search.request import SearchHit, SearchRequest, SearchResponse, iso_utc
+from core.search.request import SearchHit, SearchRequest, SearchResponse, hit_from_row
 from core.vectors.base import VectorIndex, vector_collection_name
 from core.vectors.filters import Match, MatchAny, Range, VectorFilter
 from core.vectors.payloads import data_field
@@ -285,17 +285,7 @@ async def _hydrate(
     params = {**target.params(), "ids": [i for i, _ in ranked]}
     rows = {r.id: r for r in (await session.execute(_HYDRATE, params)).all()}
     return [
-        SearchHit(
-            record_id=str(record_id),
-            name=r.name,
-            score=round(min(max(score, 0.0), 1.0), 4),
-            collection=target.collection_name,
-            record_type=r.record_type,
-            collection_data=r.collection_data,
-            description_llm=r.description_llm,
-            source_type=r.source_type,
-            updated_at=iso_utc(r.updated_at),
-        )
+        hit_from_row(r, score, target.collection_name)
         for record_id, score in ranked
         if (r := rows.get(record_id)) is not None
     ]

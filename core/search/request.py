@@ -180,3 +180,18 @@ def iso_utc(value: datetime) -> str:
     """`2026-03-05T14:30:00Z` for an aware datetime."""
     text = value.isoformat()
     return text.replace("+00:00", "Z")
+
+
+def hit_from_row(row: Any, score: float, collection: str) -> SearchHit:
+    """A result from a row holding a record's hit fields (sql.HIT_COLUMNS)."""
+    return SearchHit(
+        record_id=str(row.id),
+        name=row.name,
+        score=round(min(max(float(score), 0.0), 1.0), 4),
+        collection=collection,
+        record_type=row.record_type,
+        collection_data=row.collection_data,
+        description_llm=row.description_llm,
+        source_type=row.source_type,
+        updated_at=iso_utc(row.updated_at),
+    )

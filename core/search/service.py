@@ -7,6 +7,7 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import core.settings
@@ -15,7 +16,7 @@ from core.search import hybrid, sql
 from core.search.cache import SearchCache, cache_key, get_search_cache
 from core.search.classify import QueryPlan, classify_query
 from core.search.filters import Condition, Sort, parse_filters, parse_sort
-from core.search.request import SearchHit, SearchRequest, SearchResponse, iso_utc
+from core.search.request import SearchHit, SearchRequest, SearchResponse, hit_from_row
 
 
 def _ms(start: float) -> float:
@@ -43,7 +44,8 @@ async def _run(
     *,
     any_word: bool = False,
     filter_score: float = 1.0,
-) -> tuple[list[tuple[uuid.UUID, float]], bool, int]:
+) -> tuple[list[Row], bool, int]:
+    """One page of rows (id, score, the record's fields), whether more follow, and the total."""
     statement = sql.page(
         plan,
         conditions,
@@ -54,9 +56,10 @@ async def _run(
         any_word=any_word,
         filter_score=filter_score,
     )
+    statement = sql.with_hits(statement, sort, relevance=plan is not None)
     rows = (await session.execute(statement.clause(), statement.params)).all()
     has_more = len(rows) > request.limit
-    page = [(row.id, float(row.score)) for row in rows[: request.limit]]
+    page = rows[: request.limit]
     if not page and request.offset == 0:
         return page, False, 0
     if request.offset == 0 and not has_more:
@@ -121,23 +124,23 @@ async def search(
     t0 = time.perf_counter()
     params = sql.base_params(tenant_id, collection_id, generation)
     query_plan = plan if plan.text else None
-    ids, has_more, total = await _run(session, query_plan, conditions, sort, params, request)
-    if not ids and query_plan is not None and query_plan.query_type == "keyword" and request.offset == 0:
+    rows, has_more, total = await _run(session, query_plan, conditions, sort, params, request)
+    if not rows and query_plan is not None and query_plan.query_type == "keyword" and request.offset == 0:
         # every word together matched nothing: any of them
-        ids, has_more, total = await _run(
+        rows, has_more, total = await _run(
             session, query_plan, conditions, sort, params, request, any_word=True
         )
     fallback = False
-    if not ids and query_plan is not None and conditions and request.offset == 0:
-        ids, has_more, total = await _run(session, None, conditions, sort, params, request, filter_score=0.0)
+    if not rows and query_plan is not None and conditions and request.offset == 0:
+        rows, has_more, total = await _run(session, None, conditions, sort, params, request, filter_score=0.0)
         fallback = True
     search_ms = _ms(t0)
 
-    t0 = time.perf_counter()
-    hits = await _hydrate(session, ids, collection_name)
+    t0 = time.perf_counter()  # the records' fields came with the page (sql.with_hits)
+    hits = [hit_from_row(row, row.score, collection_name) for row in rows]
     hydrate_ms = _ms(t0)
 
-    exact = plan.query_type == "identifier" and any(score >= 1.0 for _, score in ids) and not fallback
+    exact = plan.query_type == "identifier" and any(row.score >= 1.0 for row in rows) and not fallback
     response = SearchResponse(
         results=hits,
         offset=request.offset,
@@ -156,33 +159,6 @@ async def search(
     if vector_fallback not in hybrid.TRANSIENT_FALLBACKS:  # an outage's answer must not outlive it
         await cache.set(key, _to_cache(response), settings.search_cache_ttl_s)
     return response
-
-
-async def _hydrate(
-    session: AsyncSession, ids: list[tuple[uuid.UUID, float]], collection: str
-) -> list[SearchHit]:
-    if not ids:
-        return []
-    rows = {r.id: r for r in (await session.execute(sql.HYDRATE, {"ids": [i for i, _ in ids]})).all()}
-    hits = []
-    for record_id, score in ids:
-        r = rows.get(record_id)
-        if r is None:  # deleted between the two statements
-            continue
-        hits.append(
-            SearchHit(
-                record_id=str(record_id),
-                name=r.name,
-                score=round(min(max(score, 0.0), 1.0), 4),
-                collection=collection,
-                record_type=r.record_type,
-                collection_data=r.collection_data,
-                description_llm=r.description_llm,
-                source_type=r.source_type,
-                updated_at=iso_utc(r.updated_at),
-            )
-        )
-    return hits
 
 
 _CACHED_FIELDS = (
