@@ -38,9 +38,16 @@ class Endpoints:
         offset: int = 0,
         sort: str | None = None,
         format: str | None = None,
+        search_mode: str | None = None,
+        semantic_weight: float | None = None,
     ) -> m.SearchResponse:
-        """POST /search/{collection}: full-text and identifier search with filters and sort."""
+        """POST /search/{collection}: identifier, full-text, semantic or hybrid search (`search_mode`
+        auto, fulltext, semantic, hybrid; `semantic_weight` 0-1) with filters and sort."""
         body: dict[str, Any] = {"limit": limit, "offset": offset}
+        if search_mode is not None:
+            body["search_mode"] = search_mode
+        if semantic_weight is not None:
+            body["semantic_weight"] = semantic_weight
         if query is not None:
             body["query"] = query
         if filters:

@@ -238,3 +238,26 @@ def test_ingested_files_come_back_out_of_an_export(
         )
     exported = {r["name"]: r["collection_data"] for r in json.loads(result.path.read_text())}
     assert exported["Bolt M8"]["part_number"] == "SS-M8" and exported["Bolt M8"]["price_eur"] == 0.12
+
+
+def test_searches_through_the_served_app_see_each_write_and_page_with_totals(
+    client: kariz.Client, tmp_path: Path
+) -> None:
+    # the served app reads searches through its autocommit session: every answer reflects the
+    # writes committed before it (no cached or stale generation), with the page's total
+    catalog = tmp_path / "catalog.csv"
+    catalog.write_text(
+        "name,part_number,price_eur\nHex Bolt M8,HB-M8-40,0.12\nHex Bolt M10,HB-M10-40,0.18\n"
+        "Hex Nut M8,HN-M8,0.05\n",
+        encoding="utf-8",
+    )
+    client.ingest_file("sdksearch", catalog, entity_type="fastener")
+    exact = client.search("sdksearch", query="HB-M10-40")
+    assert exact.results[0].name == "Hex Bolt M10" and exact.results[0].score == 1.0
+    first = client.search("sdksearch", query="hex bolt", limit=1, search_mode="fulltext")
+    assert first.metadata.total_estimate == 2 and first.pagination.has_more is True
+    more = tmp_path / "more.csv"
+    more.write_text("name,part_number,price_eur\nHex Bolt M12,HB-M12-40,0.25\n", encoding="utf-8")
+    client.ingest_file("sdksearch", more, entity_type="fastener")
+    after = client.search("sdksearch", query="hex bolt", limit=1, search_mode="fulltext")
+    assert after.metadata.total_estimate == 3 and after.metadata.cache_hit is False
