@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+import msgspec
 import yaml
 
 from core.errors import InvalidInput
@@ -115,6 +116,14 @@ class SearchHit:
     source_type: str
     updated_at: str
 
+    def as_dict(self) -> dict[str, Any]:
+        """The result's fields, shallow (`dataclasses.asdict` deep-copies `collection_data`: measured
+        as a fifth of the API's own time per search)."""
+        return {name: getattr(self, name) for name in _HIT_FIELDS}
+
+
+_HIT_FIELDS = tuple(f.name for f in fields(SearchHit))
+
 
 @dataclass(slots=True)
 class SearchResponse:
@@ -148,7 +157,7 @@ class SearchResponse:
                 for h in self.results
             ]
         else:
-            results = [asdict(h) for h in self.results]
+            results = [h.as_dict() for h in self.results]
         metadata: dict[str, Any] = {
             "search_mode": self.search_mode,
             "query_type": self.query_type,
@@ -173,7 +182,7 @@ class SearchResponse:
         body = self.to_dict()
         if self.format == "yaml":
             return yaml.safe_dump(body, sort_keys=False, allow_unicode=True).encode(), "application/yaml"
-        return json.dumps(body, ensure_ascii=False).encode(), "application/json"
+        return msgspec.json.encode(body), "application/json"
 
 
 def iso_utc(value: datetime) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import Row
@@ -117,7 +116,7 @@ async def search(
             session, target, request, plan, conditions, mode, started=started, classify_ms=classify_ms
         )
         if isinstance(answer, SearchResponse):
-            await cache.set(key, _to_cache(answer), settings.search_cache_ttl_s)
+            await _remember(cache, key, answer, settings.search_cache_ttl_s)
             return answer
         vector_fallback = answer
 
@@ -157,7 +156,7 @@ async def search(
         vector_fallback_reason=vector_fallback,
     )
     if vector_fallback not in hybrid.TRANSIENT_FALLBACKS:  # an outage's answer must not outlive it
-        await cache.set(key, _to_cache(response), settings.search_cache_ttl_s)
+        await _remember(cache, key, response, settings.search_cache_ttl_s)
     return response
 
 
@@ -173,9 +172,14 @@ _CACHED_FIELDS = (
 )
 
 
+async def _remember(cache: SearchCache, key: str, response: SearchResponse, ttl: int) -> None:
+    if ttl > 0:  # with the cache off, the entry is not even built
+        await cache.set(key, _to_cache(response), ttl)
+
+
 def _to_cache(response: SearchResponse) -> dict[str, Any]:
     return {
-        "results": [asdict(h) for h in response.results],
+        "results": [h.as_dict() for h in response.results],
         **{f: getattr(response, f) for f in _CACHED_FIELDS},
     }
 
