@@ -62,6 +62,7 @@ from core.db.migrate import upgrade  # noqa: E402
 from core.db.urls import libpq_url  # noqa: E402
 from core.ingestion import ingest_file  # noqa: E402
 from core.search import SearchRequest, sql  # noqa: E402
+from core.search.service import field_catalog  # noqa: E402
 from core.tenants.service import create_api_key, create_tenant  # noqa: E402
 
 COLLECTION = "catalog"
@@ -305,7 +306,8 @@ async def bench_catalog(catalog: str, loaded: Loaded, base: str, args: argparse.
                 {"c": row.id},
             )
         ]
-    ids, fields = (loaded.tenant_id, row.id, row.active_generation), row.fields
+        fields = await field_catalog(session, row.id, row.active_generation, row.version)
+    ids = (loaded.tenant_id, row.id, row.active_generation)
     headers = {"Authorization": f"Bearer {loaded.api_key}"}
     cache_hits = 0
 

@@ -39,6 +39,7 @@ from core.ingestion import ingest_file  # noqa: E402
 from core.search import SearchRequest, search, sql  # noqa: E402
 from core.search.classify import classify_query  # noqa: E402
 from core.search.filters import parse_filters  # noqa: E402
+from core.search.service import field_catalog  # noqa: E402
 from core.tenants.service import create_tenant  # noqa: E402
 
 KEYWORDS = [
@@ -114,7 +115,8 @@ async def bench(url: str, tenant_id: uuid.UUID, collection: str, n: int) -> None
     rnd = random.Random(11)
     async with AsyncSession(engine) as session:
         row = (await session.execute(sql.COLLECTION, {"tenant": tenant_id, "name": collection})).one()
-        ids, catalog = (tenant_id, row.id, row.active_generation), row.fields
+        ids = (tenant_id, row.id, row.active_generation)
+        catalog = await field_catalog(session, row.id, row.active_generation, row.version)
         part_numbers = list(
             (
                 await session.execute(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import OrderedDict
 from typing import Any
 
 from sqlalchemy import Row
@@ -31,6 +32,27 @@ async def _total(session: AsyncSession, match: sql.Statement, *, at_least: int =
     plan = (await session.execute(sql.planner_estimate(match).clause(), match.params)).scalar_one()
     estimate = plan[0]["Plan"]["Plan Rows"] if isinstance(plan, list) else sql.COUNT_CAP + 1
     return int(max(estimate, sql.COUNT_CAP + 1, at_least))
+
+
+_CATALOGS: OrderedDict[tuple[uuid.UUID, int, int], dict[str, list[str]]] = OrderedDict()
+CATALOGS_KEPT = 1024
+
+
+async def field_catalog(
+    session: AsyncSession, collection_id: uuid.UUID, generation: int, version: int
+) -> dict[str, list[str]]:
+    """The generation's field catalog, kept per search version: every write that can change it bumps
+    the version, so a kept catalog is never stale (and a search reads it without planning the
+    aggregate again)."""
+    key = (collection_id, generation, version)
+    catalog = _CATALOGS.get(key)
+    if catalog is None:
+        params = {"collection": collection_id, "generation": generation}
+        catalog = (await session.execute(sql.FIELDS, params)).scalar_one()
+        _CATALOGS[key] = catalog
+        while len(_CATALOGS) > CATALOGS_KEPT:
+            _CATALOGS.popitem(last=False)
+    return catalog
 
 
 async def _run(
@@ -94,7 +116,7 @@ async def search(
     row = (await session.execute(sql.COLLECTION, {"tenant": tenant_id, "name": collection_name})).first()
     if row is None:
         raise NotFound(f"collection '{collection_name}' not found")
-    collection_id, generation, version, catalog = row
+    collection_id, generation, version = row
     cache = cache if cache is not None else get_search_cache(settings.redis_url)
     key = cache_key(tenant_id, collection_id, generation, version, request.cache_token())
     cached = await cache.get(key)
@@ -103,6 +125,10 @@ async def search(
 
     t0 = time.perf_counter()
     plan = classify_query(request.query)
+    if request.filters or request.sort:
+        catalog = await field_catalog(session, collection_id, generation, version)
+    else:
+        catalog = {}
     conditions = parse_filters(request.filters, catalog)
     sort = parse_sort(request.sort, catalog)
     classify_ms = _ms(t0)

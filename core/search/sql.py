@@ -21,13 +21,17 @@ RANK_CANDIDATES = 2000
 COUNT_CAP = 1_000
 FULLTEXT_SCALE = 0.99  # full-text scores stay below an exact identifier match (1.0)
 
+# the collection, its active generation and its search version (bumped by every write)
 COLLECTION = sa.text(
-    "SELECT c.id, c.active_generation, coalesce(v.version, 0) AS version, "
-    "  coalesce((SELECT jsonb_object_agg(f.field, f.kinds) FROM ("
-    "     SELECT field, array_agg(kind ORDER BY kind) AS kinds FROM collection_fields "
-    "     WHERE collection_id = c.id AND generation = c.active_generation GROUP BY field) f), '{}'::jsonb) AS fields "
+    "SELECT c.id, c.active_generation, coalesce(v.version, 0) AS version "
     "FROM collections c LEFT JOIN search_versions v ON v.collection_id = c.id "
     "WHERE c.tenant_id = :tenant AND c.name = :name"
+)
+# the field catalog of a generation: {field: [kinds]} (what filters and sorts may name)
+FIELDS = sa.text(
+    "SELECT coalesce(jsonb_object_agg(f.field, f.kinds), '{}'::jsonb) FROM ("
+    "  SELECT field, array_agg(kind ORDER BY kind) AS kinds FROM collection_fields "
+    "  WHERE collection_id = :collection AND generation = :generation GROUP BY field) f"
 )
 
 # what a hit shows of its record, joined to a page's rows (`hit.` prefixed)

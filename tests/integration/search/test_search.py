@@ -392,3 +392,21 @@ async def test_redis_cache_serves_a_second_process_view(async_engine, catalog) -
     assert second.results == first.results and second.zero_result_fallback_used is True
     assert second.format == "compact"
     await redis_cache.close()
+
+
+async def test_a_field_added_by_a_later_write_can_be_filtered_at_once(sync_engine, async_engine) -> None:
+    # the field catalog is kept per search version: the write that adds a field bumps the version
+    with Session(sync_engine) as s:
+        tenant = create_tenant(s, f"fields-{uuid.uuid4().hex[:8]}").id
+        ingest_records(s, tenant_id=tenant, collection_name="paint", entity_type="paint",
+                       records=[{"name": "Primer", "price_eur": 4}])
+        s.commit()
+    catalog = Catalog(tenant, tenant, "paint")
+    with pytest.raises(InvalidInput, match="colour"):
+        await _search(async_engine, catalog, filters={"colour": "red"})
+    with Session(sync_engine) as s:
+        ingest_records(s, tenant_id=tenant, collection_name="paint", entity_type="paint",
+                       records=[{"name": "Gloss", "price_eur": 9, "colour": "red"}])
+        s.commit()
+    response = await _search(async_engine, catalog, filters={"colour": "red"})
+    assert _names(response) == ["Gloss"]
