@@ -70,7 +70,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.usage = make_usage_counter(settings.redis_url)
         app.state.search_stats = SearchStats()
         if session_factory is not None:
-            app.state.session_factory = app.state.read_session_factory = session_factory
+            app.state.session_factory = session_factory
+            app.state.read_engine = None
             return
         url = database_url
         if url is None:
@@ -79,9 +80,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             url = resolve_database_urls(settings)[0]
         app.state.engine = make_async_engine(url, pool_size=settings.db_pool_size)
         app.state.session_factory = make_async_session_factory(app.state.engine)
-        app.state.read_session_factory = make_async_session_factory(
-            app.state.engine.execution_options(isolation_level="AUTOCOMMIT")
-        )
+        app.state.read_engine = app.state.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     async def close_state(app: Litestar) -> None:
         if app.state.get("engine") is not None:

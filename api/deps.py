@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 
 from litestar.datastructures import State
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from core.settings import Settings
 
@@ -19,14 +19,20 @@ async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]
         await session.close()
 
 
-async def provide_read_session(state: State) -> AsyncGenerator[AsyncSession, None]:
-    """A session for handlers that only read: no BEGIN/ROLLBACK round trips around its statements
-    (autocommit; under READ COMMITTED each statement had its own snapshot anyway)."""
-    session: AsyncSession = state.read_session_factory()
-    try:
-        yield session
-    finally:
-        await session.close()
+async def provide_read_session(state: State) -> AsyncGenerator[AsyncConnection | AsyncSession, None]:
+    """For handlers that only read: a bare autocommit connection (no BEGIN/ROLLBACK round trips,
+    no ORM session bookkeeping; under READ COMMITTED each statement had its own snapshot anyway).
+    An app bound to a test's transaction reads through that transaction's sessions instead."""
+    engine = state.get("read_engine")
+    if engine is None:
+        session: AsyncSession = state.session_factory()
+        try:
+            yield session
+        finally:
+            await session.close()
+        return
+    async with engine.connect() as connection:
+        yield connection
 
 
 def provide_settings(state: State) -> Settings:

@@ -2,11 +2,13 @@
 
 For each catalog and query kind (identifier, keyword, filter-only) the same list of requests is
 measured twice, alternating in rounds:
-  * sql   - the statements `core.search` runs for that request (page, capped count, the planner's
-            estimate when the count passes the cap, hydrate), sent straight through SQLAlchemy's
-            asyncpg driver by as many tasks as clients, one connection each;
+  * sql   - the statements `core.search` runs for that request (`bench.search_sql.run_sql`: the
+            page with its records' fields, then a count or the planner's estimate only when the page
+            cannot tell the total), sent straight through SQLAlchemy's asyncpg driver by as many
+            tasks as clients, one connection each;
   * http  - `POST /api/v1/search/{collection}` against the real app under uvicorn (one worker, a
-            subprocess), as many keep-alive clients as `--concurrency` says; latency seen by the client.
+            subprocess), as many keep-alive clients as `--concurrency` says, each a thin HTTP/1.1
+            client on one connection; latency seen by the client.
 API overhead = http - sql at p50 and p95 (auth, rate-limit counting, collection lookup,
 classification, response building, JSON, HTTP). The cache is off (KARIZ_SEARCH_CACHE_TTL_S=0) and
 every answer is checked for cache_hit=false.
@@ -30,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import json
 import os
 import random
 import re
@@ -288,6 +291,41 @@ def start_api(url: str, workdir: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit("the API did not answer")
 
 
+class ThinHttpClient:
+    """A keep-alive HTTP/1.1 client on one asyncio connection, so latency is the server's, not a client
+    library's (httpx's own Python costs ~1 ms a request here; curl/wrk-style clients are thin too)."""
+
+    def __init__(self, base: str, headers: dict[str, str]) -> None:
+        self.host, port = base.removeprefix("http://").split(":")
+        self.port = int(port)
+        self.headers = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post_json(self, path: str, body: dict) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        data = json.dumps(body).encode()
+        self.writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\n{self.headers}Content-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\n\r\n".encode() + data
+        )
+        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        status = int(head[0].split()[1])
+        fields = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in head[1:] if line)}
+        if "content-length" in fields:
+            return status, await self.reader.readexactly(int(fields["content-length"]))
+        chunks = []  # chunked transfer encoding
+        while size := int((await self.reader.readuntil(b"\r\n")).strip(), 16):
+            chunks.append(await self.reader.readexactly(size + 2))
+        await self.reader.readuntil(b"\r\n")
+        return status, b"".join(c[:-2] for c in chunks)
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -326,20 +364,20 @@ async def bench_catalog(catalog: str, loaded: Loaded, base: str, args: argparse.
 
     class HttpWorker:
         def __init__(self, _: int) -> None:
-            self.client = httpx.AsyncClient(base_url=base, headers=headers, timeout=60)
+            self.client = ThinHttpClient(base, headers)
 
         async def __aenter__(self):
             async def call(body: dict) -> None:
                 nonlocal cache_hits
-                response = await self.client.post(f"/api/v1/search/{COLLECTION}", json=body)
-                if response.status_code != 200:
-                    raise SystemExit(f"{response.status_code}: {response.text[:300]}")
-                cache_hits += response.json()["metadata"]["cache_hit"]
+                status, payload = await self.client.post_json(f"/api/v1/search/{COLLECTION}", body)
+                if status != 200:
+                    raise SystemExit(f"{status}: {payload[:300]!r}")
+                cache_hits += json.loads(payload)["metadata"]["cache_hit"]
 
             return call
 
         async def __aexit__(self, *exc: Any) -> None:
-            await self.client.aclose()
+            await self.client.close()
 
     lines = []
     for concurrency, kind in [

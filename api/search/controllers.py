@@ -7,7 +7,6 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import Parameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.guards import requires_scope
 from api.auth.principal import Principal
@@ -18,6 +17,9 @@ from core.search.request import SearchRequest, SearchResponse
 from core.search.service import search
 
 AuthedRequest = Request[Principal, Any, State]
+# the read connection (api/deps.py): AsyncConnection or AsyncSession, a union Litestar cannot
+# validate as a handler parameter, hence Any
+Reader = Any
 
 
 def _observe(response: SearchResponse) -> None:
@@ -33,7 +35,7 @@ def _observe(response: SearchResponse) -> None:
         SEARCH_FALLBACKS.labels("fulltext_for_vectors").inc()
 
 
-async def _answer(request: AuthedRequest, read_session: AsyncSession, collection: str,
+async def _answer(request: AuthedRequest, read_session: Reader, collection: str,
                   search_request: SearchRequest) -> Response[bytes]:
     response = await search(read_session, request.user.tenant_id, collection, search_request)
     _observe(response)
@@ -48,7 +50,7 @@ class SearchController(Controller):
     guards = [requires_scope("tenant:read")]
 
     @post("/{collection:str}", operation_id="searchPost", status_code=200)
-    async def search_post(self, request: AuthedRequest, read_session: AsyncSession, collection: str,
+    async def search_post(self, request: AuthedRequest, read_session: Reader, collection: str,
                           data: SearchBody) -> Response[bytes]:
         """Search a collection with a query and/or filters, sort, paging and a response format."""
         return await _answer(request, read_session, collection, data.to_request())
@@ -57,7 +59,7 @@ class SearchController(Controller):
     async def search_get(
         self,
         request: AuthedRequest,
-        read_session: AsyncSession,
+        read_session: Reader,
         collection: str,
         q: str | None = None,
         limit: int = Parameter(default=20),

@@ -37,7 +37,6 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
 import core.settings
 from core.errors import InvalidInput, KarizError, NotFound, Unavailable
@@ -239,7 +238,7 @@ def _ms(start: float) -> float:
 
 
 async def _fulltext_leg(
-    session: AsyncSession,
+    session: sql.Reader,
     target: Target,
     plan: QueryPlan,
     conditions: list[Condition],
@@ -266,19 +265,19 @@ async def _fulltext_leg(
 
 
 async def _in_generation(
-    session: AsyncSession, target: Target, conditions: list[Condition], ids: list[uuid.UUID]
+    session: sql.Reader, target: Target, conditions: list[Condition], ids: list[uuid.UUID]
 ) -> set[uuid.UUID]:
     """Which vector hits are active records of this generation satisfying every condition."""
     if not ids:
         return set()
     params = {**target.params(), "candidates": ids}
     where = sql._conditions(conditions, params)  # the request's typed conditions, as full text applies them
-    rows = await session.execute(sa.text(_IN_GENERATION + where), params)
+    rows = await session.execute(sql.text_clause(_IN_GENERATION + where), params)
     return set(rows.scalars())
 
 
 async def _hydrate(
-    session: AsyncSession, target: Target, ranked: list[tuple[uuid.UUID, float]]
+    session: sql.Reader, target: Target, ranked: list[tuple[uuid.UUID, float]]
 ) -> list[SearchHit]:
     if not ranked:
         return []
@@ -292,7 +291,7 @@ async def _hydrate(
 
 
 async def search_with_vectors(
-    session: AsyncSession,
+    session: sql.Reader,
     target: Target,
     request: SearchRequest,
     plan: QueryPlan,

@@ -8,7 +8,6 @@ from collections import OrderedDict
 from typing import Any
 
 from sqlalchemy import Row
-from sqlalchemy.ext.asyncio import AsyncSession
 
 import core.settings
 from core.errors import NotFound
@@ -23,7 +22,7 @@ def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 2)
 
 
-async def _total(session: AsyncSession, match: sql.Statement, *, at_least: int = 0) -> int:
+async def _total(session: sql.Reader, match: sql.Statement, *, at_least: int = 0) -> int:
     """Exact up to COUNT_CAP, else the planner's estimate (never below `at_least`, matches already seen)."""
     if at_least <= sql.COUNT_CAP:
         total = (await session.execute(sql.capped_count(match).clause(), match.params)).scalar_one()
@@ -39,7 +38,7 @@ CATALOGS_KEPT = 1024
 
 
 async def field_catalog(
-    session: AsyncSession, collection_id: uuid.UUID, generation: int, version: int
+    session: sql.Reader, collection_id: uuid.UUID, generation: int, version: int
 ) -> dict[str, list[str]]:
     """The generation's field catalog, kept per search version: every write that can change it bumps
     the version, so a kept catalog is never stale (and a search reads it without planning the
@@ -56,7 +55,7 @@ async def field_catalog(
 
 
 async def _run(
-    session: AsyncSession,
+    session: sql.Reader,
     plan: QueryPlan | None,
     conditions: list[Condition],
     sort: Sort | None,
@@ -95,7 +94,7 @@ async def _run(
 
 
 async def search(
-    session: AsyncSession,
+    session: sql.Reader,
     tenant_id: uuid.UUID,
     collection_name: str,
     request: SearchRequest,

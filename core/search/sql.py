@@ -4,12 +4,14 @@ composed here come from fixed strings chosen by the parsed request, never from i
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from core.search.classify import QueryPlan
 from core.search.filters import Condition, Sort
@@ -57,6 +59,12 @@ _RANK = f"{FULLTEXT_SCALE} * k.rk / (k.rk + 0.1)"
 _CANDIDATES = "count(*) OVER () AS candidates"
 
 
+# a search builds its SQL from a bounded set of fixed fragments: one TextClause per distinct text
+text_clause = functools.lru_cache(maxsize=1024)(sa.text)
+# what search statements run on: the API's autocommit connection, or a session (tests, Dagster)
+Reader = AsyncSession | AsyncConnection
+
+
 @dataclass(slots=True)
 class Statement:
     """SQL text plus its bind parameters."""
@@ -65,7 +73,7 @@ class Statement:
     params: dict[str, Any] = field(default_factory=dict)
 
     def clause(self) -> sa.TextClause:
-        return sa.text(self.sql)
+        return text_clause(self.sql)
 
 
 def _conditions(conditions: list[Condition], params: dict[str, Any]) -> str:
