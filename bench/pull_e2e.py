@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import pull_sources  # noqa: E402  (the phase-1 bench: seeding and the raw driver reads)
 
-from core.db.embedded import ensure_database, start_embedded_server  # noqa: E402
+from core.db.embedded import ensure_database, start_embedded_server, stop_embedded_server  # noqa: E402
 from core.db.engine import make_sync_engine  # noqa: E402
 from core.db.migrate import upgrade  # noqa: E402
 from core.db.models import Connector  # noqa: E402
@@ -183,6 +183,8 @@ def main() -> None:
                 )
         finally:
             engine.dispose()
+            if args.database_url is None:  # before its folder goes: it may still be writing WAL
+                stop_embedded_server(Path(tmp) / "pg")
 
     print(
         f"\nrows={args.rows:,} batch_size={args.batch_size} repeat={args.repeat} (best of), "
