@@ -71,9 +71,8 @@ _IN_GENERATION = (
     "AND r.generation = :generation AND r.status = 'active' AND r.id = ANY(CAST(:candidates AS uuid[]))"
 )
 _HYDRATE = sa.text(
-    "SELECT r.id, r.name, r.record_type, r.collection_data, r.description_llm, r.source_type, r.updated_at "
-    "FROM records r WHERE r.tenant_id = :tenant AND r.collection_id = :collection "
-    "AND r.generation = :generation AND r.id = ANY(CAST(:ids AS uuid[]))"
+    f"SELECT hit.id, {sql.HIT_COLUMNS} FROM records hit WHERE hit.tenant_id = :tenant "
+    "AND hit.collection_id = :collection AND hit.generation = :generation AND hit.id = ANY(CAST(:ids AS uuid[]))"
 )
 
 
