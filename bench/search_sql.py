@@ -2,7 +2,8 @@
 
 Builds a collection of `--rows` synthetic fasteners (the same generator as bench/ingest_csv.py,
 loaded through `ingest_file`), then for each query kind measures
-  * sql     - the statements `core.search.sql` produces (page, capped count, hydrate), run directly;
+  * sql     - the statements `core.search.sql` produces (`run_sql`: the page with its records'
+              fields, then a count or estimate only when the page cannot tell the total), run directly;
   * search  - `core.search.search()` end to end without its cache (classification, filter typing,
               collection lookup, the same statements, response building);
 and prints p50/p95 in milliseconds and the ratio search/sql.
@@ -39,7 +40,7 @@ from core.ingestion import ingest_file  # noqa: E402
 from core.search import SearchRequest, search, sql  # noqa: E402
 from core.search.classify import classify_query  # noqa: E402
 from core.search.filters import parse_filters  # noqa: E402
-from core.search.service import field_catalog  # noqa: E402
+from core.search.service import field_catalog, page_total  # noqa: E402
 from core.tenants.service import create_tenant  # noqa: E402
 
 KEYWORDS = [
@@ -73,7 +74,9 @@ def requests(kind: str, n: int, part_numbers: list[str], rnd: random.Random) -> 
     if kind == "identifier":
         return [SearchRequest(query=rnd.choice(part_numbers)) for _ in range(n)]
     if kind == "keyword":
-        return [SearchRequest(query=rnd.choice(KEYWORDS)) for _ in range(n)]
+        # full text: `auto` would make keyword searches hybrid (a query embedding and a vector search
+        # against the settings' vector store), which the SQL side does not run
+        return [SearchRequest(query=rnd.choice(KEYWORDS), search_mode="fulltext") for _ in range(n)]
     return [SearchRequest(filters=rnd.choice(FILTERS)) for _ in range(n)]
 
 
@@ -84,7 +87,8 @@ def pct(values: list[float], p: float) -> float:
 
 async def run_sql(session: AsyncSession, ids: tuple, catalog: dict, req: SearchRequest) -> None:
     """The statements `core.search.search` runs for `req` (full text), without anything around them:
-    the page with its records' fields, then the total only when the page cannot tell it."""
+    the page with its records' fields, then a count or estimate only when the page cannot tell the
+    total (`page_total`, the same decision search() makes)."""
     tenant_id, collection_id, generation = ids
     plan = classify_query(req.query)
     conditions = parse_filters(req.filters, catalog)
@@ -96,18 +100,7 @@ async def run_sql(session: AsyncSession, ids: tuple, catalog: dict, req: SearchR
         found = (await session.execute(page.clause(), page.params)).all()
         if found or query_plan is None or query_plan.query_type != "keyword":
             break
-    if not found:
-        return
-    # the total: the page itself when it is the whole result, else the ranked candidates when every
-    # match was one, else a capped count and/or the planner's estimate
-    candidates = found[0].candidates if query_plan is not None else 0
-    if len(found) > req.limit and not (candidates and candidates < sql.RANK_CANDIDATES):
-        match = sql.matches(query_plan, conditions, params, any_word=any_word)
-        total = candidates
-        if candidates <= sql.COUNT_CAP:
-            total = (await session.execute(sql.capped_count(match).clause(), match.params)).scalar_one()
-        if total > sql.COUNT_CAP:
-            await session.execute(sql.planner_estimate(match).clause(), match.params)
+    await page_total(session, found, query_plan, conditions, None, params, limit=req.limit, offset=0, any_word=any_word)
 
 
 async def bench(url: str, tenant_id: uuid.UUID, collection: str, n: int) -> None:

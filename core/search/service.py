@@ -78,19 +78,37 @@ async def _run(
     )
     statement = sql.with_hits(statement, sort, relevance=plan is not None)
     rows = (await session.execute(statement.clause(), statement.params)).all()
-    has_more = len(rows) > request.limit
-    page = rows[: request.limit]
-    if not page and request.offset == 0:
-        return page, False, 0
-    if request.offset == 0 and not has_more:
-        return page, False, len(page)  # the whole result is on this page
+    total = await page_total(
+        session, rows, plan, conditions, sort, params, limit=request.limit, offset=request.offset, any_word=any_word
+    )
+    return rows[: request.limit], len(rows) > request.limit, total
+
+
+async def page_total(
+    session: sql.Reader,
+    rows: list[Row],
+    plan: QueryPlan | None,
+    conditions: list[Condition],
+    sort: Sort | None,
+    params: dict[str, Any],
+    *,
+    limit: int,
+    offset: int,
+    any_word: bool = False,
+) -> int:
+    """The total of a page statement's `rows` (`limit + 1` fetched): the page itself when it holds the
+    whole result, the ranked candidates when every match was one, else counted again (exact up to
+    COUNT_CAP, the planner's estimate beyond)."""
+    shown = min(len(rows), limit)
+    if offset == 0 and len(rows) <= limit:
+        return shown  # the whole result is on this page
     candidates = int(rows[0].candidates) if rows and plan is not None else 0
     if candidates and (sort is not None or candidates < sql.RANK_CANDIDATES):
         total = candidates  # every match was ranked: exact, without scanning the index again
     else:
         match = sql.matches(plan, conditions, params, any_word=any_word)
         total = await _total(session, match, at_least=candidates)
-    return page, has_more, max(total, request.offset + len(page))
+    return max(total, offset + shown)
 
 
 async def search(
