@@ -1,0 +1,146 @@
+"""Real Server-Sent Events: named events, JSON `data:`, a rising `id:`, a comment ping after a
+quiet spell, and a producer that is cancelled the moment the client goes away.
+
+The producer (an async iterator of `StreamEvent`s) runs in its own task and hands events over a
+small queue, so a ping can go out while the producer is busy (waiting for a model's first token)
+without cancelling it, and so a disconnect cancels the producer at the await it is parked on. A
+producer that fails after the stream opened becomes an `error` event followed by `done`: the HTTP
+status was sent with the first byte and cannot change any more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from core.errors import KarizError
+
+log = logging.getLogger(__name__)
+
+PING_INTERVAL_S = 15.0
+PING = b": ping\n\n"
+_END = object()
+# tasks still finishing after their consumer left (cancelled producers saving what they had)
+_DRAINING: set[asyncio.Task[None]] = set()
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEvent:
+    """One event: its name (`start`, `delta`, ...) and a JSON-serialisable payload."""
+
+    event: str
+    data: Any
+
+
+def encode_event(event: StreamEvent, event_id: int) -> bytes:
+    """The wire form of one event: `id:`, `event:` and one `data:` line of compact JSON
+    (JSON never holds a raw newline, so one data line always suffices)."""
+    data = msgspec.json.encode(event.data)
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (event_id, event.event.encode(), data)
+
+
+def error_payload(exc: BaseException) -> dict[str, str]:
+    """The `error` event's `{code, message}` for a failure: domain errors keep their code and message,
+    anything else is `INTERNAL_ERROR` with a message that reveals nothing internal."""
+    if isinstance(exc, KarizError):
+        return {"code": exc.code, "message": exc.message}
+    return {"code": "INTERNAL_ERROR", "message": "the stream failed; the failure was logged"}
+
+
+async def _produce(events: AsyncIterator[StreamEvent], queue: asyncio.Queue[Any]) -> None:
+    saw_done = False
+    try:
+        async for item in events:
+            saw_done = saw_done or item.event == "done"
+            await queue.put(item)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # after the first byte a failure can only be reported in the stream
+        log.exception("stream producer failed")
+        await queue.put(StreamEvent("error", error_payload(exc)))
+        if not saw_done:
+            await queue.put(StreamEvent("done", {"finishReason": "error"}))
+    finally:
+        # the consumer may be gone; never block on a full queue here
+        with contextlib.suppress(asyncio.QueueFull):
+            queue.put_nowait(_END)
+
+
+async def sse_bytes(events: AsyncIterator[StreamEvent], *, ping_interval: float = PING_INTERVAL_S,
+                    queue_size: int = 64) -> AsyncIterator[bytes]:
+    """The encoded stream of `events`, ids rising from 1, a `: ping` comment after every
+    `ping_interval` seconds without an event. When the consumer stops (client disconnect: the
+    server cancels this generator), the producer is cancelled at once; it may still finish its
+    own clean-up (e.g. saving a partial answer) in the background."""
+    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
+    producer = asyncio.create_task(_produce(events, queue))
+    event_id = 0
+    try:
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), timeout=ping_interval)
+            except TimeoutError:
+                yield PING
+                continue
+            if item is _END:
+                break
+            event_id += 1
+            yield encode_event(item, event_id)
+    finally:
+        if not producer.done():
+            producer.cancel()
+            # not awaited: the server's cancel scope would cancel the await itself; keep a
+            # reference so the task finishes its clean-up instead of being collected
+            _DRAINING.add(producer)
+            producer.add_done_callback(_DRAINING.discard)
+
+
+async def drain_cancelled_producers(timeout: float = 5.0) -> None:
+    """Wait (up to `timeout`) for producers cancelled by a disconnect to finish their clean-up;
+    for orderly shut-down and for tests that check what was saved."""
+    pending = [t for t in _DRAINING if not t.done()]
+    if pending:
+        await asyncio.wait(pending, timeout=timeout)
+
+
+def parse_sse(text: str) -> list[tuple[int | None, str, Any]]:
+    """`(id, event, data)` for each event in an SSE text (comments skipped); the reader used by the
+    SDK and the tests."""
+    out: list[tuple[int | None, str, Any]] = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        parsed = parse_block(block)
+        if parsed is not None:
+            out.append(parsed)
+    return out
+
+
+def parse_block(block: str) -> tuple[int | None, str, Any] | None:
+    """One event block (the lines between blank lines); None for a comment-only block."""
+    event_id: int | None = None
+    name = "message"
+    data_lines: list[str] = []
+    for line in block.split("\n"):
+        if not line or line.startswith(":"):
+            continue
+        field, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if field == "id":
+            event_id = int(value) if value.isdigit() else None
+        elif field == "event":
+            name = value
+        elif field == "data":
+            data_lines.append(value)
+    if not data_lines and event_id is None:
+        return None
+    raw = "\n".join(data_lines)
+    try:
+        data = msgspec.json.decode(raw) if raw else None
+    except msgspec.DecodeError:
+        data = raw
+    return event_id, name, data

@@ -1,0 +1,74 @@
+"""The SSE machinery: wire format, rising ids, pings in silence, failures as `error` then `done`,
+and a consumer that leaves cancelling the producer at once."""
+
+from __future__ import annotations
+
+import asyncio
+
+from core.streams.sse import StreamEvent, drain_cancelled_producers, encode_event, parse_sse, sse_bytes
+
+
+async def _collect(stream) -> str:
+    return b"".join([chunk async for chunk in stream]).decode()
+
+
+def test_an_event_is_id_name_and_one_json_data_line() -> None:
+    wire = encode_event(StreamEvent("delta", {"text": "two\nlines ü"}), 7).decode()
+    assert wire == 'id: 7\nevent: delta\ndata: {"text":"two\\nlines ü"}\n\n'
+    assert parse_sse(wire) == [(7, "delta", {"text": "two\nlines ü"})]
+
+
+async def test_ids_rise_from_one_in_order() -> None:
+    async def events():
+        for name in ("start", "delta", "delta", "done"):
+            yield StreamEvent(name, {"n": name})
+
+    parsed = parse_sse(await _collect(sse_bytes(events())))
+    assert [(i, n) for i, n, _ in parsed] == [(1, "start"), (2, "delta"), (3, "delta"), (4, "done")]
+
+
+async def test_a_quiet_producer_gets_comment_pings_and_is_not_cancelled_by_them() -> None:
+    async def slow():
+        yield StreamEvent("start", {})
+        await asyncio.sleep(0.35)  # a model thinking before its first token
+        yield StreamEvent("done", {})
+
+    text = await _collect(sse_bytes(slow(), ping_interval=0.1))
+    assert text.count(": ping\n\n") >= 2
+    assert [n for _, n, _ in parse_sse(text)] == ["start", "done"]
+
+
+async def test_a_failing_producer_ends_with_error_then_done() -> None:
+    async def failing():
+        yield StreamEvent("start", {})
+        raise RuntimeError("secret internals")
+
+    parsed = parse_sse(await _collect(sse_bytes(failing())))
+    assert [n for _, n, _ in parsed] == ["start", "error", "done"]
+    assert parsed[1][2]["code"] == "INTERNAL_ERROR"
+    assert "secret" not in parsed[1][2]["message"]
+
+
+async def test_a_consumer_that_leaves_cancels_the_producer_and_lets_it_clean_up() -> None:
+    produced: list[int] = []
+    cleaned = asyncio.Event()
+
+    async def endless():
+        try:
+            for i in range(10_000):
+                produced.append(i)
+                yield StreamEvent("delta", {"i": i})
+                await asyncio.sleep(0.01)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0)  # clean-up that awaits (saving a partial answer)
+            cleaned.set()
+            raise
+
+    stream = sse_bytes(endless(), queue_size=1)
+    got = [await anext(stream) for _ in range(3)]
+    await stream.aclose()  # what the server does when the client disconnects
+    await drain_cancelled_producers()
+    assert len(got) == 3 and cleaned.is_set()
+    count = len(produced)
+    await asyncio.sleep(0.05)
+    assert len(produced) == count < 10
