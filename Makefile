@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint bench clean
+.PHONY: run test install lint bench clean fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ run: $(STAMP)
 test: $(STAMP)
 	bash .ci/services
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+fuzz: $(STAMP)
+	bash .ci/schemathesis
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -19,6 +19,8 @@ def requires_scope(scope: str) -> Guard:
 
     # async: Litestar runs a sync guard in a worker thread, a thread hand-off on every request
     async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        if connection.scope.get("method") == "OPTIONS":
+            return  # Litestar's automatic OPTIONS answer (204 + Allow) needs no caller and reveals nothing
         principal: Principal = connection.user
         if not principal.allows(scope):
             raise Forbidden(f"this operation needs the '{scope}' scope")
