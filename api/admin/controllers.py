@@ -23,6 +23,7 @@ from api.admin.schemas import (
 )
 from api.auth.guards import requires_scope
 from api.auth.principal import Principal
+from api.worker_sessions import run_in_worker_session
 from core.admin import platform_stats, queue_collection_reindex
 from core.records import reindex_record
 from core.security.api_keys import ADMIN_SCOPE
@@ -41,7 +42,7 @@ class AdminController(Controller):
         platform for operators, of your own tenant otherwise. Figures past 10,000 are the planner's
         estimates (`counts_exact: false`)."""
         scope = None if request.user.is_system else [request.user.tenant_id]
-        found = await db_session.run_sync(lambda s: platform_stats(s, scope))
+        found = await run_in_worker_session(db_session, lambda s: platform_stats(s, scope))
         return StatsView(
             total_records=found.total_records,
             records_by_status=RecordsByStatus(**found.records_by_status),
@@ -73,8 +74,7 @@ class AdminController(Controller):
         """Rebuild one record's search_text now and queue it for embedding (404 when the record is
         not yours)."""
         tenant_id = request.user.tenant_id
-        await db_session.run_sync(lambda s: reindex_record(s, tenant_id, record_id))
-        await db_session.commit()
+        await run_in_worker_session(db_session, lambda s: reindex_record(s, tenant_id, record_id), commit=True)
         return RecordReindexView(
             record_id=str(record_id), status="pending", message="Record queued for reindexing"
         )

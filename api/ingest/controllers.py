@@ -68,10 +68,9 @@ class IngestController(Controller):
             result = ingest_file(session, tenant_id=tenant_id, collection_name=collection, data=content,
                                  filename=filename, entity_type=kind, source_name=source_name,
                                  record_tag=record_tag, name_column=name_column, file_format=format)
-            session.commit()
             return result
 
-        return _observe(await run_in_worker_session(db_session, work), "file_upload")
+        return _observe(await run_in_worker_session(db_session, work, commit=True), "file_upload")
 
     @post("/{collection:str}", operation_id="ingestRecords", status_code=200,
           request_max_body_size=UPLOAD_BODY_LIMIT)
@@ -99,10 +98,9 @@ class IngestController(Controller):
             result = ingest_records(session, tenant_id=tenant_id, collection_name=collection, records=records,
                                     entity_type=kind, source_type="api", source_name=source_name,
                                     name_column=name_column)
-            session.commit()
             return result
 
-        return _observe(await run_in_worker_session(db_session, work), "api")
+        return _observe(await run_in_worker_session(db_session, work, commit=True), "api")
 
 
 ROUTES = [IngestController]

@@ -116,7 +116,7 @@ class ReplaceController(Controller):
         """Let Dagster promote this vertical's staging generation as soon as it is fully indexed."""
         tenant_id = request.user.tenant_id
         return await run_in_worker_session(
-            db_session, lambda s: generations.set_auto_promote(s, tenant_id, name, data.enabled)
+            db_session, lambda s: generations.set_auto_promote(s, tenant_id, name, data.enabled), commit=True
         )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.auth.principal import Principal
 from api.system.metrics import MetricsController
 from api.system.schemas import RegisterBody, TokenBody
+from api.worker_sessions import run_in_worker_session
 from core.errors import InvalidInput
 from core.health import readiness
 from core.security.tokens import issue_token
@@ -71,8 +72,7 @@ class RegisterController(Controller):
             raise InvalidInput("name must be 1-200 characters")
         if not EMAIL.match(email) or len(email) > 320:
             raise InvalidInput("email is not a valid address")
-        tenant, issued = await db_session.run_sync(lambda s: register(s, name, email))
-        await db_session.commit()
+        tenant, issued = await run_in_worker_session(db_session, lambda s: register(s, name, email), commit=True)
         return {
             "success": True,
             "data": {"apiKey": issued.raw, "tenantId": str(tenant.id), "scopes": issued.key.scopes},

@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from litestar.response import Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from api.worker_sessions import run_in_worker_session
 from core.admin import platform_stats
 from core.metrics import QUEUE_DEPTH
 
@@ -25,7 +26,7 @@ class MetricsController(Controller):
             # the same counts as /admin/stats: exact up to a cap, the planner's estimate beyond, so a
             # scrape stays cheap with a million records waiting
             async with state.session_factory() as session:
-                stats = await session.run_sync(platform_stats)
+                stats = await run_in_worker_session(session, platform_stats)
             QUEUE_DEPTH.labels("requests").set(stats.queued_requests)
             QUEUE_DEPTH.labels("embeddings").set(
                 stats.indexing_status["pending"] + stats.indexing_status["processing"]

@@ -21,6 +21,7 @@ from api.tenants.schemas import (
     key_view,
     tenant_view,
 )
+from api.worker_sessions import run_in_worker_session
 from core.db.models import Account, Role
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.security.api_keys import ADMIN_SCOPE, ALL_TENANT_SCOPES, SYSTEM_SCOPE, TENANT_SCOPES
@@ -36,7 +37,7 @@ class TenantController(Controller):
     @get("/", operation_id="getOwnTenant", guards=[requires_scope("tenant:read")])
     async def own(self, request: AuthedRequest, db_session: AsyncSession) -> dict[str, Any]:
         """The caller's own tenant."""
-        tenant = await db_session.run_sync(lambda s: service.get_tenant(s, request.user.tenant_id))
+        tenant = await run_in_worker_session(db_session, lambda s: service.get_tenant(s, request.user.tenant_id))
         return {"success": True, "data": tenant_view(tenant)}
 
     @post("/", operation_id="createTenant", guards=[requires_scope(SYSTEM_SCOPE)], status_code=201)
@@ -48,22 +49,21 @@ class TenantController(Controller):
             issued = service.create_api_key(s, tenant.id, "admin", ALL_TENANT_SCOPES)
             return tenant, issued
 
-        tenant, issued = await db_session.run_sync(run)
-        await db_session.commit()
+        tenant, issued = await run_in_worker_session(db_session, run, commit=True)
         return {"success": True, "data": {**tenant_view(tenant), "apiKey": issued.raw, "scopes": issued.key.scopes}}
 
     @get("/{tenant_id:uuid}", operation_id="getTenant", guards=[requires_scope("tenant:read")])
     async def get_one(self, request: AuthedRequest, tenant_id: uuid.UUID, db_session: AsyncSession) -> dict[str, Any]:
         """One tenant's details: your own (operators: any)."""
         own_tenant(request.user, tenant_id)
-        tenant = await db_session.run_sync(lambda s: service.get_tenant(s, tenant_id))
+        tenant = await run_in_worker_session(db_session, lambda s: service.get_tenant(s, tenant_id))
         return {"success": True, "data": tenant_view(tenant)}
 
     @get("/{tenant_id:uuid}/api-keys", operation_id="listApiKeys", guards=[requires_scope(ADMIN_SCOPE)])
     async def list_keys(self, request: AuthedRequest, tenant_id: uuid.UUID, db_session: AsyncSession) -> dict[str, Any]:
         """The tenant's keys: metadata only, never the secret."""
         own_tenant(request.user, tenant_id)
-        keys = await db_session.run_sync(lambda s: service.list_api_keys(s, tenant_id))
+        keys = await run_in_worker_session(db_session, lambda s: service.list_api_keys(s, tenant_id))
         return {"success": True, "data": [key_view(k) for k in keys]}
 
     @post("/{tenant_id:uuid}/api-keys", operation_id="createApiKey", guards=[requires_scope(ADMIN_SCOPE)],
@@ -77,10 +77,8 @@ class TenantController(Controller):
             raise Forbidden("only operators can grant system:admin")
         if data.expires_at is not None and data.expires_at.replace(tzinfo=data.expires_at.tzinfo or UTC) <= datetime.now(UTC):
             raise InvalidInput("expires_at must be in the future")
-        issued = await db_session.run_sync(
-            lambda s: service.create_api_key(s, tenant_id, data.name, scopes, expires_at=data.expires_at)
-        )
-        await db_session.commit()
+        issued = await run_in_worker_session(db_session, 
+            lambda s: service.create_api_key(s, tenant_id, data.name, scopes, expires_at=data.expires_at), commit=True)
         return {"success": True, "data": {**key_view(issued.key), "apiKey": issued.raw}}
 
     @delete("/{tenant_id:uuid}/api-keys/{key_id:uuid}", operation_id="revokeApiKey",
@@ -89,8 +87,7 @@ class TenantController(Controller):
                          db_session: AsyncSession) -> dict[str, Any]:
         """Revoke a key: it stops working at once."""
         own_tenant(request.user, tenant_id)
-        key = await db_session.run_sync(lambda s: service.revoke_api_key(s, tenant_id, key_id))
-        await db_session.commit()
+        key = await run_in_worker_session(db_session, lambda s: service.revoke_api_key(s, tenant_id, key_id), commit=True)
         forget_key(key.id)
         return {"success": True, "data": key_view(key)}
 
@@ -104,10 +101,7 @@ class TenantController(Controller):
             role = Role(data.role)
         except ValueError:
             raise InvalidInput("role must be admin, member or viewer") from None
-        account = await db_session.run_sync(
-            lambda s: service.create_account(s, tenant_id, data.email.strip(), name=data.name, role=role)
-        )
-        await db_session.commit()
+        account = await run_in_worker_session(db_session, lambda s: service.create_account(s, tenant_id, data.email.strip(), name=data.name, role=role), commit=True)
         return {"success": True, "data": account_view(account)}
 
     @get("/{tenant_id:uuid}/accounts/{account_id:uuid}", operation_id="getAccount",
@@ -130,7 +124,7 @@ class AdminTenantsController(Controller):
     async def list_tenants(self, request: AuthedRequest, db_session: AsyncSession) -> list[dict[str, Any]]:
         """Tenants with record counts and collections: all of them for operators, your own otherwise."""
         scope = None if request.user.is_system else [request.user.tenant_id]
-        rows = await db_session.run_sync(lambda s: service.tenant_summaries(s, scope))
+        rows = await run_in_worker_session(db_session, lambda s: service.tenant_summaries(s, scope))
         return [{**r, "created_at": r["created_at"].isoformat()} for r in rows]
 
 

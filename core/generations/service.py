@@ -484,7 +484,8 @@ def cancel_replace(db: Session, tenant_id: uuid.UUID, vertical: str, index: Vect
 
 
 def set_auto_promote(db: Session, tenant_id: uuid.UUID, vertical: str, enabled: bool) -> dict[str, Any]:
-    """Switch auto-promotion of ready staging generations on or off for one collection."""
+    """Switch auto-promotion of ready staging generations on or off for one collection (the caller
+    commits)."""
     collection = get_collection(db, tenant_id, vertical, lock=True)
     db.execute(
         sa.text(
@@ -493,7 +494,6 @@ def set_auto_promote(db: Session, tenant_id: uuid.UUID, vertical: str, enabled: 
         ),
         {"on": bool(enabled), "c": collection.id},
     )
-    db.commit()
     return {"vertical": vertical, "auto_promote": bool(enabled)}
 
 

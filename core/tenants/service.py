@@ -1,4 +1,4 @@
-"""Tenant, account and API-key operations (sync; the API calls them through `run_sync`)."""
+"""Tenant, account and API-key operations: sync, on a Session the caller commits (`core/db/README.md`)."""
 
 from __future__ import annotations
 

@@ -81,6 +81,7 @@ def test_auto_promote_swaps_only_opted_in_ready_generations(
     opted_out = staged(session, backend)
     generations.set_auto_promote(session, tenant_id, name, True)
     generations.set_auto_promote(session, waiting_tenant, waiting_name, True)
+    session.commit()
 
     with dg.instance_for_test() as instance:
         requests = evaluate("auto_promote_sensor", instance, database)
