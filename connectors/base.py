@@ -14,7 +14,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar
 
-from connectors.errors import ConnectorConfigInvalid, SourceError, scrub
+from connectors.errors import (
+    ConnectorConfigInvalid,
+    SourceError,
+    SourceTargetForbidden,
+    SourceUnreachable,
+    scrub,
+)
+from connectors.targets import STRICT, Endpoint, TargetPolicy
 from connectors.values import ValueConverter
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -32,6 +39,8 @@ class SourceConfig(Protocol):
     def secrets(self) -> list[str]: ...
 
     def describe(self) -> str: ...
+
+    def endpoints(self) -> list[Endpoint]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +114,7 @@ class SourceConnector(ABC):
 
     kind: ClassVar[str]
     config: SourceConfig
+    policy: TargetPolicy = STRICT
 
     @property
     def source(self) -> str:
@@ -114,6 +124,30 @@ class SourceConnector(ABC):
     def error(self, cls: type[E], detail: str) -> E:
         """A `cls` error about this source whose message has every credential scrubbed out."""
         return cls(scrub(f"{self.source}: {detail}", self.config.secrets()), kind=self.kind)
+
+    def pinned_endpoints(self, *, keep_names: bool = False) -> list[tuple[str, int]]:
+        """The `(host, port)` pairs to connect to, every one checked by the target policy now.
+
+        Names are resolved here and replaced by the addresses that passed the check, so the driver
+        connects to what was checked (no DNS rebinding between check and connect); `keep_names`
+        keeps the checked names instead, for TLS that verifies the certificate against the name.
+        `SourceTargetForbidden` for a refused target, `SourceUnreachable` for a name that does not
+        resolve.
+        """
+        pairs: list[tuple[str, int]] = []
+        for endpoint in self.config.endpoints():
+            try:
+                addresses = self.policy.pin(endpoint)
+            except SourceTargetForbidden as exc:
+                exc.kind = self.kind
+                raise
+            except OSError as exc:
+                raise self.error(SourceUnreachable, f"cannot resolve {endpoint.host}: {exc}") from None
+            if keep_names or endpoint.is_socket:
+                pairs.append((endpoint.host, endpoint.port))
+            else:
+                pairs += [(address, endpoint.port) for address in addresses]
+        return pairs
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.source}>"

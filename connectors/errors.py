@@ -42,6 +42,13 @@ class SourceUnreachable(SourceError):
     retryable = True
 
 
+class SourceTargetForbidden(SourceError, ValidationFailed):
+    """The connector names a place Kariz must not connect to for a tenant: a Unix socket, a loopback,
+    private, link-local or metadata address, or Kariz's own database (not allow-listed)."""
+
+    code = "SOURCE_TARGET_FORBIDDEN"
+
+
 class SourceQueryInvalid(SourceError, ValidationFailed):
     """The query cannot run: a syntax error, an unknown table or field, a malformed filter."""
 

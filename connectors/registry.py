@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.base import SourceConnector
-from connectors.errors import ConnectorConfigInvalid
+from connectors.errors import ConnectorConfigInvalid, SourceTargetForbidden
+from connectors.targets import STRICT, TargetPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +46,20 @@ def _kind(kind: str) -> ConnectorKind:
         ) from None
 
 
-def validate_connector(kind: str, config: Mapping[str, Any], query: str) -> None:
+def validate_connector(
+    kind: str, config: Mapping[str, Any], query: str, *, policy: TargetPolicy | None = None
+) -> None:
     """Raise `ConnectorConfigInvalid` / `SourceQueryInvalid` / `SourceWriteRefused` for a registration
-    that can never pull; no connection is opened and no driver imported."""
+    that can never pull, and `SourceTargetForbidden` for a target `policy` refuses (the strict
+    policy when None); no connection is opened and no driver imported."""
     module = importlib.import_module(_kind(kind).config_module)
-    module.parse_config(config)
+    parsed = module.parse_config(config)
     module.validate_query(query)
+    try:
+        (policy or STRICT).check(parsed.endpoints())
+    except SourceTargetForbidden as exc:
+        exc.kind = kind
+        raise
 
 
 def connector_class(kind: str) -> type[SourceConnector]:
@@ -59,6 +68,9 @@ def connector_class(kind: str) -> type[SourceConnector]:
     return getattr(importlib.import_module(module_name), class_name)
 
 
-def build_connector(kind: str, config: Mapping[str, Any]) -> SourceConnector:
-    """A connector of `kind` built from its decrypted `config` (validated; nothing is opened yet)."""
-    return connector_class(kind)(config)
+def build_connector(
+    kind: str, config: Mapping[str, Any], *, policy: TargetPolicy | None = None
+) -> SourceConnector:
+    """A connector of `kind` built from its decrypted `config` (validated; nothing is opened yet)
+    that connects only where `policy` allows (the strict policy when None), checked at connect time."""
+    return connector_class(kind)(config, policy=policy)

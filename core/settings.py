@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     connector_encryption_key: SecretStr | None = Field(
         default=None, validation_alias=_env("CONNECTOR_ENCRYPTION_KEY")
     )
+    # where tenants' connectors may connect besides public addresses: comma list of CIDRs, hosts,
+    # host:port or Unix socket folders (Kariz's own database only by an entry naming it exactly)
+    connector_allowed_networks: str = ""
 
     # processes
     api_host: str = "127.0.0.1"

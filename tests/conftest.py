@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -18,6 +19,16 @@ from sqlalchemy.orm import Session
 from core.db.embedded import ensure_database, start_embedded_server
 from core.db.engine import make_sync_engine
 from core.db.migrate import upgrade
+
+LOOPBACK_PEERS = ("127.0.0.1", "::1")  # MariaDB, SecantusDB, boltstub listen here in the suites
+
+
+def peer_allow_list(server_url: str) -> list[str]:
+    """`KARIZ_CONNECTOR_ALLOWED_NETWORKS` entries for the suite's source peers: the loopback peers
+    and, named exactly (it is also Kariz's own database), the PostgreSQL server of the session."""
+    parts = urlsplit(server_url)
+    own = parse_qs(parts.query).get("host") or [f"{parts.hostname}:{parts.port or 5432}"]
+    return [*LOOPBACK_PEERS, *own]
 
 
 @pytest.fixture(scope="session")

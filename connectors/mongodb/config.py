@@ -6,14 +6,16 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 from connectors.base import DEFAULT_CONNECT_TIMEOUT_S, require_keys
-from connectors.errors import ConnectorConfigInvalid, SourceQueryInvalid
+from connectors.errors import ConnectorConfigInvalid, SourceQueryInvalid, SourceTargetForbidden
+from connectors.targets import Endpoint
 
 KIND = "mongodb"
 LAST_PULL = ":last_pull"
 QUERY_KEYS = frozenset({"filter", "projection", "sort"})
+DEFAULT_PORT = 27017
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,54 @@ class MongoDBConfig:
     def describe(self) -> str:
         hosts = urlsplit(self.uri).netloc.rpartition("@")[2]
         return f"mongodb://{hosts}/{self.database}.{self.collection}"
+
+    def options(self) -> dict[str, str]:
+        """The URI's options, names lower-cased (MongoDB option names are case-insensitive)."""
+        query = parse_qs(urlsplit(self.uri).query)
+        return {k.lower(): v[-1] for k, v in query.items()}
+
+    def endpoints(self) -> list[Endpoint]:
+        """Every seed host of the URI (a `.sock` path is a Unix socket). `mongodb+srv://` is refused:
+        its hosts come from a DNS SRV answer that the check could not pin."""
+        parts = urlsplit(self.uri)
+        if parts.scheme == "mongodb+srv":
+            raise SourceTargetForbidden(
+                "mongodb+srv:// URIs take their hosts from DNS at connect time; list the hosts in a "
+                "mongodb:// URI instead",
+                kind=KIND,
+            )
+        found: list[Endpoint] = []
+        for part in parts.netloc.rpartition("@")[2].split(","):
+            host, port = unquote(part), DEFAULT_PORT
+            if host.startswith("["):
+                inner, _, rest = host[1:].partition("]")
+                host = inner
+                if rest.startswith(":") and rest[1:].isdigit():
+                    port = int(rest[1:])
+            elif host.count(":") == 1 and not host.endswith(".sock"):
+                host, _, port_text = host.partition(":")
+                if not port_text.isdigit():
+                    raise ConnectorConfigInvalid(f"mongodb port {port_text!r} is not a number", kind=KIND)
+                port = int(port_text)
+            if host.endswith(".sock") and not host.startswith("/"):
+                host = "/" + host
+            found.append(Endpoint(host or "/", port))
+        return found
+
+    @property
+    def verifies_server_name(self) -> bool:
+        """True when TLS is on and checks the certificate against the host name."""
+        opts = self.options()
+        tls = opts.get("tls", opts.get("ssl", "false")).lower() == "true"
+        lax = any(opts.get(k, "false").lower() == "true" for k in ("tlsinsecure", "tlsallowinvalidhostnames"))
+        return tls and not lax
+
+    def uri_for(self, pairs: list[tuple[str, int]]) -> str:
+        """The URI with its hosts replaced by `pairs` (the checked addresses)."""
+        parts = urlsplit(self.uri)
+        auth, at, _ = parts.netloc.rpartition("@")
+        hosts = ",".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in pairs)
+        return urlunsplit((parts.scheme, f"{auth}{at}{hosts}", parts.path, parts.query, parts.fragment))
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from connectors.errors import (
     SourceUnreachable,
 )
 from connectors.mongodb.config import LAST_PULL, parse_config, parse_query, validate_query
+from connectors.targets import STRICT, TargetPolicy
 from connectors.values import ValueConverter
 
 APP_NAME = "kariz-connector"
@@ -88,8 +89,9 @@ class MongoDBSource(SourceConnector):
 
     kind = "mongodb"
 
-    def __init__(self, config: Mapping[str, Any]) -> None:
+    def __init__(self, config: Mapping[str, Any], *, policy: TargetPolicy | None = None) -> None:
         self.config = parse_config(config)
+        self.policy = policy or STRICT
         self._values = ValueConverter(BSON_CONVERTERS)
 
     @classmethod
@@ -98,9 +100,18 @@ class MongoDBSource(SourceConnector):
 
     def _client(self) -> MongoClient:
         timeout_ms = int(self.config.connect_timeout * 1000)
+        keep_names = self.config.verifies_server_name
+        pairs = self.pinned_endpoints(keep_names=keep_names)
+        sockets = any(h.startswith("/") for h, _ in pairs)
+        uri = self.config.uri if keep_names or sockets else self.config.uri_for(pairs)
+        options: dict[str, Any] = {}
+        if len(pairs) == 1 and "replicaset" not in self.config.options():
+            # one seed: talk to it alone, never to the members its answer names (not checked)
+            options["directConnection"] = True
         try:
             return MongoClient(
-                self.config.uri,
+                uri,
+                **options,
                 appname=APP_NAME,
                 tz_aware=True,
                 connect=False,
@@ -129,7 +140,10 @@ class MongoDBSource(SourceConnector):
         return self.error(SourceError, f"the query failed: {type(exc).__name__} {exc}")
 
     def check(self) -> ConnectionCheck:
-        client = self._client()
+        try:
+            client = self._client()
+        except SourceError as exc:
+            return ConnectionCheck(ok=False, source=self.source, error=exc)
         try:
             info = client.server_info()
             client[self.config.database].command("ping")

@@ -9,6 +9,7 @@ from typing import Any
 from connectors.base import DEFAULT_CONNECT_TIMEOUT_S, require_keys
 from connectors.errors import ConnectorConfigInvalid
 from connectors.sql_statements import ensure_read_only
+from connectors.targets import Endpoint
 
 KIND = "mysql"
 DEFAULT_PORT = 3306
@@ -28,6 +29,10 @@ class MySQLConfig:
 
     def describe(self) -> str:
         return f"mysql://{self.host}:{self.port}/{self.database}"
+
+    def endpoints(self) -> list[Endpoint]:
+        """The one server this config connects to (a host with a `/` is a socket path)."""
+        return [Endpoint(self.host.strip("[]"), self.port)]
 
 
 def parse_config(raw: Mapping[str, Any]) -> MySQLConfig:

@@ -31,6 +31,7 @@ from connectors.errors import (
 )
 from connectors.mysql.config import parse_config, validate_query
 from connectors.sql_statements import bind_last_pull
+from connectors.targets import STRICT, TargetPolicy
 from connectors.values import ValueConverter
 
 PROGRAM_NAME = "kariz-connector"
@@ -51,8 +52,9 @@ class MySQLSource(SourceConnector):
 
     kind = "mysql"
 
-    def __init__(self, config: Mapping[str, Any]) -> None:
+    def __init__(self, config: Mapping[str, Any], *, policy: TargetPolicy | None = None) -> None:
         self.config = parse_config(config)
+        self.policy = policy or STRICT
         self._values = ValueConverter()
 
     @classmethod
@@ -61,9 +63,10 @@ class MySQLSource(SourceConnector):
 
     async def _connect(self) -> Any:
         cfg = self.config
+        host, _ = self.pinned_endpoints()[0]
         try:
             conn = await asyncmy.connect(
-                host=cfg.host,
+                host=host,
                 port=cfg.port,
                 user=cfg.user,
                 password=cfg.password,

@@ -9,9 +9,11 @@ from urllib.parse import urlsplit
 
 from connectors.base import DEFAULT_CONNECT_TIMEOUT_S, require_keys
 from connectors.errors import ConnectorConfigInvalid, SourceQueryInvalid
+from connectors.targets import Endpoint
 
 KIND = "neo4j"
 SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
+DEFAULT_PORT = 7687
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,20 @@ class Neo4jConfig:
     def describe(self) -> str:
         parts = urlsplit(self.uri)
         return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/{self.database or '(default)'}"
+
+    def endpoints(self) -> list[Endpoint]:
+        """The server the URI names (routing tables it returns are checked as the driver meets them)."""
+        parts = urlsplit(self.uri)
+        try:
+            port = parts.port or DEFAULT_PORT
+        except ValueError:
+            raise ConnectorConfigInvalid("neo4j uri has a bad port", kind=KIND) from None
+        return [Endpoint(parts.hostname or "/", port)]
+
+    @property
+    def verifies_server_name(self) -> bool:
+        """True for `+s` schemes: TLS checks the certificate against the host name."""
+        return urlsplit(self.uri).scheme.endswith("+s")
 
 
 def parse_config(raw: Mapping[str, Any]) -> Neo4jConfig:

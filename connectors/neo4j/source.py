@@ -25,10 +25,12 @@ from connectors.errors import (
     SourceError,
     SourceLost,
     SourceQueryInvalid,
+    SourceTargetForbidden,
     SourceUnreachable,
     SourceWriteRefused,
 )
-from connectors.neo4j.config import parse_config, validate_query
+from connectors.neo4j.config import DEFAULT_PORT, parse_config, validate_query
+from connectors.targets import STRICT, Endpoint, TargetPolicy
 from connectors.values import ValueConverter
 
 USER_AGENT = "kariz-connector"
@@ -91,18 +93,36 @@ class Neo4jSource(SourceConnector):
 
     kind = "neo4j"
 
-    def __init__(self, config: Mapping[str, Any]) -> None:
+    def __init__(self, config: Mapping[str, Any], *, policy: TargetPolicy | None = None) -> None:
         self.config = parse_config(config)
+        self.policy = policy or STRICT
         self._values = ValueConverter(NEO4J_CONVERTERS)
 
     @classmethod
     def validate_query(cls, query: str) -> None:
         validate_query(query)
 
+    def _resolve(self, address: Any) -> list[tuple[str, int]]:
+        """The driver's resolver, called for every address it connects to (the seed and every
+        router or server a routing table names): only checked addresses come out."""
+        endpoint = Endpoint(str(address.host), int(address.port or DEFAULT_PORT))
+        try:
+            addresses = self.policy.pin(endpoint)
+        except SourceTargetForbidden as exc:
+            exc.kind = self.kind
+            self._refused = exc
+            raise
+        if self.config.verifies_server_name:
+            return [(endpoint.host, endpoint.port)]
+        return [(a, endpoint.port) for a in addresses]
+
     def _driver(self) -> neo4j.Driver:
+        self._refused: SourceTargetForbidden | None = None
+        self.pinned_endpoints()  # refuse a forbidden seed before the driver exists
         try:
             return neo4j.GraphDatabase.driver(
                 self.config.uri,
+                resolver=self._resolve,
                 auth=(self.config.user, self.config.password),
                 user_agent=USER_AGENT,
                 connection_timeout=self.config.connect_timeout,
@@ -113,6 +133,10 @@ class Neo4jSource(SourceConnector):
             raise self.error(ConnectorConfigInvalid, f"bad connection settings: {exc}") from None
 
     def _error(self, exc: Exception, *, started: bool) -> SourceError:
+        if getattr(self, "_refused", None) is not None:
+            return self._refused
+        if isinstance(exc, SourceTargetForbidden):
+            return exc
         if isinstance(exc, neo4j_errors.AuthError):
             return self.error(SourceAuthFailed, "login refused")
         if isinstance(exc, neo4j_errors.Neo4jError):
@@ -136,11 +160,14 @@ class Neo4jSource(SourceConnector):
         return self.error(SourceError, f"the query failed: {type(exc).__name__}")
 
     def check(self) -> ConnectionCheck:
-        driver = self._driver()
+        try:
+            driver = self._driver()
+        except SourceError as exc:
+            return ConnectionCheck(ok=False, source=self.source, error=exc)
         try:
             info = driver.get_server_info()
             return ConnectionCheck(ok=True, source=self.source, server_version=info.agent)
-        except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError) as exc:
+        except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError, SourceTargetForbidden) as exc:
             return ConnectionCheck(ok=False, source=self.source, error=self._error(exc, started=False))
         finally:
             driver.close()
@@ -174,7 +201,7 @@ class Neo4jSource(SourceConnector):
                         batch = []
                 if batch:
                     yield batch
-        except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError) as exc:
+        except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError, SourceTargetForbidden) as exc:
             raise self._error(exc, started=started) from None
         finally:
             driver.close()

@@ -31,6 +31,7 @@ from connectors.errors import (
 )
 from connectors.postgresql.config import parse_config, validate_query
 from connectors.sql_statements import bind_last_pull
+from connectors.targets import STRICT, TargetPolicy
 from connectors.values import ValueConverter
 
 APPLICATION_NAME = "kariz-connector"
@@ -44,8 +45,9 @@ class PostgreSQLSource(SourceConnector):
 
     kind = "postgresql"
 
-    def __init__(self, config: Mapping[str, Any]) -> None:
+    def __init__(self, config: Mapping[str, Any], *, policy: TargetPolicy | None = None) -> None:
         self.config = parse_config(config)
+        self.policy = policy or STRICT
         self._values = ValueConverter()
 
     @classmethod
@@ -55,9 +57,13 @@ class PostgreSQLSource(SourceConnector):
     # -- connection ----------------------------------------------------------------------------
 
     async def _connect(self) -> asyncpg.Connection:
+        # explicit hosts override every host in the DSN: asyncpg connects where the check allowed
+        pairs = self.pinned_endpoints(keep_names=self.config.verifies_server_name)
         try:
             conn = await asyncpg.connect(
                 self.config.dsn,
+                host=[h for h, _ in pairs],
+                port=[p for _, p in pairs],
                 timeout=self.config.connect_timeout,
                 server_settings={"application_name": APPLICATION_NAME, "timezone": "UTC"},
             )

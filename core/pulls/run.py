@@ -41,6 +41,7 @@ from core.ingestion.pipeline import MAX_ERRORS_REPORTED, ingest_records
 from core.pulls.catalog import credential_box
 from core.pulls.errors import PullFailed, pull_failure
 from core.security.encryption import CredentialBox
+from core.security.targets import connector_policy
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +220,7 @@ def run_pull(
     )  # before the source is opened: rows committed during the pull come next time
     try:
         config = (box or credential_box()).decrypt(job.config_encrypted)
-        source = build_connector(job.kind, config)
+        source = build_connector(job.kind, config, policy=connector_policy())
         secrets = source.config.secrets()
         log.info("pull of %s from %s since %s", context, source.source, job.watermark)
         batches = source.stream(job.query, last_pull=job.watermark, batch_size=job.batch_size)

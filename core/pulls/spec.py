@@ -16,6 +16,7 @@ from connectors.registry import validate_connector
 from core.errors import InvalidInput, ValidationFailed
 from core.ingestion.pipeline import COLLECTION_NAME
 from core.pulls.schedules import validate_cron
+from core.security.targets import connector_policy
 
 MAX_BATCH_SIZE = 100_000
 REQUIRED = ("name", "connector_type", "vertical", "entity_type", "connection_config", "query")
@@ -94,7 +95,7 @@ def parse_connector_spec(body: Any) -> ConnectorSpec:
             f"batch_size must be an integer from 1 to {MAX_BATCH_SIZE}", extra={"field": "batch_size"}
         )
     schedule = validate_cron(body.get("schedule"))
-    validate_connector(kind or "", dict(config), query)
+    validate_connector(kind or "", dict(config), query, policy=connector_policy())
     return ConnectorSpec(
         name=name or "",
         connector_type=kind or "",

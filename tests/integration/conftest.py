@@ -23,6 +23,7 @@ from api.app import create_app
 from core.db.engine import make_async_engine
 from core.security.api_keys import ALL_TENANT_SCOPES, SYSTEM_SCOPE
 from core.settings import Settings, override_settings
+from tests.conftest import peer_allow_list
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ def app_settings(tmp_path_factory: pytest.TempPathFactory, database_url: str) ->
     # plan limits far above what any test sends; the rate-limit tests lower them per tenant
     return Settings(env="test", data_dir=data_dir, database_url=database_url, jwt_secret="test-jwt-secret-at-least-32-bytes-long",
                     connector_encryption_key="pgyQWUDq1bxcIT3XzM5eOeFf3gqRWmtk0fzC4jHKu0M=",
+                    connector_allowed_networks=",".join(peer_allow_list(database_url)),
                     default_per_minute_limit=1_000_000, default_daily_limit=10_000_000)
 
 

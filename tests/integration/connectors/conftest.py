@@ -17,12 +17,19 @@ import pytest
 
 from core.db.embedded import ensure_database
 from core.db.urls import libpq_url
-from tests.integration.connectors.peers import MySQLSource, SecantusServer, ensure_mariadb, mysql_execute
+from tests.integration.connectors.peers import (
+    MySQLSource,
+    SecantusServer,
+    allow_peer_server,
+    ensure_mariadb,
+    mysql_execute,
+)
 
 
 @pytest.fixture(scope="session")
 def pg_source_url(pg_server_url: str) -> str:
-    """A libpq URL of an empty database that plays a tenant's PostgreSQL."""
+    """A libpq URL of an empty database that plays a tenant's PostgreSQL (its server allow-listed)."""
+    allow_peer_server(pg_server_url)
     return libpq_url(ensure_database(pg_server_url, f"kariz_pgsrc_{uuid.uuid4().hex[:8]}"))
 
 

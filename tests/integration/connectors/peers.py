@@ -16,9 +16,30 @@ from typing import Any
 import psycopg
 import pytest
 
+from connectors.base import SourceConnector
+from connectors.registry import build_connector
+from connectors.targets import TargetPolicy
+from tests.conftest import LOOPBACK_PEERS, peer_allow_list
+
 MARIADB_HOST, MARIADB_PORT = "127.0.0.1", 3306
 MARIADB_DAEMON = "/usr/sbin/mariadbd"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+_peer_entries: list[str] = list(LOOPBACK_PEERS)
+
+
+def allow_peer_server(server_url: str) -> None:
+    """Add the session's PostgreSQL server to the entries `build_peer` allow-lists."""
+    for entry in peer_allow_list(server_url):
+        if entry not in _peer_entries:
+            _peer_entries.append(entry)
+
+
+def build_peer(kind: str, config: dict[str, Any]) -> SourceConnector:
+    """A connector that may reach the suite's local peers, allow-listed explicitly (loopback
+    addresses are refused by default)."""
+    return build_connector(kind, config, policy=TargetPolicy.from_entries(_peer_entries))
 
 
 def unavailable(reason: str) -> None:

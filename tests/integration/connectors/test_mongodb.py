@@ -10,8 +10,7 @@ from bson import Decimal128, ObjectId
 from pymongo import MongoClient
 
 from connectors.errors import SourceAuthFailed, SourceLost, SourceQueryInvalid, SourceUnreachable
-from connectors.registry import build_connector
-from tests.integration.connectors.peers import SecantusServer, free_port
+from tests.integration.connectors.peers import SecantusServer, build_peer, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.mongodb]
 
@@ -45,11 +44,11 @@ def products(mongo_server: SecantusServer) -> dict[str, str]:
 
 
 def test_check_reports_the_server(products: dict[str, str]) -> None:
-    assert build_connector("mongodb", products).check().ok
+    assert build_peer("mongodb", products).check().ok
 
 
 def test_documents_stream_in_batches_with_json_safe_values(products: dict[str, str]) -> None:
-    source = build_connector("mongodb", products)
+    source = build_peer("mongodb", products)
     batches = list(source.stream("{}", batch_size=10))
     assert [len(b) for b in batches] == [10, 10, 5]
     first = min((r for b in batches for r in b), key=lambda r: r["_id"])
@@ -66,7 +65,7 @@ def test_documents_stream_in_batches_with_json_safe_values(products: dict[str, s
 
 
 def test_last_pull_in_the_filter_binds_the_watermark(products: dict[str, str]) -> None:
-    source = build_connector("mongodb", products)
+    source = build_peer("mongodb", products)
     query = '{"updated_at": {"$gt": ":last_pull"}}'
     assert sum(len(b) for b in source.stream(query, last_pull=None)) == 25
     later = source.stream(query, last_pull=T0 + dt.timedelta(hours=20))
@@ -75,13 +74,13 @@ def test_last_pull_in_the_filter_binds_the_watermark(products: dict[str, str]) -
 
 def test_projection_and_sort(products: dict[str, str]) -> None:
     query = '{"filter": {"_id": {"$lte": 3}}, "projection": {"_id": 0, "name": 1}, "sort": {"_id": -1}}'
-    rows = [r for b in build_connector("mongodb", products).stream(query) for r in b]
+    rows = [r for b in build_peer("mongodb", products).stream(query) for r in b]
     assert rows == [{"name": "product 3"}, {"name": "product 2"}, {"name": "product 1"}]
 
 
 def test_wrong_credentials_fail_without_leaking_the_password(mongo_server: SecantusServer) -> None:
     uri = f"mongodb://nobody:s3cret-pw@127.0.0.1:{mongo_server.port}/?directConnection=true"
-    source = build_connector("mongodb", {"uri": uri, "database": "shop", "collection": "x"})
+    source = build_peer("mongodb", {"uri": uri, "database": "shop", "collection": "x"})
     result = source.check()
     assert not result.ok and isinstance(result.error, SourceAuthFailed)
     with pytest.raises(SourceAuthFailed) as err:
@@ -91,7 +90,7 @@ def test_wrong_credentials_fail_without_leaking_the_password(mongo_server: Secan
 
 def test_unreachable_host() -> None:
     uri = f"mongodb://127.0.0.1:{free_port()}/?directConnection=true"
-    source = build_connector(
+    source = build_peer(
         "mongodb", {"uri": uri, "database": "d", "collection": "c", "connect_timeout": 1}
     )
     with pytest.raises(SourceUnreachable):
@@ -99,7 +98,7 @@ def test_unreachable_host() -> None:
 
 
 def test_malformed_filters_are_query_errors(products: dict[str, str]) -> None:
-    source = build_connector("mongodb", products)
+    source = build_peer("mongodb", products)
     with pytest.raises(SourceQueryInvalid):
         source.stream('{"name": ')
     with pytest.raises(SourceQueryInvalid, match="unknown operator"):
@@ -111,7 +110,7 @@ def test_source_going_away_mid_stream_raises_lost(doomed_mongo_server: SecantusS
     with MongoClient(doomed_mongo_server.uri) as client:
         client.shop.many.insert_many([{"_id": i, "pad": "x" * 100} for i in range(total)])
     config = _config(doomed_mongo_server, "many") | {"connect_timeout": 2}
-    stream = build_connector("mongodb", config).stream("{}", batch_size=100)
+    stream = build_peer("mongodb", config).stream("{}", batch_size=100)
     received = len(next(stream))
     doomed_mongo_server.stop()
     with pytest.raises(SourceLost):

@@ -13,8 +13,7 @@ from connectors.errors import (
     SourceUnreachable,
     SourceWriteRefused,
 )
-from connectors.registry import build_connector
-from tests.integration.connectors.peers import MySQLSource, free_port, mysql_execute
+from tests.integration.connectors.peers import MySQLSource, build_peer, free_port, mysql_execute
 
 pytestmark = [pytest.mark.integration, pytest.mark.mysql]
 
@@ -35,12 +34,12 @@ def products(mysql_source: MySQLSource) -> MySQLSource:
 
 
 def test_check_reports_the_server(products: MySQLSource) -> None:
-    result = build_connector("mysql", products.config()).check()
+    result = build_peer("mysql", products.config()).check()
     assert result.ok and "MariaDB" in (result.server_version or "")
 
 
 def test_rows_stream_in_batches_with_json_safe_values(products: MySQLSource) -> None:
-    source = build_connector("mysql", products.config())
+    source = build_peer("mysql", products.config())
     batches = list(source.stream("SELECT *, 'a%b' AS pct FROM products ORDER BY id", batch_size=10))
     assert [len(b) for b in batches] == [10, 10, 5]
     assert batches[0][0] == {
@@ -58,7 +57,7 @@ def test_rows_stream_in_batches_with_json_safe_values(products: MySQLSource) -> 
 
 
 def test_last_pull_binds_the_watermark(products: MySQLSource) -> None:
-    source = build_connector(
+    source = build_peer(
         "mysql", products.config(user=products.reader, password=products.reader_password)
     )
     query = "SELECT id FROM products WHERE updated_at > :last_pull AND name LIKE 'product%' ORDER BY id"
@@ -68,7 +67,7 @@ def test_last_pull_binds_the_watermark(products: MySQLSource) -> None:
 
 
 def test_wrong_password_fails_without_leaking_it(products: MySQLSource) -> None:
-    source = build_connector("mysql", products.config(user=products.reader, password="s3cret-wrong"))
+    source = build_peer("mysql", products.config(user=products.reader, password="s3cret-wrong"))
     result = source.check()
     assert not result.ok and isinstance(result.error, SourceAuthFailed)
     with pytest.raises(SourceAuthFailed) as err:
@@ -77,18 +76,18 @@ def test_wrong_password_fails_without_leaking_it(products: MySQLSource) -> None:
 
 
 def test_unreachable_host(products: MySQLSource) -> None:
-    source = build_connector("mysql", products.config(port=free_port(), connect_timeout=3))
+    source = build_peer("mysql", products.config(port=free_port(), connect_timeout=3))
     with pytest.raises(SourceUnreachable):
         list(source.stream("SELECT 1"))
 
 
 def test_syntax_error_is_a_query_error(products: MySQLSource) -> None:
     with pytest.raises(SourceQueryInvalid, match="syntax"):
-        list(build_connector("mysql", products.config()).stream("SELECT FROM WHERE"))
+        list(build_peer("mysql", products.config()).stream("SELECT FROM WHERE"))
 
 
 def test_writes_are_refused_before_running_and_by_the_read_only_transaction(products: MySQLSource) -> None:
-    source = build_connector("mysql", products.config())  # root: the server would allow the write
+    source = build_peer("mysql", products.config())  # root: the server would allow the write
     with pytest.raises(SourceWriteRefused):
         source.stream("DELETE FROM products")
     with pytest.raises(SourceWriteRefused):
@@ -100,7 +99,7 @@ def test_writes_are_refused_before_running_and_by_the_read_only_transaction(prod
 def test_source_going_away_mid_stream_raises_lost(products: MySQLSource) -> None:
     marker = f"doomed_{uuid.uuid4().hex[:8]}"
     total = 2_000_000
-    source = build_connector("mysql", products.config())
+    source = build_peer("mysql", products.config())
     stream = source.stream(f"SELECT seq, '{marker}' AS m FROM seq_1_to_{total}", batch_size=1000)
     received = len(next(stream))
     ids = mysql_execute(

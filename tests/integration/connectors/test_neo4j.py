@@ -20,9 +20,8 @@ from connectors.errors import (
     SourceUnreachable,
     SourceWriteRefused,
 )
-from connectors.registry import build_connector
 from tests.integration.connectors.bolt_stub import ScriptedBolt
-from tests.integration.connectors.peers import free_port
+from tests.integration.connectors.peers import build_peer, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.neo4j]
 
@@ -33,7 +32,7 @@ PRODUCTS = (
 
 
 def _source(stub: ScriptedBolt, password: str = "pw"):
-    return build_connector("neo4j", {"uri": stub.uri, "user": "neo4j", "password": password})
+    return build_peer("neo4j", {"uri": stub.uri, "user": "neo4j", "password": password})
 
 
 def test_records_stream_in_batches_with_nodes_and_temporals_converted() -> None:
@@ -72,7 +71,7 @@ def test_wrong_credentials_fail_without_leaking_the_password() -> None:
 
 
 def test_unreachable_host() -> None:
-    source = build_connector(
+    source = build_peer(
         "neo4j",
         {"uri": f"bolt://127.0.0.1:{free_port()}", "user": "neo4j", "password": "pw", "connect_timeout": 2},
     )
@@ -112,7 +111,7 @@ def test_real_neo4j_server() -> None:
         "password": os.environ.get("NEO4J_TEST_PASSWORD", "neo4j"),
         "database": os.environ.get("NEO4J_TEST_DATABASE") or None,
     }
-    source = build_connector("neo4j", config)
+    source = build_peer("neo4j", config)
     assert source.check().ok
     query = (
         "UNWIND range(1, 25) AS i WITH i WHERE datetime() > $last_pull "

@@ -15,8 +15,7 @@ from connectors.errors import (
     SourceUnreachable,
     SourceWriteRefused,
 )
-from connectors.registry import build_connector
-from tests.integration.connectors.peers import free_port, pg_execute
+from tests.integration.connectors.peers import build_peer, free_port, pg_execute
 
 pytestmark = pytest.mark.integration
 
@@ -40,12 +39,12 @@ def products(pg_source_url: str) -> str:
 
 
 def test_check_reports_the_server(products: str) -> None:
-    result = build_connector("postgresql", {"dsn": products}).check()
+    result = build_peer("postgresql", {"dsn": products}).check()
     assert result.ok and result.server_version
 
 
 def test_rows_stream_in_batches_with_json_safe_values(products: str) -> None:
-    source = build_connector("postgresql", {"dsn": products})
+    source = build_peer("postgresql", {"dsn": products})
     batches = list(source.stream("SELECT * FROM products ORDER BY id", batch_size=10))
     assert [len(b) for b in batches] == [10, 10, 5]
     first = batches[0][0]
@@ -64,7 +63,7 @@ def test_rows_stream_in_batches_with_json_safe_values(products: str) -> None:
 
 
 def test_last_pull_binds_the_watermark_and_leaves_casts_alone(products: str) -> None:
-    source = build_connector("postgresql", {"dsn": products})
+    source = build_peer("postgresql", {"dsn": products})
     query = "SELECT id, price::text AS price_text FROM products WHERE updated_at > :last_pull ORDER BY id"
     first = [r for b in source.stream(query, last_pull=None) for r in b]
     assert len(first) == 25  # first pull: the epoch
@@ -85,7 +84,7 @@ def _with_credentials(url: str, user: str, password: str, database: str | None =
 
 def test_wrong_credentials_fail_without_leaking_the_password(products: str) -> None:
     dsn = _with_credentials(products, f"nobody_{uuid.uuid4().hex[:6]}", "s3cret-pw")
-    source = build_connector("postgresql", {"dsn": dsn})
+    source = build_peer("postgresql", {"dsn": dsn})
     result = source.check()
     assert not result.ok and isinstance(result.error, SourceAuthFailed)
     with pytest.raises(SourceAuthFailed) as err:
@@ -98,11 +97,11 @@ def test_wrong_credentials_fail_without_leaking_the_password(products: str) -> N
 def test_missing_database_is_an_auth_failure(products: str) -> None:
     dsn = _with_credentials(products, "postgres", "x-pw", database="no_such_db")
     with pytest.raises(SourceAuthFailed, match="does not exist"):
-        list(build_connector("postgresql", {"dsn": dsn}).stream("SELECT 1"))
+        list(build_peer("postgresql", {"dsn": dsn}).stream("SELECT 1"))
 
 
 def test_unreachable_host() -> None:
-    source = build_connector(
+    source = build_peer(
         "postgresql", {"dsn": f"postgresql://u:s3cret-pw@127.0.0.1:{free_port()}/db", "connect_timeout": 3}
     )
     with pytest.raises(SourceUnreachable) as err:
@@ -112,11 +111,11 @@ def test_unreachable_host() -> None:
 
 def test_syntax_error_is_a_query_error(products: str) -> None:
     with pytest.raises(SourceQueryInvalid, match="syntax"):
-        list(build_connector("postgresql", {"dsn": products}).stream("SELECT FROM WHERE"))
+        list(build_peer("postgresql", {"dsn": products}).stream("SELECT FROM WHERE"))
 
 
 def test_writes_are_refused_before_running_and_by_the_read_only_transaction(products: str) -> None:
-    source = build_connector("postgresql", {"dsn": products})
+    source = build_peer("postgresql", {"dsn": products})
     with pytest.raises(SourceWriteRefused):
         source.stream("DELETE FROM products")
     with pytest.raises(SourceWriteRefused):
@@ -137,7 +136,7 @@ def _backends(url: str, marker: str) -> list[tuple[int]]:
 
 def test_source_going_away_mid_stream_raises_lost(products: str) -> None:
     marker = f"doomed_{uuid.uuid4().hex[:8]}"
-    source = build_connector("postgresql", {"dsn": products})
+    source = build_peer("postgresql", {"dsn": products})
     stream = source.stream(f"SELECT g AS n FROM generate_series(1, 200000) g /* {marker} */", batch_size=1000)
     received = len(next(stream))
     pg_execute(
@@ -154,7 +153,7 @@ def test_source_going_away_mid_stream_raises_lost(products: str) -> None:
 
 def test_abandoned_stream_closes_its_connection(products: str) -> None:
     marker = f"abandoned_{uuid.uuid4().hex[:8]}"
-    source = build_connector("postgresql", {"dsn": products})
+    source = build_peer("postgresql", {"dsn": products})
     stream = source.stream(f"SELECT g FROM generate_series(1, 100000) g /* {marker} */", batch_size=100)
     next(stream)
     assert _backends(products, marker)
