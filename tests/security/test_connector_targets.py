@@ -10,6 +10,7 @@ test (no DNS server can be run here for them).
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import uuid
 from collections.abc import Iterator
@@ -214,7 +215,8 @@ async def test_a_peer_reached_by_name_is_connected_at_the_checked_address(
     host = f"peer-{uuid.uuid4().hex[:6]}.test"
     names.answers[host] = ["127.0.0.1", "127.0.0.1", "10.255.255.1"]
     table = f"items_{uuid.uuid4().hex[:6]}"
-    mysql_execute(
+    await asyncio.to_thread(
+        mysql_execute,
         mysql_source.database,
         f"CREATE TABLE {table} (id INT PRIMARY KEY, title VARCHAR(50))",
         f"INSERT INTO {table} VALUES (1, 'washer'), (2, 'bolt')",
