@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint bench clean fuzz
+.PHONY: run test install lint bench clean fuzz chromium
+# the browser tests drive Debian's chromium (tests/browser); installed here when missing
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,12 +14,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/uv pip install --python $(BIN)/python -q -e ".[dev]"
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) chromium
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
 run: $(STAMP)
 	$(BIN)/kariz up $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	bash .ci/services
 	$(BIN)/pytest $(PYTEST_ARGS)
 

@@ -31,6 +31,7 @@ from core.search.stats import SearchStats
 from core.settings import Settings, get_settings
 from core.usage.counters import make_usage_counter
 from core.version import VERSION
+from portal.routes import portal_router
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
     v1 = Router(path=API_PREFIX, route_handlers=discover_routes())
     return Litestar(
-        route_handlers=[v1],
+        route_handlers=[v1, portal_router()],
         on_startup=[open_state],
         on_shutdown=[close_state],
         dependencies={"db_session": Provide(provide_db_session), "read_session": Provide(provide_read_session),

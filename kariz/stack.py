@@ -220,6 +220,7 @@ def run_stack(settings: Settings, *, api_port: int, dagster_port: int, echo=prin
             echo(f"start-up failed ({', '.join(failed)}); logs in {log_dir}")
             return 1
         echo(f"api        http://{host}:{api_port}/api/v1   (docs: http://{host}:{api_port}/api/v1/docs)")
+        echo(f"portal     http://{host}:{api_port}/portal/   (sign in with the api key below)")
         echo(f"dagster    http://{settings.dagster_host}:{dagster_port}")
         echo(f"tenant     demo ({tenant_id})")
         echo(f"api key    {demo_key}")

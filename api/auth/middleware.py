@@ -1,4 +1,5 @@
-"""Authentication: API keys (`Authorization: Bearer sk_...` or `x-api-key: sk_...`) and portal JWTs.
+"""Authentication: API keys (`Authorization: Bearer sk_...` or `x-api-key: sk_...`) and portal JWTs
+(as a bearer token, or from the portal's session cookie with its CSRF header: `api/auth/cookies.py`).
 
 Key lookups are cached for a few seconds per process (revocation through this API drops the entry
 at once); `last_used_at` is written at most once per cache period per key.
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
+from api.auth.cookies import cookie_credential
 from api.auth.principal import Principal
 from core.db.models import ApiKey
 from core.errors import Unauthenticated
@@ -36,7 +38,7 @@ def forget_key(key_id: uuid.UUID) -> None:
 
 
 def extract_credential(connection: ASGIConnection) -> str | None:
-    """The raw key or token from the request headers, if any."""
+    """The raw key or token from the request headers, else the portal session cookie, if any."""
     header = connection.headers.get("x-api-key")
     if header:
         return header.strip()
@@ -46,7 +48,7 @@ def extract_credential(connection: ASGIConnection) -> str | None:
         if scheme.lower() == "bearer" and value.strip():
             return value.strip()
         raise Unauthenticated("Authorization header must be 'Bearer <key or token>'")
-    return None
+    return cookie_credential(connection)
 
 
 async def _principal_for_key(connection: ASGIConnection, raw: str) -> Principal:

@@ -1,0 +1,52 @@
+// Sign-in: the API key goes to POST /api/v1/auth/token (in a header, never a URL); the portal JWT
+// it answers is handed straight to /portal/session, which keeps it in an HttpOnly cookie. Neither
+// the key nor the token is stored by the page.
+import { api, ApiError } from "../api.js";
+import { field, h, notice, replace } from "../dom.js";
+import { BASE, navigate, setSession, signedOut, takeMessage } from "../app.js";
+
+async function startSession(token) {
+  const answer = await api("POST", "/session", { base: BASE, body: { token } });
+  setSession(answer.data);
+  navigate("/collections", { replaceState: true });
+}
+
+export function signInPage(main) {
+  document.title = "Sign in · Kariz";
+  const status = notice();
+  const message = takeMessage();
+  if (message) status.show(message, "info");
+  const key = h("input", { type: "password", name: "apiKey", autocomplete: "off", required: true,
+    spellcheck: "false", placeholder: "sk_live_…" });
+  const form = h("form", { class: "card narrow", "aria-labelledby": "signin-title" },
+    h("h1", { id: "signin-title" }, "Sign in to Kariz"),
+    status,
+    field("API key", key, "A key of your tenant. It is exchanged for a session and not kept by this page."),
+    h("button", { type: "submit" }, "Sign in"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    status.show("Signing in…");
+    const raw = key.value.trim();
+    key.value = "";
+    try {
+      const issued = await api("POST", "/auth/token", { headers: { Authorization: `Bearer ${raw}` }, quiet401: true });
+      await startSession(issued.data.token);
+    } catch (err) {
+      status.show(err instanceof ApiError ? err.words : String(err), "error");
+      key.focus();
+    }
+  });
+  replace(main, form);
+  key.focus();
+}
+
+/** End the session at the API (the token stops working everywhere), then drop the cookies. */
+export async function signOut() {
+  try {
+    await api("POST", "/auth/logout", { quiet401: true });
+  } catch { /* already ended, or an API without token sessions: the cookies go all the same */ }
+  try {
+    await api("DELETE", "/session", { base: BASE, quiet401: true });
+  } catch { /* nothing to forget */ }
+  signedOut("You are signed out.");
+}
