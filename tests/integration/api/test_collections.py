@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import httpx
+import pytest_asyncio
 
-from tests.integration.conftest import TenantKey
+from tests.integration.conftest import TenantKey, register_tenant
 
 ROWS = [{"name": f"Bolt {i}", "price": i * 0.5, "in_stock": i % 2 == 0, "color": ("red", "blue")[i % 2],
          "sku": f"SKU-{i:05d}"} for i in range(20)]
+
+
+@pytest_asyncio.fixture
+async def client(live_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """Ingestion writes with COPY on its own connection: these tests run on the committing app."""
+    return live_client
+
+
+@pytest_asyncio.fixture
+async def tenant_key(client: httpx.AsyncClient) -> TenantKey:
+    return await register_tenant(client, "browse")
+
+
+@pytest_asyncio.fixture
+async def other_tenant_key(client: httpx.AsyncClient) -> TenantKey:
+    return await register_tenant(client, "browse-other")
 
 
 async def _ingest(client: httpx.AsyncClient, key: TenantKey, collection: str = "hardware") -> None:
@@ -54,7 +71,7 @@ async def test_session_cookie_reads_but_changes_only_with_the_csrf_header(client
     csrf = started.json()["data"]["csrfToken"]
     set_cookie = started.headers.get_list("set-cookie")
     session = next(c for c in set_cookie if c.startswith("kariz_session="))
-    assert "HttpOnly" in session and "SameSite=Strict" in session and "Secure" not in session
+    assert "HttpOnly" in session and "samesite=strict" in session.lower() and "Secure" not in session
     assert token not in started.text  # the body carries the claims, never the token
     cookies = {"kariz_session": token}
 
