@@ -25,6 +25,7 @@ STATUS_BY_ERROR: dict[type[e.KarizError], int] = {
     e.NotFound: 404,
     e.Conflict: 409,
     e.PayloadTooLarge: 413,
+    e.UnsupportedMediaType: 415,
     e.ValidationFailed: 422,
     e.RateLimited: 429,
     e.Unavailable: 503,

@@ -68,6 +68,12 @@ class PayloadTooLarge(KarizError):
     code = "PAYLOAD_TOO_LARGE"
 
 
+class UnsupportedMediaType(KarizError):
+    """Content of a kind the operation does not take, judged by its bytes (415)."""
+
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
 class RateLimited(KarizError):
     """Too many requests in the current window (429); `retry_after` in seconds."""
 

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     chat_url: str | None = None
     chat_model: str | None = None
     chat_api_key: SecretStr | None = None
+    vision_provider: Literal["local", "openai"] = "local"
+    vision_url: str | None = None
+    vision_model: str | None = None
+    vision_api_key: SecretStr | None = None
+    detector_dir: Path | None = None  # default: <venv>/share/kariz/detectors/nanodet (make install)
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:

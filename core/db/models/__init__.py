@@ -6,6 +6,7 @@ from core.db.models.base import Base
 from core.db.models.collection import Collection
 from core.db.models.collection_field import CollectionField
 from core.db.models.connector import Connector
+from core.db.models.estimate import Estimate, EstimateImage
 from core.db.models.generation import Generation, GenerationStatus
 from core.db.models.ingestion import Ingestion
 from core.db.models.record import EMBEDDING_STATUSES, RECORD_STATUSES, Record
@@ -24,6 +25,8 @@ __all__ = [
     "Collection",
     "CollectionField",
     "Connector",
+    "Estimate",
+    "EstimateImage",
     "Generation",
     "GenerationStatus",
     "Ingestion",
