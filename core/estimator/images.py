@@ -178,8 +178,10 @@ def check_image(data: bytes, index: int) -> CheckedImage:
             rgb = im.convert("RGB")
     except KarizError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning, struct.error) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ValidationFailed(f"image {index}: its dimensions are beyond the limit ({MAX_SIDE} a side, "
+                               f"{MAX_PIXELS // 1_000_000} MP): a decompression bomb") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error) as exc:
         raise ValidationFailed(f"image {index}: the {kind} data is corrupt or truncated ({type(exc).__name__})") from None
     if max(rgb.size) > ANALYSIS_SIDE:
         rgb.thumbnail((ANALYSIS_SIDE, ANALYSIS_SIDE), Image.Resampling.BILINEAR)
