@@ -24,8 +24,9 @@ from api.estimator.schemas import (
 from api.estimator.uploads import ANALYZE_BODY_LIMIT, check_images, read_analyze_request
 from api.streams import sse_response
 from api.usage.hooks import plan_limits
+from api.worker_sessions import run_in_worker_session
 from core.estimator.analysis import EstimateBuilder, analyze_events
-from core.estimator.store import get_estimate, kept_image_count, list_estimates, save_estimate
+from core.estimator.store import list_estimates, read_estimate, save_estimate
 from core.estimator.vision import get_vision_provider
 from core.settings import Settings
 
@@ -75,12 +76,12 @@ class EstimatorController(Controller):
         saved: dict[str, Any] = {}
 
         async def save(builder: EstimateBuilder) -> None:
+            # the stream outlives the request's session: the save opens its own
             async with session_factory() as session:
-                row = await save_estimate(session, tenant_id=body.tenant_id, estimate_id=estimate_id,
-                                          provider=provider.name, result=builder.result(), notes=body.notes,
-                                          images=images, keep_images=body.keep_images)
-                await session.commit()
-                saved["row"] = row
+                saved["row"] = await run_in_worker_session(session, lambda s: save_estimate(
+                    s, tenant_id=body.tenant_id, estimate_id=estimate_id, provider=provider.name,
+                    result=builder.result(), notes=body.notes, images=images, keep_images=body.keep_images,
+                ), commit=True)
 
         events = analyze_events(images, provider, estimate_id=estimate_id, save=save)
         if not _wants_json(request):
@@ -98,7 +99,8 @@ class EstimatorController(Controller):
         limit: int = Parameter(default=20, ge=1, le=100), offset: int = Parameter(default=0, ge=0),
     ) -> EstimatePageEnvelope:
         """One page of the tenant's estimates with their totals and recommended vehicle."""
-        page = await list_estimates(db_session, request.user.tenant_id, limit=limit, offset=offset)
+        tenant_id = request.user.tenant_id
+        page = await run_in_worker_session(db_session, lambda s: list_estimates(s, tenant_id, limit=limit, offset=offset))
         return EstimatePageEnvelope(success=True, data=EstimatePageData(
             estimates=[list_entry(row) for row in page.rows], total=page.total, limit=limit, offset=offset))
 
@@ -107,9 +109,9 @@ class EstimatorController(Controller):
          guards=[requires_scope("tenant:read")])
     async def get(self, request: AuthedRequest, db_session: AsyncSession, estimate_id: str) -> EstimateEnvelope:
         """The whole stored estimate: images, items, summary."""
-        row = await get_estimate(db_session, request.user.tenant_id, estimate_id)
-        kept = await kept_image_count(db_session, request.user.tenant_id, row.id) if row.images_kept else 0
-        return EstimateEnvelope(success=True, data=estimate_view(row, kept))
+        tenant_id = request.user.tenant_id
+        found = await run_in_worker_session(db_session, lambda s: read_estimate(s, tenant_id, estimate_id))
+        return EstimateEnvelope(success=True, data=estimate_view(found.row, found.images_kept))
 
 
 ROUTES = [EstimatorController]

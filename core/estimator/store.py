@@ -1,7 +1,7 @@
 """Stored estimates, per tenant. Reads never cross tenants: another tenant's estimate is NotFound.
 
-Async on the API's session (the estimate is saved from inside the response stream, on a session of
-its own); the caller commits.
+Sync functions on a `Session` that never commit (core/db/README.md): the handler (or, for the save,
+the response stream) crosses to them with `run_in_worker_session` and owns the commit.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from core.db.models import Estimate, EstimateImage
 from core.errors import NotFound
@@ -24,51 +24,65 @@ class EstimatePage:
     total: int
 
 
-async def save_estimate(session: AsyncSession, *, tenant_id: uuid.UUID, estimate_id: uuid.UUID, provider: str,
-                        result: dict[str, Any], notes: str | None, images: list[CheckedImage],
-                        keep_images: bool) -> Estimate:
+@dataclass(frozen=True)
+class StoredEstimate:
+    """An estimate row with the number of photos kept for it."""
+
+    row: Estimate
+    images_kept: int
+
+
+def save_estimate(session: Session, *, tenant_id: uuid.UUID, estimate_id: uuid.UUID, provider: str,
+                  result: dict[str, Any], notes: str | None, images: list[CheckedImage],
+                  keep_images: bool) -> Estimate:
     """Add the estimate (and its photos when `keep_images`) to the session; not committed."""
     row = Estimate(id=estimate_id, tenant_id=tenant_id, provider=provider, image_count=len(images),
                    notes=notes, images_kept=keep_images, result=result)
     session.add(row)
     if keep_images:
-        await session.flush()
+        session.flush()
         session.add_all(EstimateImage(estimate_id=estimate_id, position=img.index, tenant_id=tenant_id,
                                       content_type=img.content_type, sha256=img.sha256, data=img.data)
                         for img in images)
-    await session.flush()
+    session.flush()
     return row
 
 
-async def get_estimate(session: AsyncSession, tenant_id: uuid.UUID, estimate_id: str) -> Estimate:
+def get_estimate(session: Session, tenant_id: uuid.UUID, estimate_id: str) -> Estimate:
     """The tenant's estimate `estimate_id`; NotFound for a malformed id or another tenant's."""
     try:
         key = uuid.UUID(estimate_id)
     except ValueError:
         raise NotFound("estimate not found") from None
-    row = (await session.execute(
+    row = session.execute(
         sa.select(Estimate).where(Estimate.id == key, Estimate.tenant_id == tenant_id)
-    )).scalar_one_or_none()
+    ).scalar_one_or_none()
     if row is None:
         raise NotFound("estimate not found")
     return row
 
 
-async def list_estimates(session: AsyncSession, tenant_id: uuid.UUID, *, limit: int, offset: int) -> EstimatePage:
+def read_estimate(session: Session, tenant_id: uuid.UUID, estimate_id: str) -> StoredEstimate:
+    """The tenant's estimate and how many of its photos are kept; NotFound as `get_estimate`."""
+    row = get_estimate(session, tenant_id, estimate_id)
+    return StoredEstimate(row, kept_image_count(session, tenant_id, row.id) if row.images_kept else 0)
+
+
+def list_estimates(session: Session, tenant_id: uuid.UUID, *, limit: int, offset: int) -> EstimatePage:
     """The tenant's estimates, newest first, one page of them and the total."""
-    rows = (await session.execute(
+    rows = session.execute(
         sa.select(Estimate).where(Estimate.tenant_id == tenant_id)
         .order_by(Estimate.created_at.desc(), Estimate.id).limit(limit).offset(offset)
-    )).scalars().all()
-    total = (await session.execute(
+    ).scalars().all()
+    total = session.execute(
         sa.select(sa.func.count()).select_from(Estimate).where(Estimate.tenant_id == tenant_id)
-    )).scalar_one()
+    ).scalar_one()
     return EstimatePage(list(rows), int(total))
 
 
-async def kept_image_count(session: AsyncSession, tenant_id: uuid.UUID, estimate_id: uuid.UUID) -> int:
+def kept_image_count(session: Session, tenant_id: uuid.UUID, estimate_id: uuid.UUID) -> int:
     """How many photos are stored for the estimate."""
-    return int((await session.execute(
+    return int(session.execute(
         sa.select(sa.func.count()).select_from(EstimateImage)
         .where(EstimateImage.estimate_id == estimate_id, EstimateImage.tenant_id == tenant_id)
-    )).scalar_one())
+    ).scalar_one())

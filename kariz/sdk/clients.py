@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any, TypeVar
 
 import httpx
 
 from kariz.sdk.endpoints import Endpoints
 from kariz.sdk.errors import KarizConnectionError
+from kariz.sdk.estimates import (
+    ANALYZE_PATH,
+    STREAM_HEADERS,
+    EstimateEvent,
+    ImageSource,
+    SseDecoder,
+    analyze_body,
+)
 from kariz.sdk.export_flow import Destination, ExportFlow, download_call, open_destination
 from kariz.sdk.models import ExportDownload
 from kariz.sdk.transport import Call, RetryPolicy, api_base, parse_response, raise_for_status
@@ -105,6 +114,30 @@ class Client(_ClientCore):
 
     def _call(self, call: Call[T]) -> T:
         return parse_response(call, self._send(call))
+
+    def estimate(self, images: Iterable[ImageSource], *, tenant_id: str | None = None, notes: str | None = None,
+                 keep_images: bool = False) -> Iterator[EstimateEvent]:
+        """POST /estimator/analyze: the estimate's events as they arrive (`start`, `image` per photo,
+        `item` per distinct item, `summary`, `done`). Photos are bytes, file paths or data URLs;
+        `tenant_id` defaults to the caller's own. A refused request raises before any event."""
+        body = analyze_body(images, tenant_id or self.tenant().id, notes=notes, keep_images=keep_images)
+        request = self._http.build_request("POST", self.base_url + ANALYZE_PATH, json=body,
+                                           headers={**self.headers, **STREAM_HEADERS}, timeout=self.timeout)
+        try:
+            response = self._http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise KarizConnectionError(f"POST {ANALYZE_PATH}: {exc}") from exc
+        try:
+            if response.status_code >= 400:
+                response.read()
+                raise_for_status(response)
+            decoder = SseDecoder()
+            for line in response.iter_lines():
+                event = decoder.feed(line)
+                if event is not None:
+                    yield event
+        finally:
+            response.close()
 
     def download_export(
         self, export_id: str, to: Destination = None, *, progress: bool = False, rows: int | None = None
@@ -205,6 +238,28 @@ class AsyncClient(_ClientCore):
 
     async def _call(self, call: Call[T]) -> T:  # type: ignore[override]
         return parse_response(call, await self._send(call))
+
+    async def estimate(self, images: Iterable[ImageSource], *, tenant_id: str | None = None,
+                       notes: str | None = None, keep_images: bool = False) -> AsyncIterator[EstimateEvent]:
+        """The estimate's events as they arrive; see `Client.estimate`."""
+        body = analyze_body(images, tenant_id or (await self.tenant()).id, notes=notes, keep_images=keep_images)
+        request = self._http.build_request("POST", self.base_url + ANALYZE_PATH, json=body,
+                                           headers={**self.headers, **STREAM_HEADERS}, timeout=self.timeout)
+        try:
+            response = await self._http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise KarizConnectionError(f"POST {ANALYZE_PATH}: {exc}") from exc
+        try:
+            if response.status_code >= 400:
+                await response.aread()
+                raise_for_status(response)
+            decoder = SseDecoder()
+            async for line in response.aiter_lines():
+                event = decoder.feed(line)
+                if event is not None:
+                    yield event
+        finally:
+            await response.aclose()
 
     async def download_export(
         self, export_id: str, to: Destination = None, *, progress: bool = False, rows: int | None = None

@@ -258,6 +258,14 @@ class Endpoints:
             Call("POST", "/register", as_model(m.Registration), json={"name": name, "email": email})
         )
 
+    def get_estimate(self, estimate_id: str) -> dict[str, Any]:
+        """GET /estimator/estimates/{id}: a stored estimate (images, items, summary)."""
+        return self._call(Call("GET", f"/estimator/estimates/{estimate_id}", as_json))
+
+    def list_estimates(self, *, limit: int = 20, offset: int = 0) -> dict[str, Any]:
+        """GET /estimator/estimates: `{estimates, total, limit, offset}`, newest first."""
+        return self._call(Call("GET", "/estimator/estimates", as_json, params={"limit": limit, "offset": offset}))
+
     def tenant(self) -> m.Tenant:
         """GET /tenants: the caller's own tenant."""
         return self._call(Call("GET", "/tenants", as_model(m.Tenant)))
