@@ -2,7 +2,10 @@
 (as a bearer token, or from the portal's session cookie with its CSRF header: `api/auth/cookies.py`).
 
 Key lookups are cached for a few seconds per process (revocation through this API drops the entry
-at once); `last_used_at` is written at most once per cache period per key.
+at once); `last_used_at` is written at most once per cache period per key. A JWT is honoured only
+while its session lives (`core/security/sessions.py`): checked in PostgreSQL, the answer cached
+for at most `CACHE_SECONDS` per process, so a revocation in any API process (a revoked key, a
+sign-out, a password change) ends its tokens everywhere within that time.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from api.auth.principal import Principal
 from core.db.models import ApiKey
 from core.errors import Unauthenticated
 from core.security.api_keys import hash_key, looks_like_key
-from core.security.tokens import verify_token
+from core.security.sessions import live_session_query
+from core.security.tokens import TokenClaims, verify_token
 
 log = logging.getLogger(__name__)
 CACHE_SECONDS = 5.0
@@ -30,11 +34,37 @@ CACHE_SECONDS = 5.0
 _key_cache: dict[str, tuple[Principal, datetime | None, float]] = {}
 
 
+# session id -> cached until monotonic (only live sessions are cached)
+_session_cache: dict[uuid.UUID, float] = {}
+
+
 def forget_key(key_id: uuid.UUID) -> None:
-    """Drop a key from the cache (after revocation)."""
+    """Drop a key, and every token session cached in this process, from the caches (after
+    revocation): this process stops honouring them at once, the others within CACHE_SECONDS."""
     for digest, (principal, _, _) in list(_key_cache.items()):
         if principal.key_id == key_id:
             _key_cache.pop(digest, None)
+    _session_cache.clear()
+
+
+def forget_session(session_id: uuid.UUID) -> None:
+    """Drop a token session from this process's cache (after sign-out)."""
+    _session_cache.pop(session_id, None)
+
+
+async def _principal_for_token(connection: ASGIConnection, raw: str) -> Principal:
+    claims: TokenClaims = verify_token(connection.app.state.settings, raw)
+    until = _session_cache.get(claims.session_id)
+    if until is None or until <= time.monotonic():
+        async with connection.app.state.session_factory() as session:
+            live = (await session.execute(live_session_query(claims.session_id, claims.tenant_id))).first()
+        if live is None:
+            _session_cache.pop(claims.session_id, None)
+            raise Unauthenticated("token session ended (signed out, key revoked or expired)")
+        _session_cache[claims.session_id] = time.monotonic() + CACHE_SECONDS
+    key_id = uuid.UUID(claims.subject) if claims.kind == "key" else None
+    return Principal(tenant_id=claims.tenant_id, scopes=frozenset(claims.scopes), key_id=key_id,
+                     subject=claims.subject, via="jwt", session_id=claims.session_id)
 
 
 def extract_credential(connection: ASGIConnection) -> str | None:
@@ -88,7 +118,5 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         if raw.startswith("sk_"):
             principal = await _principal_for_key(connection, raw)
         else:
-            claims = verify_token(connection.app.state.settings, raw)
-            principal = Principal(tenant_id=claims.tenant_id, scopes=frozenset(claims.scopes),
-                                  subject=claims.subject, via="jwt")
+            principal = await _principal_for_token(connection, raw)
         return AuthenticationResult(user=principal, auth=principal)

@@ -15,6 +15,7 @@ class Principal:
     key_id: uuid.UUID | None = None
     subject: str | None = None
     via: str = "api_key"  # or "jwt"
+    session_id: uuid.UUID | None = None  # the token session of a JWT
 
     @property
     def is_system(self) -> bool:

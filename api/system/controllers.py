@@ -11,13 +11,14 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.auth.middleware import forget_session
 from api.auth.principal import Principal
 from api.system.metrics import MetricsController
-from api.system.schemas import RegisterBody, TokenBody
+from api.system.schemas import LogoutResponse, LogoutView, RegisterBody, TokenBody, TokenResponse, TokenView
 from api.worker_sessions import run_in_worker_session
-from core.errors import InvalidInput
+from core.errors import Forbidden, InvalidInput
 from core.health import readiness
-from core.security.tokens import issue_token
+from core.security import sessions
 from core.settings import Settings
 from core.tenants.service import register
 from core.version import VERSION
@@ -83,18 +84,46 @@ class TokenController(Controller):
     path = "/auth"
     tags = ["auth"]
 
-    @post("/token", operation_id="issueToken", status_code=201)
-    async def issue(self, request: Request[Principal, Any, State], settings: Settings,
-                    data: TokenBody | None = None) -> dict[str, Any]:
+    @post("/token", operation_id="issueToken", status_code=201,
+          summary="Exchange an API key for a portal JWT",
+          description="Opens a token session for the calling API key and answers a JWT carrying the key's "
+                      "tenant and scopes. The token works only while its session lives: it ends at "
+                      "`expiresAt`, on `POST /auth/logout`, or when the key is revoked or expires. A JWT "
+                      "cannot mint another token (403).")
+    async def issue(self, request: Request[Principal, Any, State], settings: Settings, db_session: AsyncSession,
+                    data: TokenBody | None = None) -> TokenResponse:
         """Exchange an API key for a portal JWT carrying the key's tenant and scopes."""
         principal = request.user
+        if principal.via == "jwt" or principal.key_id is None:
+            raise Forbidden("a token cannot mint a token: exchange an API key (or sign in) for a new one")
         ttl = (data.ttl_seconds if data else None) or settings.jwt_ttl_seconds
-        if not 60 <= ttl <= 86400:
-            raise InvalidInput("ttl_seconds must be between 60 and 86400")
-        token, expires = issue_token(settings, tenant_id=principal.tenant_id,
-                                     subject=str(principal.key_id or principal.subject),
-                                     scopes=sorted(principal.scopes), ttl_seconds=ttl)
-        return {"success": True, "data": {"token": token, "tokenType": "Bearer", "expiresAt": expires.isoformat()}}
+        issued = await run_in_worker_session(
+            db_session,
+            lambda s: sessions.issue_token(s, principal.tenant_id, kind="key", key_id=principal.key_id,
+                                           scopes=sorted(principal.scopes), ttl=ttl),
+            commit=True,
+        )
+        return TokenResponse(TokenView(token=issued.token, token_type="Bearer",
+                                       expires_at=issued.expires_at.isoformat(),
+                                       session_id=str(issued.session_id)))
+
+    @post("/logout", operation_id="logout", status_code=200,
+          summary="Sign out: end the token's session",
+          description="Revokes the session of the JWT this request carries; that token (and any other "
+                      "token of the session) is refused from then on, in every API process within a few "
+                      "seconds. An API key has no session to end (400); revoke a key with "
+                      "`DELETE /tenants/{tenantId}/api-keys/{keyId}`.")
+    async def logout(self, request: Request[Principal, Any, State], db_session: AsyncSession) -> LogoutResponse:
+        """End the session of the calling JWT."""
+        principal = request.user
+        session_id = principal.session_id
+        if session_id is None:
+            raise InvalidInput("logout ends a token's session; this request carries an API key")
+        revoked = await run_in_worker_session(
+            db_session, lambda s: sessions.revoke_session(s, principal.tenant_id, session_id), commit=True
+        )
+        forget_session(session_id)
+        return LogoutResponse(LogoutView(session_id=str(session_id), revoked_at=revoked.isoformat()))
 
 
 ROUTES = [HealthController, RegisterController, TokenController, MetricsController]

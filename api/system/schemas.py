@@ -12,3 +12,29 @@ class RegisterBody(msgspec.Struct, forbid_unknown_fields=True):
 
 class TokenBody(msgspec.Struct, forbid_unknown_fields=True):
     ttl_seconds: int | None = None
+
+
+class TokenView(msgspec.Struct, rename="camel"):
+    """A portal JWT, bound to the session it opened."""
+
+    token: str
+    token_type: str
+    expires_at: str
+    session_id: str
+
+
+class TokenResponse(msgspec.Struct):
+    data: TokenView
+    success: bool = True
+
+
+class LogoutView(msgspec.Struct, rename="camel"):
+    """The session that was ended: its tokens no longer work."""
+
+    session_id: str
+    revoked_at: str
+
+
+class LogoutResponse(msgspec.Struct):
+    data: LogoutView
+    success: bool = True

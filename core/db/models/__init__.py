@@ -2,6 +2,7 @@
 
 from core.db.models.account import Account, Role
 from core.db.models.api_key import ApiKey
+from core.db.models.auth_session import SESSION_KINDS, AuthSession
 from core.db.models.base import Base
 from core.db.models.collection import Collection
 from core.db.models.collection_field import CollectionField
@@ -19,8 +20,10 @@ from core.db.models.work_request import RequestStatus, WorkRequest
 __all__ = [
     "EMBEDDING_STATUSES",
     "RECORD_STATUSES",
+    "SESSION_KINDS",
     "Account",
     "ApiKey",
+    "AuthSession",
     "Base",
     "Collection",
     "CollectionField",

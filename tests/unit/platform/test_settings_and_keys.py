@@ -59,19 +59,19 @@ def test_admin_scope_covers_tenant_scopes_but_not_system() -> None:
 def test_tokens_round_trip_and_reject_tampering_and_expiry(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, jwt_secret="secret")
     tenant = uuid.uuid4()
-    token, _ = issue_token(settings, tenant_id=tenant, subject="k1", scopes=["tenant:read"])
+    token, _ = issue_token(settings, tenant_id=tenant, subject="k1", scopes=["tenant:read"], session_id=uuid.uuid4(), kind="key")
     claims = verify_token(settings, token)
     assert claims.tenant_id == tenant and claims.scopes == ("tenant:read",)
     with pytest.raises(Unauthenticated):
         verify_token(Settings(data_dir=tmp_path, jwt_secret="other"), token)
-    expired, _ = issue_token(settings, tenant_id=tenant, subject="k1", scopes=[], ttl_seconds=-10)
+    expired, _ = issue_token(settings, tenant_id=tenant, subject="k1", scopes=[], session_id=uuid.uuid4(), kind="key", ttl_seconds=-10)
     with pytest.raises(Unauthenticated, match="expired"):
         verify_token(settings, expired)
 
 
 def test_development_jwt_secret_is_generated_once_and_kept(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
-    token, _ = issue_token(settings, tenant_id=uuid.uuid4(), subject="s", scopes=[])
+    token, _ = issue_token(settings, tenant_id=uuid.uuid4(), subject="s", scopes=[], session_id=uuid.uuid4(), kind="key")
     secret_file = tmp_path / "secrets" / "jwt_secret"
     assert secret_file.exists() and oct(secret_file.stat().st_mode)[-3:] == "600"
     assert verify_token(Settings(data_dir=tmp_path), token).subject == "s"
