@@ -1,7 +1,7 @@
 """auth_sessions: the sign-in sessions portal JWTs come from (revocable; tokens die with them)
 
-Revision ID: 0009_sec_auth_sessions
-Revises: 0008_record_write_path
+Revision ID: 0011_sec_auth_sessions
+Revises: 0010_estimator
 Create Date: 2026-12-02 04:30:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_sec_auth_sessions"
-down_revision = "0008_record_write_path"
+revision = "0011_sec_auth_sessions"
+down_revision = "0010_estimator"
 branch_labels = None
 depends_on = None
 
