@@ -16,6 +16,10 @@ from core.records.content import is_iso_date
 
 MAX_IDENTIFIERS = 32
 MAX_IDENTIFIER_LENGTH = 64
+#: marks a leading part of an identifier (`M8*` of `M8x40`): full text indexes it as the token `m8`,
+#: so a query word matches the start of a part number, while the exact match (`identifiers @>`)
+#: never equals it (normalised queries hold no `*`)
+PART_MARK = "*"
 
 # bodies that issue standards: "ISO 4017", "DIN-933", "EN 10204:2004", "ASTM A193"
 STANDARD_BODIES = frozenset(
@@ -47,6 +51,8 @@ _SEPARATORS = str.maketrans("", "", " -_./:#\t")
 # a token of letters/digits joined by - _ . / :  ("SS-M8-40-A2", "M8x40", "x86_64", "10204:2004")
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-_./:][A-Za-z0-9]+)*")
 _DIGIT = re.compile(r"\d")
+# letter runs, digit runs and separators of a raw code token
+_RUNS = re.compile(r"[A-Za-z]+|[0-9]+|[^A-Za-z0-9]+")
 _LETTER = re.compile(r"[A-Za-z]")
 # a whole value made only of identifier-ish characters
 _CODE_VALUE = re.compile(r"^[A-Za-z0-9]+(?:[\s\-_./:#]+[A-Za-z0-9]+)*$")
@@ -86,6 +92,23 @@ def looks_like_identifier(text: str) -> bool:
     return len(tokens) <= 6 and with_digits >= 2 and with_digits * 2 >= len(tokens)
 
 
+def leading_parts(token: str) -> list[str]:
+    """The leading alphanumeric parts of a code token, normalised and marked with PART_MARK: every
+    prefix that ends a digit run followed by more of the token and holds a letter
+    (`M8x40` -> `M8*`; `SS-M8-40-A2` -> `SSM8*`, `SSM840*`)."""
+    runs = _RUNS.findall(token)
+    parts: list[str] = []
+    prefix = ""
+    for i, run in enumerate(runs[:-1]):
+        if run[0].isalnum():
+            prefix += run.upper()
+        if run.isdigit() and _LETTER.search(prefix) and len(prefix) >= 2:
+            parts.append(prefix + PART_MARK)
+        if i >= 8:  # long codes: the first parts are the ones people type
+            break
+    return parts
+
+
 def _text_identifiers(text: str, out: dict[str, None]) -> None:
     body = None
     for token in _TOKEN.findall(text):
@@ -93,6 +116,7 @@ def _text_identifiers(text: str, out: dict[str, None]) -> None:
             out[normalize_identifier(body + token)] = None  # a standard: "ISO 4017" -> ISO4017
         elif _is_code_token(token):
             out[normalize_identifier(token)] = None
+            out.update(dict.fromkeys(leading_parts(token)))
         body = token if token.upper() in STANDARD_BODIES else None
 
 
@@ -105,6 +129,7 @@ def _string_identifiers(value: str) -> tuple[str, ...]:
     if looks_like_identifier(value):
         out[normalize_identifier(value)] = None
         if " " not in value:
+            out.update(dict.fromkeys(leading_parts(value)))
             return tuple(out)  # a single code token: the token scan would find the same
     _text_identifiers(value, out)
     return tuple(out)
@@ -129,7 +154,8 @@ def extract_identifiers(name: str, data: Mapping[str, Any] | None) -> list[str]:
     """The record's normalised identifiers, in order of appearance, unique, at most 32.
 
     Taken from the name and every value of `data` (nested too): whole values that are codes,
-    standards anywhere in text, and code-like tokens inside text.
+    standards anywhere in text, and code-like tokens inside text; then, marked with PART_MARK, the
+    leading parts of code tokens (for prefix matches in full text, never exact ones).
     """
     out: dict[str, None] = dict.fromkeys(_string_identifiers(name))
     if data:
@@ -140,7 +166,9 @@ def extract_identifiers(name: str, data: Mapping[str, Any] | None) -> list[str]:
             elif type(value) is not float and type(value) is not bool:
                 _value_identifiers(value, out)
     out.pop("", None)
-    return list(out)[:MAX_IDENTIFIERS]
+    exact = [i for i in out if not i.endswith(PART_MARK)]
+    parts = [i for i in out if i.endswith(PART_MARK) and i[:-1] not in out]
+    return (exact + parts)[:MAX_IDENTIFIERS]
 
 
 def query_identifiers(text: str) -> list[str]:

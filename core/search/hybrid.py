@@ -10,8 +10,9 @@
   active generation has vectors, full text otherwise (identifier queries, filter-only requests,
   an explicit `sort`, a collection not yet indexed).
 
-Identifier queries stay exact: records whose identifiers equal the query score 1.0 and come first
-in every mode. Fused and semantic scores are scaled into 0-0.99. Filters apply inside the vector
+What the query names exactly stays first in every mode: records whose name key equals the query's
+(case, accents and separators folded) or whose identifiers equal it score 1.0 and are pinned ahead
+of the fusion; each result's `match` says which leg ranked it. Fused and semantic scores are scaled into 0-0.99. Filters apply inside the vector
 search (as payload conditions) and again in PostgreSQL, so results always satisfy them.
 
 One generation per answer: the active generation is read once from PostgreSQL (with the collection)
@@ -244,23 +245,40 @@ async def _fulltext_leg(
     depth: int,
     *,
     exact_only: bool,
-) -> tuple[list[tuple[uuid.UUID, float]], bool]:
-    """The full-text ranking, and whether it is the loose one (any word of the query, because all of
-    them together matched nothing)."""
+) -> tuple[list[tuple[uuid.UUID, float, str]], bool]:
+    """The full-text ranking as (id, score, match), and whether it is the loose one (any word of the
+    query, because all of them together matched nothing). `exact_only`: just the records the query
+    names exactly (by name, or by identifier), which semantic mode pins first."""
     params = target.params()
-    statement = sql.page(plan, conditions, None, params, limit=depth, offset=0)
-    rows = [
-        (r.id, float(r.score)) for r in (await session.execute(statement.clause(), statement.params)).all()
-    ]
     if exact_only:
-        return [(i, s) for i, s in rows if s >= 1.0], False
-    if rows or plan.query_type != "keyword":
+        statement = sql.exact_names(plan, conditions, params, limit=depth)
+    else:
+        statement = sql.page(plan, conditions, None, params, limit=depth, offset=0)
+    rows = [
+        (r.id, float(r.score), r.match)
+        for r in (await session.execute(statement.clause(), statement.params)).all()
+    ]
+    if exact_only or rows or plan.query_type != "keyword":
         return rows, False
     statement = sql.page(plan, conditions, None, params, limit=depth, offset=0, any_word=True)
     rows = [
-        (r.id, float(r.score)) for r in (await session.execute(statement.clause(), statement.params)).all()
+        (r.id, float(r.score), r.match)
+        for r in (await session.execute(statement.clause(), statement.params)).all()
     ]
     return rows, True
+
+
+def match_labels(
+    fulltext: list[tuple[uuid.UUID, float, str]], semantic: list[tuple[uuid.UUID, float]]
+) -> dict[uuid.UUID, str]:
+    """Why each fused record ranked: the full-text leg's match where it ranked it at least as high
+    as the vector leg (exact names and identifiers always), `semantic` otherwise."""
+    vector_rank = {record_id: rank for rank, (record_id, _) in enumerate(semantic)}
+    labels = {record_id: "semantic" for record_id in vector_rank}
+    for rank, (record_id, score, match) in enumerate(fulltext):
+        if score >= 1.0 or rank <= vector_rank.get(record_id, rank):
+            labels[record_id] = match
+    return labels
 
 
 async def _in_generation(
@@ -276,14 +294,14 @@ async def _in_generation(
 
 
 async def _hydrate(
-    session: sql.Reader, target: Target, ranked: list[tuple[uuid.UUID, float]]
+    session: sql.Reader, target: Target, ranked: list[tuple[uuid.UUID, float]], labels: dict[uuid.UUID, str]
 ) -> list[SearchHit]:
     if not ranked:
         return []
     params = {**target.params(), "ids": [i for i, _ in ranked]}
     rows = {r.id: r for r in (await session.execute(_HYDRATE, params)).all()}
     return [
-        hit_from_row(r, score, target.collection_name)
+        hit_from_row(r, score, target.collection_name, labels.get(record_id, "semantic"))
         for record_id, score in ranked
         if (r := rows.get(record_id)) is not None
     ]
@@ -313,15 +331,10 @@ async def search_with_vectors(
     vector_task = asyncio.create_task(
         asyncio.to_thread(_vector_leg, target, plan.text, vector_filter(conditions), depth)
     )
-    # semantic mode still pins exact identifier matches; hybrid needs the whole full-text ranking
-    need_fulltext = mode == "hybrid" or plan.query_type == "identifier"
+    # semantic mode still pins what the query names exactly; hybrid needs the whole full-text ranking
     exact_only = mode == "semantic" or weight >= 1.0
     try:
-        fulltext, loose = (
-            await _fulltext_leg(session, target, plan, conditions, depth, exact_only=exact_only)
-            if need_fulltext
-            else ([], False)
-        )
+        fulltext, loose = await _fulltext_leg(session, target, plan, conditions, depth, exact_only=exact_only)
     finally:
         leg = await vector_task
     if leg.fallback is not None:  # the API counts fallbacks (SEARCH_FALLBACKS) from the response
@@ -330,17 +343,18 @@ async def search_with_vectors(
     semantic = [(i, s) for i, s in leg.hits if i in valid]
     search_ms = _ms(t0)
 
+    labels = match_labels(fulltext, semantic)
     if mode == "semantic":
-        exact = [(i, 1.0) for i, s in fulltext if s >= 1.0]
+        exact = [(i, 1.0) for i, s, _ in fulltext if s >= 1.0]
         pinned = {i for i, _ in exact}
         ranked = exact + [(i, SCORE_SCALE * max(0.0, s)) for i, s in semantic if i not in pinned]
     else:
         if loose:  # a ranking by any one word of the query is weak evidence: it counts half
             weight = weight / (weight + (1.0 - weight) * LOOSE_FULLTEXT_FACTOR)
-        ranked = fuse(fulltext, semantic, semantic_weight=weight)
+        ranked = fuse([(i, s) for i, s, _ in fulltext], semantic, semantic_weight=weight)
     page = ranked[request.offset : wanted]
     t0 = time.perf_counter()
-    hits = await _hydrate(session, target, page)
+    hits = await _hydrate(session, target, page, labels)
     hydrate_ms = _ms(t0)
     return SearchResponse(
         results=hits,

@@ -115,6 +115,8 @@ class SearchHit:
     description_llm: str | None
     source_type: str
     updated_at: str
+    # why it ranked: exact_name, identifier, name_prefix, fulltext, semantic, fuzzy or filter
+    match: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The result's fields, shallow (`dataclasses.asdict` deep-copies `collection_data`: measured
@@ -143,6 +145,8 @@ class SearchResponse:
     format: str = "json"
     # why vectors were wanted but full text answered (core/search/hybrid.py), else None
     vector_fallback_reason: str | None = None
+    # nothing matched the query as written: these results are names one typo away (match: fuzzy)
+    fuzzy_match_used: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The response body for `json` and `yaml`; `compact` keeps id, name, score and data per result."""
@@ -167,6 +171,8 @@ class SearchResponse:
             "cache_hit": self.cache_hit,
             "timings": self.timings,
         }
+        if self.fuzzy_match_used:  # present only when the query as written matched nothing
+            metadata["fuzzy_match_used"] = True
         if self.vector_fallback_reason is not None or self.search_mode in ("semantic", "hybrid"):
             # present whenever vectors were considered: did full text have to answer instead, and why
             metadata["vector_fallback_used"] = self.vector_fallback_reason is not None
@@ -191,8 +197,9 @@ def iso_utc(value: datetime) -> str:
     return text.replace("+00:00", "Z")
 
 
-def hit_from_row(row: Any, score: float, collection: str) -> SearchHit:
-    """A result from a row holding a record's hit fields (sql.HIT_COLUMNS)."""
+def hit_from_row(row: Any, score: float, collection: str, match: str | None = None) -> SearchHit:
+    """A result from a row holding a record's hit fields (sql.HIT_COLUMNS); `match` defaults to the
+    row's own `match` column."""
     return SearchHit(
         record_id=str(row.id),
         name=row.name,
@@ -203,4 +210,5 @@ def hit_from_row(row: Any, score: float, collection: str) -> SearchHit:
         description_llm=row.description_llm,
         source_type=row.source_type,
         updated_at=iso_utc(row.updated_at),
+        match=match if match is not None else getattr(row, "match", None),
     )

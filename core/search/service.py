@@ -11,6 +11,7 @@ from sqlalchemy import Row
 
 import core.settings
 from core.errors import NotFound
+from core.records.names import MIN_FUZZY_KEY
 from core.search import hybrid, sql
 from core.search.cache import SearchCache, cache_key, get_search_cache
 from core.search.classify import QueryPlan, classify_query
@@ -81,6 +82,23 @@ async def _run(
     total = await page_total(
         session, rows, plan, conditions, sort, params, limit=request.limit, offset=request.offset, any_word=any_word
     )
+    return rows[: request.limit], len(rows) > request.limit, total
+
+
+async def _fuzzy(
+    session: sql.Reader,
+    plan: QueryPlan,
+    conditions: list[Condition],
+    sort: Sort | None,
+    params: dict[str, Any],
+    request: SearchRequest,
+) -> tuple[list[Row], bool, int]:
+    """The one-typo answer: records whose name is one edit from the query (sql.fuzzy)."""
+    statement = sql.with_hits(
+        sql.fuzzy(plan, conditions, sort, params, limit=request.limit, offset=request.offset), sort, relevance=True
+    )
+    rows = (await session.execute(statement.clause(), statement.params)).all()
+    total = int(rows[0].candidates) if rows else 0
     return rows[: request.limit], len(rows) > request.limit, total
 
 
@@ -172,6 +190,16 @@ async def search(
         rows, has_more, total = await _run(
             session, query_plan, conditions, sort, params, request, any_word=True
         )
+    fuzzy = False
+    if (
+        not rows
+        and query_plan is not None
+        and request.offset == 0
+        and sql.name_key_length(query_plan.text) >= MIN_FUZZY_KEY
+    ):
+        # nothing matched, not even one word: a name one typo away
+        rows, has_more, total = await _fuzzy(session, query_plan, conditions, sort, params, request)
+        fuzzy = bool(rows)
     fallback = False
     if not rows and query_plan is not None and conditions and request.offset == 0:
         rows, has_more, total = await _run(session, None, conditions, sort, params, request, filter_score=0.0)
@@ -182,7 +210,7 @@ async def search(
     hits = [hit_from_row(row, row.score, collection_name) for row in rows]
     hydrate_ms = _ms(t0)
 
-    exact = plan.query_type == "identifier" and any(row.score >= 1.0 for row in rows) and not fallback
+    exact = plan.query_type == "identifier" and any(row.match == "identifier" for row in rows) and not fallback
     response = SearchResponse(
         results=hits,
         offset=request.offset,
@@ -193,6 +221,7 @@ async def search(
         processing_time_ms=_ms(started),
         total_estimate=total,
         zero_result_fallback_used=fallback,
+        fuzzy_match_used=fuzzy,
         cache_hit=False,
         timings={"classify_ms": classify_ms, "search_ms": search_ms, "hydrate_ms": hydrate_ms},
         format=request.format,
@@ -211,6 +240,7 @@ _CACHED_FIELDS = (
     "query_type",
     "total_estimate",
     "zero_result_fallback_used",
+    "fuzzy_match_used",
     "vector_fallback_reason",
 )
 

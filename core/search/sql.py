@@ -13,6 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from core.records.names import MIN_PREFIX_KEY
+from core.records.names import name_key as _python_name_key
 from core.search.classify import QueryPlan
 from core.search.filters import Condition, Sort
 
@@ -119,6 +121,54 @@ def base_params(tenant_id: uuid.UUID, collection_id: uuid.UUID, generation: int)
     return {"tenant": tenant_id, "collection": collection_id, "generation": generation}
 
 
+# --- name matches (migration 0012_name_match) -------------------------------------------------
+# the query's name key equals / starts the record's: the btree over kariz_name_key(name) in byte order
+_NAME_KEY = 'kariz_name_key(r.name) COLLATE "C"'
+_QUERY_KEY = "kariz_name_key(CAST(:q AS text))"
+_EXACT_NAME = f"{_NAME_KEY} = {_QUERY_KEY}"
+# a prefix as a range, so the index is used even by generic plans (LIKE needs a constant pattern)
+_NAME_PREFIX = f"{_NAME_KEY} > {_QUERY_KEY} AND {_NAME_KEY} < {_QUERY_KEY} || U&'\\+10FFFF'"
+#: name-prefix matches score in (NAME_PREFIX_FLOOR, 1.0): above every full-text score, the longer
+#: the query's share of the name the higher
+NAME_PREFIX_FLOOR = 0.99
+NAME_PREFIX_LIMIT = 50
+_PREFIX_SCORE = (
+    f"{NAME_PREFIX_FLOOR} + 0.009 * length({_QUERY_KEY})::float8 / greatest(length(kariz_name_key(r.name)), 1)"
+)
+#: one typo (a letter added, dropped, replaced, or two swapped): trigram candidates from the GIN
+#: index, confirmed by edit distance (a swap is two edits that keep the length); below prefixes
+_FUZZY = (
+    "kariz_name_key(r.name) % kariz_name_key(CAST(:q AS text)) AND "
+    "levenshtein_less_equal(kariz_name_key(r.name), kariz_name_key(CAST(:q AS text)), 2) "
+    "<= CASE WHEN length(kariz_name_key(r.name)) = length(kariz_name_key(CAST(:q AS text))) THEN 2 ELSE 1 END"
+)
+FUZZY_SCORE = 0.9
+
+
+def _name_legs(where: str, cols: str, *, prefix: bool) -> list[str]:
+    """The exact-name leg (score 1.0) and, when asked, the name-prefix leg, as UNION ALL parts."""
+    legs = [
+        f"SELECT r.id, CAST(1.0 AS float8) AS score, 'exact_name' AS match{cols} FROM records r "
+        f"WHERE {where} AND {_EXACT_NAME}"
+    ]
+    if prefix:
+        legs.append(
+            f"(SELECT r.id, {_PREFIX_SCORE} AS score, 'name_prefix' AS match{cols} FROM records r "
+            f"WHERE {where} AND {_NAME_PREFIX} ORDER BY length(r.name), r.id LIMIT {NAME_PREFIX_LIMIT})"
+        )
+    return legs
+
+
+def _ranked(legs: list[str], sort: Sort | None) -> str:
+    """UNION ALL of `legs`, each record once at its best score, in the page's order with the count."""
+    union = " UNION ALL ".join(legs)
+    best = f"SELECT DISTINCT ON (id) * FROM ({union}) u ORDER BY id, score DESC"
+    return (
+        f"SELECT *, {_CANDIDATES} FROM ({best}) m ORDER BY {_order(sort, relevance=True)} "
+        "LIMIT :limit OFFSET :offset"
+    )
+
+
 def page(
     plan: QueryPlan | None,
     conditions: list[Condition],
@@ -130,44 +180,98 @@ def page(
     any_word: bool = False,
     filter_score: float = 1.0,
 ) -> Statement:
-    """(id, score) of one page, `limit + 1` rows so the caller sees whether more exist.
+    """(id, score, match) of one page, `limit + 1` rows so the caller sees whether more exist.
 
-    plan None: filters alone. Identifier plans put exact identifier matches (score 1.0) first, then
-    full-text and identifier-prefix matches; keyword plans rank full-text matches. Text plans also
-    return `candidates`, how many rows were ranked: every match when it is below RANK_CANDIDATES (or
-    with a sort, which ranks every match), so the total needs no second index scan."""
+    plan None: filters alone (`match` = filter). Text plans put a record whose name equals the query
+    (name keys: case, accents and separators folded) first at 1.0 (`exact_name`), identifier plans
+    also records whose identifiers equal it (1.0, `identifier`); then keyword plans put records
+    whose name starts with the query (`name_prefix`, 0.99-1.0) and rank the rest with full text
+    (`fulltext`, below 0.99), identifier plans rank full-text and identifier-prefix matches. Text
+    plans also return `candidates`, how many rows were ranked: every match when it is below
+    RANK_CANDIDATES (or with a sort, which ranks every match), so the total needs no second index
+    scan. The any-word fallback (`any_word`) leaves the name legs out: it runs only when they, and
+    every word together, found nothing."""
     params = dict(params)
-    where = (_SCOPE if plan is None else _SCOPE_AS_FILTER) + _conditions(conditions, params)
+    conds = _conditions(conditions, params)
+    where = (_SCOPE if plan is None else _SCOPE_AS_FILTER) + conds
     cols = _sort_columns(sort, params)
     params.update(limit=limit + 1, offset=offset)
     cap = "" if sort is not None else f" LIMIT {RANK_CANDIDATES}"
     if plan is None:
         params["filter_score"] = filter_score
-        inner = f"SELECT r.id, CAST(:filter_score AS float8) AS score{cols} FROM records r WHERE {where}"
+        inner = (
+            f"SELECT r.id, CAST(:filter_score AS float8) AS score, 'filter' AS match{cols} "
+            f"FROM records r WHERE {where}"
+        )
         return Statement(
             f"SELECT * FROM ({inner}) m ORDER BY {_order(sort, relevance=False)} LIMIT :limit OFFSET :offset",
             params,
         )
     params["q"] = plan.text
+    # the name legs read the (collection, generation, name key) btree: the scope as index conditions
+    name_where = _SCOPE + conds
+    key_length = 0 if any_word else name_key_length(plan.text)
     if plan.query_type == "identifier":
         params["identifier"] = plan.identifier
         params["prefix"] = plan.identifier.lower() + ":*"
-        exact = f"SELECT r.id, CAST(1.0 AS float8) AS score{cols} FROM records r WHERE {where} AND {_EXACT}"
+        exact = (
+            f"SELECT r.id, CAST(1.0 AS float8) AS score, 'identifier' AS match{cols} FROM records r "
+            f"WHERE {where} AND {_EXACT}"
+        )
         rank_join = _RANK_JOIN.format(tsq=_IDENTIFIER_TSQUERY)
         others = (
-            f"SELECT * FROM (SELECT r.id, {_RANK} AS score{cols} FROM records r{rank_join} WHERE {where} "
-            f"AND r.search_text @@ {_IDENTIFIER_TSQUERY} AND NOT {_EXACT}{cap}) o"
+            f"SELECT * FROM (SELECT r.id, {_RANK} AS score, 'fulltext' AS match{cols} FROM records r{rank_join} "
+            f"WHERE {where} AND r.search_text @@ {_IDENTIFIER_TSQUERY} AND NOT {_EXACT}{cap}) o"
         )
-        union = f"{exact} UNION ALL {others}"
-        return Statement(
-            f"SELECT *, {_CANDIDATES} FROM ({union}) m ORDER BY {_order(sort, relevance=True)} "
-            "LIMIT :limit OFFSET :offset",
-            params,
-        )
+        legs = [exact, others]
+        if key_length:
+            legs = _name_legs(name_where, cols, prefix=False) + legs
+        return Statement(_ranked(legs, sort), params)
     tsq = _ANY_KEYWORD if any_word else _KEYWORD
+    fulltext = (
+        f"SELECT * FROM (SELECT r.id, {_RANK} AS score, 'fulltext' AS match{cols} FROM records r"
+        f"{_RANK_JOIN.format(tsq=tsq)} WHERE {where} AND r.search_text @@ {tsq}{cap}) f"
+    )
+    legs = [fulltext]
+    if key_length:
+        legs = _name_legs(name_where, cols, prefix=key_length >= MIN_PREFIX_KEY) + legs
+    return Statement(_ranked(legs, sort), params)
+
+
+def name_key_length(text: str | None) -> int:
+    """How long the query's name key is (0: nothing a name could equal)."""
+    return len(_python_name_key(text)) if text else 0
+
+
+def exact_names(plan: QueryPlan, conditions: list[Condition], params: dict[str, Any], *, limit: int) -> Statement:
+    """(id, score, match) of the records a query names exactly: by name key, and by identifier for
+    identifier plans; what semantic mode pins first."""
+    params = dict(params, q=plan.text, limit=limit)
+    conds = _conditions(conditions, params)
+    legs = _name_legs(_SCOPE + conds, "", prefix=False) if name_key_length(plan.text) else []
+    if plan.query_type == "identifier":
+        params["identifier"] = plan.identifier
+        legs.append(
+            f"SELECT r.id, CAST(1.0 AS float8) AS score, 'identifier' AS match FROM records r "
+            f"WHERE {_SCOPE_AS_FILTER}{conds} AND {_EXACT}"
+        )
+    if not legs:
+        return Statement("SELECT NULL::uuid AS id, 1.0::float8 AS score, '' AS match WHERE false", params)
+    union = " UNION ALL ".join(legs)
+    return Statement(f"SELECT DISTINCT ON (id) * FROM ({union}) u ORDER BY id LIMIT :limit", params)
+
+
+def fuzzy(plan: QueryPlan, conditions: list[Condition], sort: Sort | None, params: dict[str, Any], *,
+          limit: int, offset: int) -> Statement:
+    """(id, score, match) of records whose name key is one edit from the query's (`fuzzy`): the
+    answer when nothing else matched."""
+    params = dict(params, q=plan.text, limit=limit + 1, offset=offset)
+    where = _SCOPE_AS_FILTER + _conditions(conditions, params)
+    cols = _sort_columns(sort, params)
     inner = (
-        f"SELECT r.id, {_RANK} AS score{cols} FROM records r{_RANK_JOIN.format(tsq=tsq)} "
-        f"WHERE {where} AND r.search_text @@ {tsq}{cap}"
+        f"SELECT r.id, CAST({FUZZY_SCORE} AS float8) * similarity(kariz_name_key(r.name), "
+        f"kariz_name_key(CAST(:q AS text))) AS score, 'fuzzy' AS match{cols} FROM records r "
+        f"WHERE {where} AND {_FUZZY} LIMIT {RANK_CANDIDATES}"
     )
     return Statement(
         f"SELECT *, {_CANDIDATES} FROM ({inner}) m ORDER BY {_order(sort, relevance=True)} "

@@ -6,6 +6,7 @@ import pytest
 
 from core.records import content_hash, extract_identifiers, looks_like_identifier, normalize_identifier
 from core.records.content import value_kind
+from core.records.identifiers import leading_parts
 
 
 def test_content_hash_ignores_key_order_and_sees_every_part() -> None:
@@ -47,7 +48,18 @@ def test_identifiers_come_from_name_and_every_value() -> None:
             "specs": {"thread": "M8x1.25"},
         },
     )
-    assert identifiers == ["M8X40", "ISO4017", "SSM840A2", "4006381333931", "M8X125"]
+    # exact identifiers first, then the leading parts of code tokens, marked (M8 of M8x40)
+    assert identifiers == [
+        "M8X40", "ISO4017", "SSM840A2", "4006381333931", "M8X125", "M8*", "SSM8*", "SSM840*", "M8X1*"
+    ]
+
+
+def test_leading_parts_of_codes() -> None:
+    assert leading_parts("M8x40") == ["M8*"]
+    assert leading_parts("M8-40") == ["M8*"]
+    assert leading_parts("SS-M8-40-A2") == ["SSM8*", "SSM840*"]
+    assert leading_parts("10204:2004") == []  # digits only: no part a person would type
+    assert leading_parts("M8") == []
 
 
 def test_value_kinds_for_the_field_catalog() -> None:

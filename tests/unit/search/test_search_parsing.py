@@ -157,6 +157,7 @@ def test_formats_json_compact_and_yaml_carry_the_contract_fields() -> None:
         "description_llm",
         "source_type",
         "updated_at",
+        "match",  # why it ranked
     }
     assert set(full["metadata"]) == {
         "search_mode",
