@@ -14,7 +14,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +22,18 @@ from typing import Any
 import core.settings
 from core.errors import InvalidInput, PayloadTooLarge, ValidationFailed
 from core.ingestion.formats import parse_file
+from core.ingestion.keys import KeyMissing, is_deleted, key_of, parse_key_fields, parse_mode, remember_key
 from core.ingestion.naming import choose_name_column
 from core.ingestion.rows import ParsedRow, RowError
-from core.ingestion.store import StagedWriter, Target, finish_generation, log_ingestion, resolve_target
+from core.ingestion.store import (
+    KeyedWriter,
+    StagedWriter,
+    Target,
+    archive_absent,
+    finish_generation,
+    log_ingestion,
+    resolve_target,
+)
 from core.records.bulk import Executor, driver_connection
 from core.records.content import content_hash_of_json, value_kind
 from core.records.identifiers import extract_identifiers
@@ -61,9 +70,20 @@ class IngestionResult:
     generation: int
     file_format: str | None = None
     encoding: str | None = None
+    # record identity (core/ingestion/keys.py); without a key: inserted = accepted, unchanged = dedup
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    archived: int = 0
+    replaced_in_file: int = 0
+    replaced_lines: list[dict[str, Any]] = field(default_factory=list)
+    record_key: list[str] | None = None
+    mode: str = "append"
+    keys: set[str] | None = None  # the keys seen, when asked for (`keep_keys`); never serialised
 
     def to_dict(self) -> dict[str, Any]:
-        """The contract's shape: ingestion_id, status, summary, errors, metadata."""
+        """The contract's shape (ingestion_id, status, summary, errors, metadata), the summary also
+        counting inserted, updated, unchanged, archived and replaced_in_file rows."""
         return {
             "ingestion_id": str(self.ingestion_id),
             "status": self.status,
@@ -72,13 +92,21 @@ class IngestionResult:
                 "accepted": self.accepted,
                 "rejected": self.rejected,
                 "dedup_skipped": self.dedup_skipped,
+                "inserted": self.inserted,
+                "updated": self.updated,
+                "unchanged": self.unchanged,
+                "archived": self.archived,
+                "replaced_in_file": self.replaced_in_file,
             },
             "errors": self.errors,
+            "replaced_in_file": self.replaced_lines,
             "metadata": {
                 "processing_time_ms": self.processing_time_ms,
                 "file_hash": self.file_hash,
                 "reconciliation_passed": self.reconciliation_passed,
                 "pipeline_backpressure": self.pipeline_backpressure,
+                "record_key": self.record_key,
+                "mode": self.mode,
             },
         }
 
@@ -104,10 +132,30 @@ class _Preparer:
         self.name_column = name_column
         self.tally = tally
         self.digest = digest  # for record batches: a running hash of content hashes
+        self.key_fields: tuple[str, ...] | None = None  # set once the collection's key is known
+        self.deleted_column: str | None = None
+
+    def key(self, row: ParsedRow, structured: bool) -> tuple[str, bool] | RowError:
+        """The row's key text and whether its soft-delete column says deleted."""
+        fields = row.fields
+        lookup = {**fields, **fields["collection_data"]} if structured else fields
+        try:
+            key = key_of(self.key_fields or (), lookup, row.line)
+        except KeyMissing as exc:
+            return RowError(row.line, ",".join(self.key_fields or ()), str(exc))
+        deleted = self.deleted_column is not None and is_deleted(lookup.get(self.deleted_column))
+        return key, deleted
 
     def prepare(self, row: ParsedRow) -> tuple | RowError:
         fields = row.fields
         structured = isinstance(fields.get("collection_data"), Mapping)
+        keyed = None
+        if self.key_fields is not None:
+            keyed = self.key(row, structured)
+            if isinstance(keyed, RowError):
+                return keyed
+            if keyed[1]:  # a soft delete: only the key matters
+                return _Deleted(keyed[0])
         if structured:
             data = dict(fields["collection_data"])
             name = fields.get("name")
@@ -146,7 +194,72 @@ class _Preparer:
         if self.digest is not None:
             self.digest.update(digest.encode())
         identifiers = "{" + ",".join(extract_identifiers(name, data)) + "}"
+        if keyed is not None:
+            return (name, record_type, data_json, description, digest, identifiers, keyed[0], False)
         return (name, record_type, data_json, description, digest, identifiers)
+
+
+@dataclass(frozen=True, slots=True)
+class _Deleted:
+    """A row whose soft-delete column says deleted: its record is archived."""
+
+    key: str
+
+
+class _KeyedChunk:
+    """One chunk of a keyed ingestion: at most one row per key (the last one wins), earlier rows of
+    the same key reported as replaced in file with their lines."""
+
+    def __init__(self, keys: _KeyTally) -> None:
+        self.keys = keys
+        self.rows: list[list[Any] | None] = []
+        self.deletes: dict[str, None] = {}
+        self._at: dict[str, int] = {}
+        self._new_here: set[str] = set()  # keys first met in this chunk (not written by an earlier one)
+
+    def __len__(self) -> int:
+        return len(self.rows) + len(self.deletes)
+
+    def add(self, line: int, prepared: tuple | _Deleted) -> None:
+        key = prepared.key if isinstance(prepared, _Deleted) else prepared[6]
+        earlier = self.keys.seen.get(key)
+        if earlier is None:
+            self._new_here.add(key)
+        else:
+            self.keys.replaced(key, earlier, line)
+        self.keys.seen[key] = line
+        index = self._at.pop(key, None)
+        if index is not None:  # the same key earlier in this chunk: that row is dropped
+            self.rows[index] = None
+        self.deletes.pop(key, None)
+        if isinstance(prepared, _Deleted):
+            self.deletes[key] = None
+            self.keys.deleted.add(key)
+            return
+        self.keys.deleted.discard(key)
+        row = list(prepared)
+        row[7] = key not in self._new_here  # seen_before: an earlier chunk wrote this key
+        self._at[key] = len(self.rows)
+        self.rows.append(row)
+
+    def seal(self) -> tuple[list[list[Any]], list[str]]:
+        """The chunk's rows and soft-deleted keys."""
+        return [r for r in self.rows if r is not None], list(self.deletes)
+
+
+@dataclass(slots=True)
+class _KeyTally:
+    """Every key of a keyed ingestion (the last line of each), and the rows replaced in file."""
+
+    seen: dict[str, int] = field(default_factory=dict)
+    deleted: set[str] = field(default_factory=set)  # keys whose last row is a soft delete
+    replaced_count: int = 0
+    replaced_lines: list[dict[str, Any]] = field(default_factory=list)
+
+    def replaced(self, key: str, line: int, by: int) -> None:
+        self.replaced_count += 1
+        if len(self.replaced_lines) < MAX_ERRORS_REPORTED:
+            self.replaced_lines.append({"line": line, "replaced_by_line": by, "key": key})
 
 
 def _as_rows(records: Iterable[Any]) -> Iterator[ParsedRow | RowError]:
@@ -175,10 +288,14 @@ def _first_row(
 _DONE = object()
 
 
-def _produce(rows: Iterable[ParsedRow | RowError], preparer: _Preparer, out: queue.Queue) -> None:
-    """Producer thread: parse and prepare rows into chunks while the database writes the previous one."""
+def _produce(
+    rows: Iterable[ParsedRow | RowError], preparer: _Preparer, out: queue.Queue, keys: _KeyTally | None
+) -> None:
+    """Producer thread: parse and prepare rows into chunks while the database writes the previous one.
+
+    Unkeyed chunks are lists of staging tuples; keyed ones are `(rows, deleted keys)` pairs."""
     tally = preparer.tally
-    chunk: list[tuple] = []
+    chunk: list[tuple] | _KeyedChunk = [] if keys is None else _KeyedChunk(keys)
     try:
         for item in rows:
             if isinstance(item, RowError):
@@ -189,12 +306,15 @@ def _produce(rows: Iterable[ParsedRow | RowError], preparer: _Preparer, out: que
                 tally.reject(prepared)
                 continue
             tally.valid += 1
-            chunk.append(prepared)
+            if keys is None:
+                chunk.append(prepared)  # type: ignore[union-attr]
+            else:
+                chunk.add(item.line, prepared)  # type: ignore[union-attr]
             if len(chunk) >= CHUNK_ROWS:
-                out.put(chunk)
-                chunk = []
-        if chunk:
-            out.put(chunk)
+                out.put(chunk if keys is None else chunk.seal())  # type: ignore[union-attr]
+                chunk = [] if keys is None else _KeyedChunk(keys)
+        if len(chunk):
+            out.put(chunk if keys is None else chunk.seal())  # type: ignore[union-attr]
         out.put(_DONE)
     except BaseException as exc:  # handed to the writer, which re-raises it in the caller's thread
         out.put(exc)
@@ -206,11 +326,13 @@ def _write(
     rows: Iterable[ParsedRow | RowError],
     preparer: _Preparer,
     *,
+    keys: _KeyTally | None,
     ingestion_id: uuid.UUID,
     source_type: str,
     source_name: str | None,
 ) -> StagedWriter:
-    writer = StagedWriter(
+    writer_class = StagedWriter if keys is None else KeyedWriter
+    writer = writer_class(
         driver_connection(db),
         target,
         ingestion_id=ingestion_id,
@@ -219,7 +341,7 @@ def _write(
     )
     chunks: queue.Queue = queue.Queue(maxsize=2)
     producer = threading.Thread(
-        target=_produce, args=(rows, preparer, chunks), name="kariz-ingest-prepare", daemon=True
+        target=_produce, args=(rows, preparer, chunks, keys), name="kariz-ingest-prepare", daemon=True
     )
     producer.start()
     try:
@@ -229,7 +351,13 @@ def _write(
                 break
             if isinstance(item, BaseException):
                 raise item
-            writer.write(item)
+            if keys is None:
+                writer.write(item)
+            else:
+                upserts, deletes = item
+                if upserts:
+                    writer.write(upserts)
+                writer.archive(deletes)  # type: ignore[attr-defined]
     except BaseException:
         # unblock and finish the producer before the transaction is rolled back
         while producer.is_alive():
@@ -276,19 +404,36 @@ def ingest_records(
     filename: str | None = None,
     file_format: str | None = None,
     encoding: str | None = None,
+    key_column: str | Sequence[str] | None = None,
+    deleted_column: str | None = None,
+    mode: str = "append",
+    keep_keys: bool = False,
 ) -> IngestionResult:
     """Write records into a collection generation and report what happened.
 
     Records are flat mappings (the name taken from `name_column` or a detected column, every other
     field kept typed in `collection_data`) or structured ones (`name`, `collection_data`, optional
     `record_type`, `description_llm`). The collection and its active generation 1 are created when
-    missing (unless `create_collection=False`: NotFound). Content already in the generation is
-    skipped (`dedup_skipped`); a bad row is rejected with its line; anything else that fails raises
-    and leaves the collection exactly as it was (a savepoint inside the caller's transaction, which
-    the caller commits). New records are `status='active'`, `embedding_status='pending'`.
+    missing (unless `create_collection=False`: NotFound). A bad row is rejected with its line;
+    anything else that fails raises and leaves the collection exactly as it was (a savepoint inside
+    the caller's transaction, which the caller commits). New records are `status='active'`,
+    `embedding_status='pending'`.
+
+    Without a key (`key_column`, or one the collection remembers), content already in the
+    generation is skipped (`dedup_skipped`). With one (see core/ingestion/keys.py), a row whose key
+    exists replaces that record in place (`updated`; unchanged rows are skipped), the last of
+    several rows of one key wins (the others are `replaced_in_file`), a row whose `deleted_column`
+    is truthy archives its record, and `mode="mirror"` archives every active record whose key the
+    rows did not hold. A key field missing from a row rejects that row; an object or list as a key
+    is ValidationFailed (422); another key than the collection's is Conflict (409). `keep_keys`
+    keeps the keys seen on the result (for a pull's mirror step).
     """
     started = time.perf_counter()
     _check_names(collection_name, entity_type, source_type, source_name)
+    key_fields = parse_key_fields(key_column)
+    mode = parse_mode(mode)
+    if deleted_column is not None and (not isinstance(deleted_column, str) or not deleted_column.strip()):
+        raise ValidationFailed("deleted_column must be a field name", extra={"field": "deleted_column"})
     ingestion_id = uuid.uuid4()
     tally = _Tally()
     digest = hashlib.sha256() if file_hash is None else None
@@ -310,28 +455,43 @@ def ingest_records(
         target = resolve_target(
             db, tenant_id, collection_name, generation=generation, create=create_collection
         )
+        key_fields = remember_key(db, target.collection_id, collection_name, key_fields)
+        if key_fields is None and (mode == "mirror" or deleted_column):
+            raise ValidationFailed(
+                "mode=mirror and deleted_column need a record key: name key_column",
+                extra={"field": "key_column"},
+            )
+        keys = _KeyTally() if key_fields is not None else None
+        preparer.key_fields = key_fields
+        preparer.deleted_column = deleted_column.strip() if deleted_column else None
         writer = _write(
             db,
             target,
             ordered(),
             preparer,
+            keys=keys,
             ingestion_id=ingestion_id,
             source_type=source_type,
             source_name=source_name,
         )
         valid = tally.valid  # rows that reached the database
         submitted = valid + tally.rejected
-        accepted, dedup = writer.inserted, valid - writer.inserted
+        counts = _Counts.of(writer, keys, valid)
+        if keys is not None and mode == "mirror":
+            counts.archived += archive_absent(driver_connection(db), target, keys.seen)
+        accepted, dedup = counts.accepted, counts.skipped
         add_fields(db, target.collection_id, target.generation, tally.kinds)
-        backpressure = finish_generation(db, target, accepted)
-        if accepted:
+        backpressure = finish_generation(db, target, counts.inserted - counts.archived)
+        if accepted or counts.archived:
             bump_search_version(db, target.collection_id)
         reconciled = (
-            writer.sent == valid and writer.staged == valid and submitted == accepted + tally.rejected + dedup
+            writer.sent == counts.written_rows
+            and writer.staged == counts.written_rows
+            and submitted == accepted + tally.rejected + dedup + counts.deleted_rows
         )
-        if accepted:
+        if accepted or counts.archived:
             status = "processing"  # searchable now; embeddings are pending
-        elif tally.rejected and not dedup:
+        elif tally.rejected and not dedup and not counts.deleted_rows:
             status = "failed"
         else:
             status = "completed"
@@ -352,6 +512,15 @@ def ingest_records(
             generation=target.generation,
             file_format=file_format,
             encoding=encoding,
+            inserted=counts.inserted,
+            updated=counts.updated,
+            unchanged=counts.unchanged,
+            archived=counts.archived,
+            replaced_in_file=keys.replaced_count if keys else 0,
+            replaced_lines=keys.replaced_lines if keys else [],
+            record_key=list(key_fields) if key_fields else None,
+            mode=mode,
+            keys=set(keys.seen) if keys is not None and keep_keys else None,
         )
         result.processing_time_ms = int((time.perf_counter() - started) * 1000)
         log_ingestion(
@@ -374,16 +543,57 @@ def ingest_records(
             },
         )
     log.info(
-        "ingestion %s into %s/%s gen %d: %d accepted, %d rejected, %d duplicates",
+        "ingestion %s into %s/%s gen %d: %d inserted, %d updated, %d unchanged, %d archived, %d rejected",
         ingestion_id,
         tenant_id,
         collection_name,
         target.generation,
-        accepted,
+        counts.inserted,
+        counts.updated,
+        counts.unchanged,
+        counts.archived,
         result.rejected,
-        dedup,
     )
     return result
+
+
+@dataclass(slots=True)
+class _Counts:
+    """What the rows did: inserted (new, or revived archived keys), updated, unchanged, archived."""
+
+    inserted: int
+    updated: int
+    unchanged: int
+    archived: int
+    replaced: int
+    deleted_rows: int  # rows that were soft deletes (keyed only)
+    written_rows: int  # rows sent to the staging table
+
+    @property
+    def accepted(self) -> int:
+        return self.inserted + self.updated
+
+    @property
+    def skipped(self) -> int:
+        return self.unchanged + self.replaced
+
+    @classmethod
+    def of(cls, writer: StagedWriter, keys: _KeyTally | None, valid: int) -> _Counts:
+        if keys is None or not isinstance(writer, KeyedWriter):
+            return cls(writer.inserted, 0, valid - writer.inserted, 0, 0, 0, valid)
+        inserted = writer.inserted + writer.revived
+        final_upserts = len(keys.seen) - len(keys.deleted)
+        unchanged = max(final_upserts - inserted - writer.updated, 0)
+        deleted_rows = valid - keys.replaced_count - final_upserts
+        return cls(
+            inserted,
+            writer.updated,
+            unchanged,
+            writer.archived,
+            keys.replaced_count,
+            max(deleted_rows, 0),
+            writer.sent,
+        )
 
 
 def read_upload(data: bytes | Path, *, max_bytes: int | None = None) -> bytes:
@@ -415,8 +625,12 @@ def ingest_file(
     generation: int | None = None,
     create_collection: bool = True,
     max_bytes: int | None = None,
+    key_column: str | Sequence[str] | None = None,
+    deleted_column: str | None = None,
+    mode: str = "append",
 ) -> IngestionResult:
-    """Ingest a CSV, JSON array, NDJSON, XML (`record_tag`) or PDF file through `ingest_records`.
+    """Ingest a CSV, JSON array, NDJSON, XML (`record_tag`) or PDF file through `ingest_records`
+    (`key_column`, `deleted_column` and `mode` as there).
 
     PayloadTooLarge over `max_bytes` (default: settings.max_upload_bytes); InvalidInput when the file
     as a whole cannot be read (not a PDF, malformed JSON array or XML, refused XML entities)."""
@@ -441,4 +655,7 @@ def ingest_file(
         filename=filename,
         file_format=source.format,
         encoding=source.encoding,
+        key_column=key_column,
+        deleted_column=deleted_column,
+        mode=mode,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,8 +132,8 @@ class StagedWriter:
 
 
 def finish_generation(db: Executor, target: Target, inserted: int) -> bool:
-    """Count new records into the generation; True when the embedding queue of the generation is
-    long enough to call it backpressure."""
+    """Count new records into the generation (`inserted` may be negative: more archived than added);
+    True when the embedding queue of the generation is long enough to call it backpressure."""
     if inserted:
         db.execute(
             sa.text(
@@ -172,3 +172,124 @@ def log_ingestion(db: Executor, target: Target, *, ingestion_id: uuid.UUID, valu
             "errors": json.dumps(values["errors"]),
         },
     )
+
+
+KEYED_STAGE_COLUMNS = (*STAGE_COLUMNS, "record_key", "seen_before")
+_RECORD_VALUES = (
+    "name = m.name, record_type = m.record_type, collection_data = m.collection_data, "
+    "description_llm = m.description_llm, content_hash = m.content_hash, identifiers = m.identifiers, "
+    "search_text = {tsv}, source_type = %(source_type)s, source_name = %(source_name)s, status = 'active', "
+    "embedding_status = 'pending', embedding_error = NULL, embedding_attempts = 0, "
+    "embedding_claimed_at = NULL, embedding_next_attempt_at = NULL, ingestion_id = %(ingestion)s, "
+    "updated_at = clock_timestamp()"
+)
+
+
+class KeyedWriter(StagedWriter):
+    """The write path of a keyed collection, per chunk (keys unique within a chunk):
+
+    1. COPY into the staging table (with `record_key`, and `seen_before` for keys an earlier chunk of
+       this ingestion already wrote);
+    2. one `UPDATE ... FROM` replaces the records whose key exists with other content, or is archived
+       (new hash, search text, identifiers, `updated_at`, `embedding_status = 'pending'`); unchanged
+       rows are not touched;
+    3. one `INSERT ... SELECT ... WHERE NOT EXISTS ... ON CONFLICT DO NOTHING` adds the new keys.
+
+    When the generation held no keyed record at the start (a first load), step 2 only looks at keys
+    seen in an earlier chunk, so a first load costs one index probe per row more than an unkeyed one.
+    Counts: `inserted` (new keys and revived archived ones), `updated` (records this ingestion found
+    with other content), `archived` (soft deletes, and mirror deletes in `archive_absent`).
+    """
+
+    def __init__(self, raw: psycopg.Connection, target: Target, **kwargs: Any) -> None:
+        super().__init__(raw, target, **kwargs)
+        self.updated = 0
+        self.revived = 0
+        self.archived = 0
+        cur = self._cur
+        cur.execute(f"ALTER TABLE {self._table} ADD COLUMN record_key text, ADD COLUMN seen_before boolean")
+        cur.execute(
+            "SELECT EXISTS (SELECT 1 FROM records WHERE collection_id = %(collection)s "
+            "AND generation = %(generation)s AND record_key IS NOT NULL)",
+            self._params,
+        )
+        self.had_keys = bool(cur.fetchone()[0])
+        only_seen = "" if self.had_keys else "s.seen_before AND "
+        self._update = (
+            "WITH m AS (SELECT r.id AS rid, r.ingestion_id IS DISTINCT FROM %(ingestion)s AS fresh, "
+            "  r.status <> 'active' AS revived, s.* "
+            f"  FROM {self._table} s JOIN records r ON r.collection_id = %(collection)s "
+            "  AND r.generation = %(generation)s AND r.record_key = s.record_key "
+            f"  WHERE {only_seen}(r.content_hash <> s.content_hash OR r.status <> 'active')), "
+            f"u AS (UPDATE records r SET {_RECORD_VALUES.format(tsv=search_text_sql('m'))} "
+            "  FROM m WHERE r.id = m.rid RETURNING m.fresh, m.revived) "
+            "SELECT count(*) FILTER (WHERE fresh AND NOT revived), count(*) FILTER (WHERE fresh AND revived) FROM u"
+        )
+        self._insert_keyed = (
+            "INSERT INTO records (id, tenant_id, collection_id, generation, name, record_type, collection_data, "
+            "description_llm, source_type, source_name, status, embedding_status, content_hash, search_text, "
+            "identifiers, ingestion_id, record_key) "
+            "SELECT gen_random_uuid(), %(tenant)s, %(collection)s, %(generation)s, s.name, s.record_type, "
+            "s.collection_data, s.description_llm, %(source_type)s, %(source_name)s, 'active', 'pending', "
+            f"s.content_hash, {search_text_sql('s')}, s.identifiers, %(ingestion)s, s.record_key "
+            f"FROM {self._table} s WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.collection_id = %(collection)s "
+            "AND r.generation = %(generation)s AND r.record_key = s.record_key) "
+            "ON CONFLICT DO NOTHING"
+        )
+
+    def write(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Stage one chunk (rows end with record_key, seen_before), update changed keys, add new ones."""
+        cur = self._cur
+        with cur.copy(f"COPY {self._table} ({', '.join(KEYED_STAGE_COLUMNS)}) FROM STDIN") as copy:
+            write_row = copy.write_row
+            for row in rows:
+                write_row(row)
+        self.sent += len(rows)
+        self.staged += cur.rowcount
+        if self.had_keys or any(row[-1] for row in rows):
+            cur.execute(self._update, self._params)
+            updated, revived = cur.fetchone()
+            self.updated += updated
+            self.revived += revived
+        cur.execute(self._insert_keyed, self._params)
+        self.inserted += cur.rowcount
+        cur.execute(f"TRUNCATE {self._table}")
+
+    def archive(self, keys: Sequence[str]) -> None:
+        """Archive the active records of these keys (soft deletes); their vectors are removed by the
+        embedding pipeline, which the `pending` status hands them to."""
+        if not keys:
+            return
+        self._cur.execute(
+            f"UPDATE records SET {_ARCHIVE} WHERE collection_id = %(collection)s AND generation = %(generation)s "
+            "AND status = 'active' AND record_key = ANY(%(keys)s)",
+            {**self._params, "keys": list(keys)},
+        )
+        self.archived += self._cur.rowcount
+
+
+_ARCHIVE = (
+    "status = 'archived', embedding_status = 'pending', embedding_claimed_at = NULL, "
+    "embedding_next_attempt_at = NULL, embedding_error = NULL, updated_at = clock_timestamp()"
+)
+
+
+def archive_absent(raw: psycopg.Connection, target: Target, keys: Iterable[str]) -> int:
+    """Mirror deletes: archive the generation's active records whose key is not in `keys` (records
+    without a key too: a mirror names every record the collection should hold). Returns how many."""
+    table = f"_kariz_keys_{uuid.uuid4().hex[:12]}"
+    with raw.cursor() as cur:
+        cur.execute(f"CREATE TEMP TABLE {table} (record_key text PRIMARY KEY) ON COMMIT DROP")
+        with cur.copy(f"COPY {table} (record_key) FROM STDIN") as copy:
+            for key in keys:
+                copy.write_row((key,))
+        cur.execute(f"ANALYZE {table}")
+        cur.execute(
+            f"UPDATE records r SET {_ARCHIVE} WHERE r.collection_id = %(c)s AND r.generation = %(g)s "
+            "AND r.status = 'active' AND (r.record_key IS NULL OR NOT EXISTS "
+            f"(SELECT 1 FROM {table} k WHERE k.record_key = r.record_key))",
+            {"c": target.collection_id, "g": target.generation},
+        )
+        archived = cur.rowcount
+        cur.execute(f"DROP TABLE {table}")
+    return archived

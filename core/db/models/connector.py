@@ -13,6 +13,7 @@ from core.db.models.base import Base, created_at, tenant_fk, updated_at, uuid_pk
 
 class Connector(Base):
     __tablename__ = "connectors"
+    __table_args__ = (sa.CheckConstraint("pull_mode IN ('append', 'mirror')", name="pull_mode"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     tenant_id: Mapped[uuid.UUID] = tenant_fk()
@@ -23,6 +24,11 @@ class Connector(Base):
     config_encrypted: Mapped[str] = mapped_column(sa.Text)
     query: Mapped[str] = mapped_column(sa.Text)
     name_column: Mapped[str | None] = mapped_column(sa.String(200))
+    # record identity (0009_identity): the key column, a soft-delete column, and 'mirror' to archive
+    # the records a full pull no longer returns
+    key_column: Mapped[str | None] = mapped_column(sa.String(200))
+    deleted_column: Mapped[str | None] = mapped_column(sa.String(200))
+    pull_mode: Mapped[str] = mapped_column(sa.String(16), server_default="append")
     batch_size: Mapped[int] = mapped_column(sa.Integer, server_default="5000")
     schedule: Mapped[str | None] = mapped_column(sa.String(100))
     # the watermark bound to `:last_pull`: taken before the last successful pull started

@@ -21,6 +21,9 @@ class Record(Base):
     __table_args__ = (
         # dedup: the same content lands once per collection generation
         sa.UniqueConstraint("collection_id", "generation", "content_hash"),
+        # one record per key in a generation (keyed collections only; 0009_identity)
+        sa.Index("ux_records_key", "collection_id", "generation", "record_key", unique=True,
+                 postgresql_where=sa.text("record_key IS NOT NULL")),
         sa.Index("ix_records_scope", "tenant_id", "collection_id", "generation", "status"),
         sa.Index("ix_records_search_text", "search_text", postgresql_using="gin"),
         sa.Index("ix_records_identifiers", "identifiers", postgresql_using="gin"),
@@ -53,6 +56,9 @@ class Record(Base):
     embedding_claimed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     embedding_next_attempt_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     content_hash: Mapped[str] = mapped_column(sa.String(64))
+    # the record's identity in its source (the collection's `record_key` fields, canonical text);
+    # NULL in a collection without a key
+    record_key: Mapped[str | None] = mapped_column(sa.Text)
     search_text: Mapped[Any | None] = mapped_column(TSVECTOR)
     # normalised identifier-like tokens (part numbers, SKUs, standards) for exact matching
     identifiers: Mapped[list[str]] = mapped_column(ARRAY(sa.Text), server_default=sa.text("'{}'"))

@@ -53,7 +53,7 @@ async def search(client: httpx.AsyncClient, tenant: TenantKey, collection: str =
 async def test_upload_reports_the_contract_result_and_dedups_a_reupload(live_client, shop) -> None:
     again = await upload(live_client, shop, "manufacturing", CATALOG)
     body = again.json()
-    assert body["summary"] == {"submitted": 5, "accepted": 0, "rejected": 0, "dedup_skipped": 5}
+    assert body["summary"] == {"submitted": 5, "accepted": 0, "rejected": 0, "dedup_skipped": 5, "inserted": 0, "updated": 0, "unchanged": 5, "archived": 0, "replaced_in_file": 0}
     assert body["metadata"]["file_hash"].startswith("sha256:")
     assert body["metadata"]["reconciliation_passed"] is True
     assert set(body) == {"ingestion_id", "status", "summary", "errors", "metadata"}
