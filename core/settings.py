@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     export_retention_hours: float = 24.0
     generation_retention_hours: float = 24.0  # vectors of archived/cancelled generations kept this long
     request_sensor_interval_s: int = 5
+    # incremental pulls bind `:last_pull` this long before the saved watermark, so rows committed late
+    # (a transaction that began before the pull) or stamped by a skewed clock are read again; keys
+    # (or content hashes) make the re-read rows no-ops
+    pull_watermark_overlap_s: float = 300.0
 
     # search, embeddings, vectors, chat
     search_cache_ttl_s: int = 300

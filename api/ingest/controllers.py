@@ -55,11 +55,16 @@ class IngestController(Controller):
         record_tag: str | None = None,
         name_column: str | None = None,
         format: str | None = None,
+        key_column: str | None = None,
+        deleted_column: str | None = None,
+        mode: str | None = None,
     ) -> dict[str, Any]:
         """Ingest one file (multipart field `file`) into the collection, created on first use.
 
-        Rows are deduplicated by content; re-uploading a file changes nothing and says so. A bad row
-        is reported with its line; a file that cannot be read at all changes nothing."""
+        Without a key, rows are deduplicated by content; re-uploading a file changes nothing and says
+        so. With `key_column` (remembered by the collection) a changed row updates its record in
+        place, `deleted_column` soft-deletes and `mode=mirror` archives the keys the file lacks. A bad
+        row is reported with its line; a file that cannot be read at all changes nothing."""
         kind = _required_entity_type(entity_type)
         content, filename = await read_upload(data)
         tenant_id = request.user.tenant_id
@@ -67,7 +72,8 @@ class IngestController(Controller):
         def work(session):  # noqa: ANN001, ANN202
             result = ingest_file(session, tenant_id=tenant_id, collection_name=collection, data=content,
                                  filename=filename, entity_type=kind, source_name=source_name,
-                                 record_tag=record_tag, name_column=name_column, file_format=format)
+                                 record_tag=record_tag, name_column=name_column, file_format=format,
+                                 key_column=key_column, deleted_column=deleted_column, mode=mode or "append")
             return result
 
         return _observe(await run_in_worker_session(db_session, work, commit=True), "file_upload")
@@ -82,9 +88,13 @@ class IngestController(Controller):
         entity_type: str | None = None,
         source_name: str | None = None,
         name_column: str | None = None,
+        key_column: str | None = None,
+        deleted_column: str | None = None,
+        mode: str | None = None,
     ) -> dict[str, Any]:
         """Ingest a JSON list of records: flat objects (the name taken from `name_column` or detected)
-        or `{name, collection_data, record_type?, description_llm?}` objects."""
+        or `{name, collection_data, record_type?, description_llm?}` objects; `key_column`,
+        `deleted_column` and `mode` as for files."""
         kind = _required_entity_type(entity_type)
         try:
             records = msgspec.json.decode(await request.body())
@@ -97,7 +107,8 @@ class IngestController(Controller):
         def work(session):  # noqa: ANN001, ANN202
             result = ingest_records(session, tenant_id=tenant_id, collection_name=collection, records=records,
                                     entity_type=kind, source_type="api", source_name=source_name,
-                                    name_column=name_column)
+                                    name_column=name_column, key_column=key_column,
+                                    deleted_column=deleted_column, mode=mode or "append")
             return result
 
         return _observe(await run_in_worker_session(db_session, work, commit=True), "api")

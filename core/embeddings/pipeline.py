@@ -297,7 +297,9 @@ class _Run:
 
     def store(self, target: str, claim: queue.Claim, vectors: np.ndarray, errors: dict[int, str]) -> None:
         """Upsert the batch's vectors, then mark it indexed (and refused records failed)."""
-        keep = [i for i in range(len(claim.records)) if i not in errors]
+        # archived records (updated-away keys, soft and mirror deletes) lose their vectors instead
+        gone = [r.id for r in claim.records if r.status == "archived"]
+        keep = [i for i, r in enumerate(claim.records) if i not in errors and r.status != "archived"]
         records = [claim.records[i] for i in keep]
         payloads = [
             build_point_payload(
@@ -313,6 +315,8 @@ class _Run:
         try:
             if records:
                 self.index.upsert(target, [r.id for r in records], vectors[keep], payloads)
+            if gone:
+                self.index.delete(target, gone)
         except (Unavailable, NotFound) as exc:
             # NotFound: the generation's vector collection was dropped (a cancelled replace)
             reason = _store_error(exc) if isinstance(exc, Unavailable) else f"vector collection gone: {exc}"
@@ -323,7 +327,8 @@ class _Run:
             self.reschedule(claim, f"storing vectors failed: {type(exc).__name__}: {exc}")
             raise
         with self.engine.begin() as conn:
-            self.report.indexed += queue.mark_indexed(conn, claim, [r.id for r in records])
+            # an archived record is `indexed` once its vector is gone: the index agrees with it
+            self.report.indexed += queue.mark_indexed(conn, claim, [r.id for r in records] + gone)
             self.report.failed += queue.mark_failed(
                 conn, claim, {claim.records[i].id: reason for i, reason in errors.items()}
             )

@@ -330,12 +330,13 @@ def queue_counts(
 
 
 def indexed_count(db: Executor, collection_id: uuid.UUID, generation: int) -> int:
-    """Records of one generation whose vectors are stored (`indexed`)."""
+    """Records of one generation whose vectors are stored (`indexed`, not archived: an archived
+    record is `indexed` once its vector was removed)."""
     return int(
         db.execute(
             sa.text(
                 "SELECT count(*) FROM records WHERE collection_id = :c AND generation = :g "
-                "AND embedding_status = 'indexed'"
+                "AND embedding_status = 'indexed' AND status <> 'archived'"
             ),
             {"c": collection_id, "g": generation},
         ).scalar_one()

@@ -6,7 +6,8 @@ Layout under `settings.landing_dir`:
     <tenant_id>/<collection>/<entity_type>/<file>    entity_type from the folder name
     <tenant_id>/<collection>/<file>.meta.json        optional sidecar (written before the file):
         {"entity_type": "...", "record_tag": "...", "name_column": "...", "source_name": "...",
-         "format": "csv|json|ndjson|xml|pdf"}        every key optional; the sidecar wins over the folder
+         "format": "csv|json|ndjson|xml|pdf",        every key optional; the sidecar wins over the folder
+         "key_column": "...", "deleted_column": "...", "mode": "append|mirror"}   record identity
     <tenant_id>/<collection>/processed/              ingested files (and their sidecars), renamed
                                                      `<UTC time>-<name>`, entity folder kept
     <tenant_id>/<collection>/failed/                 refused files, each beside `<name>.error.txt`
@@ -59,7 +60,9 @@ DEFAULT_ENTITY_TYPE = "record"
 SETTLE_SECONDS = 2.0
 IN_PROGRESS_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload", ".filepart", ".swp", "~")
 _NOT_DATA_SUFFIXES = (SIDECAR_SUFFIX, READY_SUFFIX, ERROR_SUFFIX)
-_SIDECAR_KEYS = {"entity_type", "record_tag", "name_column", "source_name", "format"}
+_SIDECAR_KEYS = {
+    "entity_type", "record_tag", "name_column", "source_name", "format", "key_column", "deleted_column", "mode",
+}
 MAX_SIDECAR_BYTES = 64 * 1024
 
 
@@ -212,6 +215,9 @@ class LandingOptions:
     name_column: str | None = None
     source_name: str | None = None
     file_format: str | None = None
+    key_column: str | None = None
+    deleted_column: str | None = None
+    mode: str | None = None
 
 
 def read_options(path: Path, entity_dir: str | None) -> LandingOptions:
@@ -239,6 +245,9 @@ def read_options(path: Path, entity_dir: str | None) -> LandingOptions:
         name_column=options.get("name_column"),
         source_name=options.get("source_name"),
         file_format=options.get("format"),
+        key_column=options.get("key_column"),
+        deleted_column=options.get("deleted_column"),
+        mode=options.get("mode"),
     )
 
 
@@ -373,6 +382,9 @@ def process_landing_file(
                 name_column=options.name_column,
                 file_format=options.file_format,
                 max_bytes=max_bytes,
+                key_column=options.key_column,
+                deleted_column=options.deleted_column,
+                mode=options.mode or "append",
             )
     except Unavailable:
         raise

@@ -97,9 +97,9 @@ class IngestionResult:
                 "unchanged": self.unchanged,
                 "archived": self.archived,
                 "replaced_in_file": self.replaced_in_file,
+                "replaced": self.replaced_lines,  # [{line, replaced_by_line, key}], the first 1000
             },
             "errors": self.errors,
-            "replaced_in_file": self.replaced_lines,
             "metadata": {
                 "processing_time_ms": self.processing_time_ms,
                 "file_hash": self.file_hash,
@@ -424,7 +424,7 @@ def ingest_records(
     exists replaces that record in place (`updated`; unchanged rows are skipped), the last of
     several rows of one key wins (the others are `replaced_in_file`), a row whose `deleted_column`
     is truthy archives its record, and `mode="mirror"` archives every active record whose key the
-    rows did not hold. A key field missing from a row rejects that row; an object or list as a key
+    rows did not hold (nothing when a row was rejected: that row's record is not known to be gone). A key field missing from a row rejects that row; an object or list as a key
     is ValidationFailed (422); another key than the collection's is Conflict (409). `keep_keys`
     keeps the keys seen on the result (for a pull's mirror step).
     """
@@ -477,7 +477,8 @@ def ingest_records(
         valid = tally.valid  # rows that reached the database
         submitted = valid + tally.rejected
         counts = _Counts.of(writer, keys, valid)
-        if keys is not None and mode == "mirror":
+        if keys is not None and mode == "mirror" and not tally.rejected:
+            # with rejected rows the mirror is incomplete: their records are not known to be gone
             counts.archived += archive_absent(driver_connection(db), target, keys.seen)
         accepted, dedup = counts.accepted, counts.skipped
         add_fields(db, target.collection_id, target.generation, tally.kinds)
@@ -594,6 +595,20 @@ class _Counts:
             max(deleted_rows, 0),
             writer.sent,
         )
+
+
+def archive_missing_keys(
+    db: Executor, *, tenant_id: uuid.UUID, collection_name: str, keys: Iterable[str]
+) -> int:
+    """The mirror step of a pull that spans several ingestions: archive the active records of the
+    collection's active generation whose key is not in `keys`; returns how many. The caller commits."""
+    with db.begin_nested():
+        target = resolve_target(db, tenant_id, collection_name, generation=None, create=False)
+        archived = archive_absent(driver_connection(db), target, keys)
+        if archived:
+            finish_generation(db, target, -archived)
+            bump_search_version(db, target.collection_id)
+    return archived
 
 
 def read_upload(data: bytes | Path, *, max_bytes: int | None = None) -> bytes:

@@ -13,7 +13,8 @@ from core.errors import KarizError, Unavailable, ValidationFailed
 
 # failures that no retry fixes: the registration itself must change
 REJECTED_CODES = frozenset(
-    {"CONNECTOR_CONFIG_INVALID", "SOURCE_QUERY_INVALID", "SOURCE_WRITE_REFUSED", "NAME_COLUMN_MISSING"}
+    {"CONNECTOR_CONFIG_INVALID", "SOURCE_QUERY_INVALID", "SOURCE_WRITE_REFUSED", "NAME_COLUMN_MISSING",
+     "KEY_COLUMN_MISSING"}
 )
 
 

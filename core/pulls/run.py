@@ -12,6 +12,19 @@ Watermark: the instant bound to `:last_pull` next time is taken *before* the sou
 saved only after the last unit committed, in its own transaction, and never moved backwards. A
 source that goes away mid-pull, or any other failure, leaves it unchanged.
 
+Boundary: `:last_pull` is bound to the saved watermark minus `pull_watermark_overlap_s` (default
+300 s). A row stamped before the watermark but committed after the pull's snapshot (its transaction
+began before the pull), a row stamped at exactly the watermark, and a source clock a little behind
+Kariz's are all read again by the next pull instead of being lost. Reading them again is harmless:
+with a `key_column` an unchanged row is skipped and a changed one updates its record in place;
+without one, identical content is skipped by its hash.
+
+Record identity: with `key_column` the vertical is keyed (core/ingestion/keys.py); `deleted_column`
+archives the records of rows it marks; `mode = 'mirror'` archives, after a complete full pull (no
+`:last_pull` in the query, or the first pull), every active record whose key the pull did not
+return. The key and soft-delete columns must be columns of the query's rows (422 before anything is
+ingested).
+
 Unit size: each `ingest_records` call costs a fixed amount beyond its rows (staging table, field
 catalog, generation counters, the ingestion log row), so committing every 5,000-row batch would
 spend a large share of a big pull on bookkeeping; 50,000 rows keeps that small while progress and
@@ -25,19 +38,20 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+import core.settings
 from connectors.base import Batch, Row
 from connectors.errors import SourceError, scrub
 from connectors.registry import build_connector
 from core.db.models import Connector
 from core.errors import InvalidInput, KarizError, NotFound
 from core.ingestion.naming import choose_name_column
-from core.ingestion.pipeline import MAX_ERRORS_REPORTED, ingest_records
+from core.ingestion.pipeline import MAX_ERRORS_REPORTED, archive_missing_keys, ingest_records
 from core.pulls.catalog import credential_box
 from core.pulls.errors import PullFailed, pull_failure
 from core.security.encryption import CredentialBox
@@ -60,6 +74,11 @@ class PullResult:
     records_rejected: int = 0
     duration_seconds: float = 0.0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    # record identity: records_ingested = inserted + updated, duplicates_skipped = rows that changed nothing
+    records_inserted: int = 0
+    records_updated: int = 0
+    records_archived: int = 0
+    mirror: str | None = None  # what the mirror step did: "applied", or why it was skipped
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +87,10 @@ class PullResult:
             "records_ingested": self.records_ingested,
             "duplicates_skipped": self.duplicates_skipped,
             "records_rejected": self.records_rejected,
+            "records_inserted": self.records_inserted,
+            "records_updated": self.records_updated,
+            "records_archived": self.records_archived,
+            "mirror": self.mirror,
             "duration_seconds": round(self.duration_seconds, 3),
             "errors": self.errors[:100],
         }
@@ -88,6 +111,9 @@ class _Job:
     entity_type: str
     query: str
     name_column: str | None
+    key_column: str | None
+    deleted_column: str | None
+    mode: str
     batch_size: int
     watermark: datetime | None
     config_encrypted: str
@@ -138,6 +164,9 @@ def _load(factory: sessionmaker[Session], connector_id: uuid.UUID, tenant_id: uu
             entity_type=row.entity_type,
             query=row.query,
             name_column=row.name_column,
+            key_column=row.key_column,
+            deleted_column=row.deleted_column,
+            mode=row.pull_mode or "append",
             batch_size=row.batch_size or 5000,
             watermark=row.last_pull_watermark,
             config_encrypted=row.config_encrypted,
@@ -160,6 +189,35 @@ def _check_name_column(job: _Job, first: Batch | None) -> None:
             code="NAME_COLUMN_MISSING",
             retryable=False,
         ) from None
+
+
+def _check_identity_columns(job: _Job, first: Batch | None) -> None:
+    """The key and soft-delete columns must be columns of the query's rows (422, nothing pulled)."""
+    if not first or (job.key_column is None and job.deleted_column is None):
+        return
+    columns = list(first[0])
+    wanted = job.key_column.split(",") if job.key_column else []
+    if job.deleted_column:
+        wanted.append(job.deleted_column)
+    missing = [c for c in wanted if c not in first[0]]
+    if missing:
+        raise pull_failure(
+            f"{', '.join(missing)} not among the query's columns ({', '.join(columns[:50])}); "
+            "key_column and deleted_column must name columns the query returns",
+            code="KEY_COLUMN_MISSING",
+            retryable=False,
+        )
+
+
+def _is_full(job: _Job) -> bool:
+    """A pull that reads the whole source: the first one, or a query without `:last_pull`."""
+    return job.watermark is None or "last_pull" not in job.query
+
+
+def _bound_watermark(watermark: datetime | None) -> datetime | None:
+    if watermark is None:
+        return None
+    return watermark - timedelta(seconds=core.settings.get_settings().pull_watermark_overlap_s)
 
 
 def _as_failure(exc: BaseException, secrets: list[str]) -> PullFailed:
@@ -188,6 +246,23 @@ def _finish(
     with factory() as session:
         session.execute(sa.update(Connector).where(Connector.id == job.id).values(**values))
         session.commit()
+
+
+def _mirror(factory: sessionmaker[Session], job: _Job, seen: set[str], result: PullResult) -> str:
+    """Archive what a complete full pull did not return; say what was done."""
+    if not _is_full(job):
+        return "skipped: an incremental pull does not see every row"
+    if result.records_rejected:
+        return "skipped: rows were rejected, so their records are not known to be gone"
+    if not result.records_pulled:
+        return "skipped: the source returned no rows"
+    with factory() as session:
+        archived = archive_missing_keys(
+            session, tenant_id=job.tenant_id, collection_name=job.vertical, keys=seen
+        )
+        session.commit()
+    result.records_archived += archived
+    return "applied"
 
 
 def run_pull(
@@ -223,10 +298,15 @@ def run_pull(
         source = build_connector(job.kind, config, policy=connector_policy())
         secrets = source.config.secrets()
         log.info("pull of %s from %s since %s", context, source.source, job.watermark)
-        batches = source.stream(job.query, last_pull=job.watermark, batch_size=job.batch_size)
+        batches = source.stream(
+            job.query, last_pull=_bound_watermark(job.watermark), batch_size=job.batch_size
+        )
+        mirror = job.mode == "mirror" and job.key_column is not None
+        seen: set[str] | None = set() if mirror else None
         try:
             units = _Units(batches, max(commit_rows, job.batch_size))
             _check_name_column(job, units.pending)
+            _check_identity_columns(job, units.pending)
             while (rows := units.next_unit()) is not None:
                 with factory() as session:
                     ingested = ingest_records(
@@ -238,12 +318,20 @@ def run_pull(
                         source_type=SOURCE_TYPE,
                         source_name=job.name,
                         name_column=job.name_column,
+                        key_column=job.key_column,
+                        deleted_column=job.deleted_column,
+                        keep_keys=seen is not None,
                     )
                     session.commit()
+                if seen is not None and ingested.keys:
+                    seen |= ingested.keys
                 result.records_pulled = units.pulled
                 result.records_ingested += ingested.accepted
                 result.duplicates_skipped += ingested.dedup_skipped
                 result.records_rejected += ingested.rejected
+                result.records_inserted += ingested.inserted
+                result.records_updated += ingested.updated
+                result.records_archived += ingested.archived
                 room = MAX_ERRORS_REPORTED - len(result.errors)
                 if room > 0:
                     result.errors.extend(ingested.errors[:room])
@@ -254,6 +342,8 @@ def run_pull(
             close = getattr(batches, "close", None)
             if close is not None:
                 close()
+        if seen is not None:
+            result.mirror = _mirror(factory, job, seen, result)
     except Exception as exc:
         failure = _as_failure(exc, secrets)
         failure.extra.update(

@@ -2,7 +2,9 @@
 
 The body of `POST /connectors` is parsed here: known fields only, the right types, a known
 `connector_type` whose `connection_config` has every required key, a read-only query, a positive
-`batch_size` and an optional cron `schedule`. No driver is imported and no connection opened.
+`batch_size`, an optional cron `schedule`, and the record identity: `key_column` (one column, or a
+list / comma-separated columns for a composite key), `deleted_column` (soft deletes) and `mode`
+(`append`, or `mirror`: a full pull archives the records it no longer returns). No driver is imported and no connection opened.
 """
 
 from __future__ import annotations
@@ -14,14 +16,15 @@ from typing import Any
 from connectors.base import DEFAULT_BATCH_SIZE
 from connectors.registry import validate_connector
 from core.errors import InvalidInput, ValidationFailed
+from core.ingestion.keys import parse_key_fields, parse_mode
 from core.ingestion.pipeline import COLLECTION_NAME
 from core.pulls.schedules import validate_cron
 from core.security.targets import connector_policy
 
 MAX_BATCH_SIZE = 100_000
 REQUIRED = ("name", "connector_type", "vertical", "entity_type", "connection_config", "query")
-OPTIONAL = ("name_column", "batch_size", "schedule")
-LIMITS = {"name": 200, "vertical": 100, "entity_type": 100, "name_column": 200}
+OPTIONAL = ("name_column", "batch_size", "schedule", "key_column", "deleted_column", "mode")
+LIMITS = {"name": 200, "vertical": 100, "entity_type": 100, "name_column": 200, "deleted_column": 200}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,9 @@ class ConnectorSpec:
     name_column: str | None = None
     batch_size: int = DEFAULT_BATCH_SIZE
     schedule: str | None = None
+    key_column: str | None = None  # comma-separated for a composite key
+    deleted_column: str | None = None
+    mode: str = "append"
 
 
 def _text(body: Mapping[str, Any], key: str, *, required: bool) -> str | None:
@@ -95,6 +101,16 @@ def parse_connector_spec(body: Any) -> ConnectorSpec:
             f"batch_size must be an integer from 1 to {MAX_BATCH_SIZE}", extra={"field": "batch_size"}
         )
     schedule = validate_cron(body.get("schedule"))
+    key_fields = parse_key_fields(body.get("key_column"))
+    key_column = ",".join(key_fields) if key_fields else None
+    if key_column is not None and len(key_column) > 200:
+        raise ValidationFailed("key_column is longer than 200 characters", extra={"field": "key_column"})
+    deleted_column = _text(body, "deleted_column", required=False)
+    mode = parse_mode(body.get("mode"))
+    if key_column is None and (deleted_column or mode == "mirror"):
+        raise ValidationFailed(
+            "deleted_column and mode=mirror need a key_column", extra={"field": "key_column"}
+        )
     validate_connector(kind or "", dict(config), query, policy=connector_policy())
     return ConnectorSpec(
         name=name or "",
@@ -106,4 +122,7 @@ def parse_connector_spec(body: Any) -> ConnectorSpec:
         name_column=name_column,
         batch_size=batch_size,
         schedule=schedule,
+        key_column=key_column,
+        deleted_column=deleted_column,
+        mode=mode,
     )

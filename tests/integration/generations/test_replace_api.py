@@ -63,7 +63,7 @@ async def test_replace_index_and_swap_moves_search_to_the_new_data(
     assert started.status_code == 200, started.text
     body = started.json()
     assert body["staging"] == {"generation": 2, "status": "staging", "vertical": name}
-    assert body["summary"] == {"submitted": 40, "accepted": 40, "rejected": 0, "dedup_skipped": 0, "inserted": 40, "updated": 0, "unchanged": 0, "archived": 0, "replaced_in_file": 0}
+    assert body["summary"] == {"submitted": 40, "accepted": 40, "rejected": 0, "dedup_skipped": 0, "inserted": 40, "updated": 0, "unchanged": 0, "archived": 0, "replaced_in_file": 0, "replaced": []}
     assert body["status"] == "processing" and body["ingestion_id"]
     assert body["metadata"]["file_hash"].startswith("sha256:")
     staged = vector_collection_name(owner.tenant_id, collection_id, 2)

@@ -81,7 +81,7 @@ def test_the_last_row_of_a_key_wins_and_earlier_ones_are_reported_with_their_lin
         db, tenant_id, "A-1,Bolt,1,1\nB-2,Nut,2,2\nA-1,Bolt,1.5,1\nA-1,Bolt,1.75,1\n", key_column="part_number"
     )
     assert (result.inserted, result.replaced_in_file, result.submitted) == (2, 2, 4)
-    assert result.to_dict()["replaced_in_file"] == [
+    assert result.to_dict()["summary"]["replaced"] == [
         {"line": 2, "replaced_by_line": 4, "key": "A-1"},
         {"line": 4, "replaced_by_line": 5, "key": "A-1"},
     ]

@@ -53,7 +53,7 @@ async def search(client: httpx.AsyncClient, tenant: TenantKey, collection: str =
 async def test_upload_reports_the_contract_result_and_dedups_a_reupload(live_client, shop) -> None:
     again = await upload(live_client, shop, "manufacturing", CATALOG)
     body = again.json()
-    assert body["summary"] == {"submitted": 5, "accepted": 0, "rejected": 0, "dedup_skipped": 5, "inserted": 0, "updated": 0, "unchanged": 5, "archived": 0, "replaced_in_file": 0}
+    assert body["summary"] == {"submitted": 5, "accepted": 0, "rejected": 0, "dedup_skipped": 5, "inserted": 0, "updated": 0, "unchanged": 5, "archived": 0, "replaced_in_file": 0, "replaced": []}
     assert body["metadata"]["file_hash"].startswith("sha256:")
     assert body["metadata"]["reconciliation_passed"] is True
     assert set(body) == {"ingestion_id", "status", "summary", "errors", "metadata"}
@@ -232,3 +232,26 @@ async def test_health_search_and_metrics_count_searches(live_client, shop) -> No
     assert 0 < stats["zero_result_rate"] <= 1
     metrics = (await live_client.get(f"{V1}/metrics")).text
     assert "kariz_search_requests_total" in metrics and "kariz_ingested_records_total" in metrics
+
+
+async def test_keyed_upload_over_http_updates_in_place_and_a_second_key_is_409(live_client) -> None:
+    tenant = await register_tenant(live_client, "keyed-http")
+    first = await upload(live_client, tenant, "catalog", b"sku,name,price\nPG-0001-Z,Gasket,23.98\n", "a.csv",
+                         key_column="sku")
+    assert first.status_code == 200, first.text
+    again = await upload(live_client, tenant, "catalog", b"sku,name,price\nPG-0001-Z,Gasket,24.98\n", "b.csv")
+    summary = again.json()["summary"]
+    assert (summary["updated"], summary["inserted"], summary["accepted"]) == (1, 0, 1)
+    found = (await search(live_client, tenant, "catalog", query="gasket", search_mode="fulltext")).json()
+    assert [r["collection_data"]["price"] for r in found["results"]] == [24.98]
+    clash = await upload(live_client, tenant, "catalog", b"sku,name,price\nX,Y,1\n", "c.csv",
+                         key_column="name")
+    assert_error(clash, 409)
+    assert "keyed by sku" in clash.json()["error"]["message"]
+    bad = await live_client.post(f"{V1}/ingest/catalog", params={"entity_type": "part"},
+                                 json=[{"sku": ["a", "b"], "name": "n"}], headers=tenant.headers)
+    assert_error(bad, 422)
+    other = await register_tenant(live_client, "keyed-http-other")  # another tenant's key is its own
+    mine = await upload(live_client, other, "catalog", b"sku,name,price\nPG-0001-Z,Gasket,1\n", "a.csv",
+                        key_column="name")
+    assert mine.json()["summary"]["inserted"] == 1
