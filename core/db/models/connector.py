@@ -24,7 +24,7 @@ class Connector(Base):
     config_encrypted: Mapped[str] = mapped_column(sa.Text)
     query: Mapped[str] = mapped_column(sa.Text)
     name_column: Mapped[str | None] = mapped_column(sa.String(200))
-    # record identity (0009_identity): the key column, a soft-delete column, and 'mirror' to archive
+    # record identity (0013_identity): the key column, a soft-delete column, and 'mirror' to archive
     # the records a full pull no longer returns
     key_column: Mapped[str | None] = mapped_column(sa.String(200))
     deleted_column: Mapped[str | None] = mapped_column(sa.String(200))

@@ -21,7 +21,7 @@ class Record(Base):
     __table_args__ = (
         # dedup: the same content lands once per collection generation
         sa.UniqueConstraint("collection_id", "generation", "content_hash"),
-        # one record per key in a generation (keyed collections only; 0009_identity)
+        # one record per key in a generation (keyed collections only; 0013_identity)
         sa.Index("ux_records_key", "collection_id", "generation", "record_key", unique=True,
                  postgresql_where=sa.text("record_key IS NOT NULL")),
         sa.Index("ix_records_scope", "tenant_id", "collection_id", "generation", "status"),

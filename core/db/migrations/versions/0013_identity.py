@@ -1,7 +1,7 @@
 """record identity: a collection's record key, the key of each record, connector key/delete/mode
 
-Revision ID: 0009_identity
-Revises: 0008_record_write_path
+Revision ID: 0013_identity
+Revises: 0012_name_match
 Create Date: 2026-12-02 04:10:00
 
 - `collections.record_key` (text[]): the field(s) that identify a record in its source, remembered
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY
 
-revision = "0009_identity"
-down_revision = "0008_record_write_path"
+revision = "0013_identity"
+down_revision = "0012_name_match"
 branch_labels = None
 depends_on = None
 
