@@ -25,8 +25,10 @@ import api
 from api.auth.middleware import AuthMiddleware
 from api.deps import provide_db_session, provide_read_session, provide_settings
 from api.errors import EXCEPTION_HANDLERS
+from api.input_guard import InputGuardMiddleware
 from api.usage.hooks import add_usage_headers, count_request
 from core.db.engine import make_async_engine, make_async_session_factory
+from core.log_format import configure_logging
 from core.search.stats import SearchStats
 from core.settings import Settings, get_settings
 from core.usage.counters import make_usage_counter
@@ -98,6 +100,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         dependencies={"db_session": Provide(provide_db_session), "read_session": Provide(provide_read_session),
                       "settings": Provide(provide_settings, sync_to_thread=False)},
         middleware=[
+            InputGuardMiddleware,
             PROMETHEUS.middleware,
             DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS, exclude_from_auth_key="public"),
         ],
@@ -121,5 +124,5 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
 def app_factory() -> Litestar:
     """Entry point for ASGI servers (`uvicorn --factory api.app:app_factory`)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(logging.INFO)
     return create_app()

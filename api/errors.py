@@ -12,6 +12,7 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy import exc as sa_exc
 
 from core import errors as e
 
@@ -77,10 +78,25 @@ def http_error_handler(_: Request, exc: HTTPException) -> Response:
         message = "Invalid or missing API Key"
     if status == 413:
         message = "request body exceeds the maximum allowed size"
+    if status == 400 and str(message).startswith("JSON is malformed:"):
+        # msgspec's "JSON is malformed: trailing comma in object (byte 8)"
+        message = "malformed JSON: " + str(message).removeprefix("JSON is malformed:").strip()
     return Response(error_body(status, str(message), **extra), status_code=status, headers=exc.headers)
 
 
+def _nul_in_text(exc: Exception) -> bool:
+    """PostgreSQL refusing a NUL byte in a text parameter (asyncpg or psycopg), however wrapped."""
+    text = f"{type(getattr(exc, 'orig', None) or exc).__name__}: {exc}"
+    return ("CharacterNotInRepertoire" in text or "UntranslatableCharacter" in text
+            or "0x00" in text or "NUL (0x00)" in text)
+
+
 def unexpected_error_handler(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, RecursionError):  # a request body nested past what the decoder can follow
+        return Response(error_body(400, "malformed JSON: the body nests too deeply"), status_code=400)
+    if isinstance(exc, sa_exc.DBAPIError | ValueError) and _nul_in_text(exc):
+        return Response(error_body(400, "the request contains a NUL byte, which text values cannot hold"),
+                        status_code=400)
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     status = HTTP_500_INTERNAL_SERVER_ERROR
     return Response(error_body(status, "internal error"), status_code=status)

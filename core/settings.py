@@ -65,6 +65,17 @@ class Settings(BaseSettings):
     default_monthly_tokens: int = 10_000_000
     default_per_minute_limit: int = 600
     default_daily_limit: int = 100_000
+    open_registration: bool = True  # POST /register; off: tenants come from operators only
+    register_per_hour_limit: int = 20  # sign-ups per client address and hour
+
+    # hostile input: one cap for every format (CSV, JSON, NDJSON, XML, PDF, API records, pulls)
+    max_field_bytes: int = 128 * 1024  # one text value
+    max_record_bytes: int = 256 * 1024  # a record's name, fields and description together (tsvector stays < 1 MB)
+    max_record_fields: int = 2000
+    max_nesting_depth: int = 64  # objects/arrays inside a record, and JSON request bodies
+    pdf_max_stream_bytes: int = 16 * MB  # one decompressed PDF stream
+    pdf_max_text_bytes: int = 32 * MB  # all text extracted from one PDF
+    pdf_time_budget_s: float = 30.0  # text extraction of one PDF
 
     # background work
     landing_dir: Path | None = None

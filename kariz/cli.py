@@ -89,7 +89,8 @@ def key() -> None:
 @click.option("--scope", "scopes", multiple=True, required=True,
               help="Repeat for each scope: admin, system:admin, tenant:read, tenant:write, chat:read, ...")
 @click.option("--name", default="cli", show_default=True)
-@click.option("--expires-days", type=int, default=None)
+@click.option("--expires-days", type=click.IntRange(min=1), default=None,
+              help="days until the key expires (at least 1; omit for a key that does not expire)")
 def key_create(tenant_ref: str, scopes: tuple[str, ...], name: str, expires_days: int | None) -> None:
     """Issue an API key; the secret is printed once and only its hash is stored."""
     from core.tenants import service

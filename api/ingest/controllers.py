@@ -18,6 +18,7 @@ from api.auth.principal import Principal
 from api.uploads import UPLOAD_BODY_LIMIT, read_upload
 from api.worker_sessions import run_in_worker_session
 from core.errors import InvalidInput, ValidationFailed
+from core.ingestion.json_rows import one_record_or_wrapper
 from core.ingestion.pipeline import IngestionResult, ingest_file, ingest_records
 from core.metrics import INGESTED_RECORDS, INGESTIONS, REJECTED_RECORDS
 
@@ -31,10 +32,39 @@ def _required_entity_type(entity_type: str | None) -> str:
 
 
 def _observe(result: IngestionResult, source_type: str) -> dict[str, Any]:
+    """The contract's result; ValidationFailed (422, with the per-row errors and the summary) when
+    every row was rejected, so a client never mistakes a file that ingested nothing for a success."""
     INGESTIONS.labels(source_type, result.status).inc()
     INGESTED_RECORDS.labels(source_type).inc(result.accepted)
     REJECTED_RECORDS.labels(source_type).inc(result.rejected)
-    return result.to_dict()
+    body = result.to_dict()
+    if result.rejected and not result.accepted and not result.dedup_skipped:
+        raise ValidationFailed(
+            f"every row was rejected ({result.rejected}); nothing was ingested",
+            extra={"errors": body["errors"], "summary": body["summary"], "ingestion_id": body["ingestion_id"]},
+        )
+    return body
+
+
+def _records_of(body: bytes) -> list[Any]:
+    """The records of an `/ingest/{collection}` body: a JSON array, or one record object
+    (`{name, collection_data, ...}` or a flat object); an object wrapping an array of records is 400."""
+    try:
+        value = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        reason = str(exc).removeprefix("JSON is malformed:").strip()
+        raise InvalidInput(f"malformed JSON: {reason}") from None
+    except RecursionError:
+        raise InvalidInput("malformed JSON: the body nests too deeply") from None
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict):
+        wrapped = one_record_or_wrapper(value)
+        if wrapped is not None:
+            raise InvalidInput(f"body must be a JSON list of records; found an object whose '{wrapped}' "
+                               "field holds a list of records: send that list")
+        return [value]
+    raise InvalidInput("body must be a JSON list of records")
 
 
 class IngestController(Controller):
@@ -96,12 +126,7 @@ class IngestController(Controller):
         or `{name, collection_data, record_type?, description_llm?}` objects; `key_column`,
         `deleted_column` and `mode` as for files."""
         kind = _required_entity_type(entity_type)
-        try:
-            records = msgspec.json.decode(await request.body())
-        except msgspec.DecodeError:
-            raise InvalidInput("body must be a JSON list of records") from None
-        if not isinstance(records, list):
-            raise InvalidInput("body must be a JSON list of records")
+        records = _records_of(await request.body())
         tenant_id = request.user.tenant_id
 
         def work(session):  # noqa: ANN001, ANN202

@@ -11,6 +11,9 @@ from core.ingestion.rows import ParsedRow, RowError
 from core.ingestion.values import infer_value
 
 _DELIMITERS = ",;\t|"
+# the csv module's own cap (128 K characters) would reject a long value as "malformed"; the one cap on
+# values for every format is `max_field_bytes`, applied to the parsed row (core.ingestion.limits)
+csv.field_size_limit(2**31 - 1)
 
 
 def sniff_delimiter(text: str, filename: str | None = None) -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from core.errors import InvalidInput
 from core.ingestion.csv_rows import csv_rows
 from core.ingestion.encoding import decode_text
-from core.ingestion.json_rows import first_line_is_json, json_array_rows, ndjson_rows
+from core.ingestion.json_rows import first_line_is_json, json_array_rows, ndjson_rows, one_record_or_wrapper
 from core.ingestion.pdf_rows import pdf_rows
 from core.ingestion.rows import ParsedRow, RowError
 from core.ingestion.xml_rows import xml_rows
@@ -63,6 +64,47 @@ def detect_format(filename: str | None, head: bytes, declared: str | None = None
     return "csv"
 
 
+_BINARY_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"PK\x03\x04", "a ZIP archive (or an .xlsx/.docx, which are ZIP archives)"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"\xfd7zXZ\x00", "an xz archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"\x7fELF", "an executable"),
+    (b"\xd0\xcf\x11\xe0", "an old Office document"),
+    (b"%PDF-", "a PDF"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+)
+_TEXT_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+
+
+def refuse_binary(data: bytes, fmt: str) -> None:
+    """InvalidInput when a file meant as text (CSV, JSON, NDJSON, XML) is by its content something
+    else: a known binary signature, or NUL bytes in its first 8 KB without a UTF-16/32 byte-order mark.
+    (Signatures that could open a line of text, such as `MZ` or `BZh`, are left to the NUL test.)"""
+    for signature, what in _BINARY_SIGNATURES:
+        if data.startswith(signature):
+            raise InvalidInput(f"the file is {what}, not {fmt.upper()}: its content does not match its name")
+    if b"\x00" in data[:8192] and not data.startswith(_TEXT_BOMS):
+        raise InvalidInput(f"the file is binary (it holds NUL bytes), not {fmt.upper()} text")
+
+
+def _refuse_wrapper(text: str) -> None:
+    """InvalidInput for a JSON file holding one object that wraps a list of records."""
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return  # the array reader reports where it breaks
+    if isinstance(value, dict):
+        key = one_record_or_wrapper(value)
+        if key is not None:
+            raise InvalidInput(f"expected a JSON array of records; found an object whose '{key}' field holds "
+                               "a list of records: upload that array (or one record object)")
+
+
 def parse_file(
     data: bytes, *, filename: str | None = None, file_format: str | None = None, record_tag: str | None = None
 ) -> ParsedSource:
@@ -71,6 +113,7 @@ def parse_file(
     fmt = detect_format(filename, data[:1024], file_format)
     if fmt == "pdf":
         return ParsedSource("pdf", None, pdf_rows(data, filename))
+    refuse_binary(data, fmt)
     text, encoding = decode_text(data)
     if not text.strip():
         raise InvalidInput("the file is empty")
@@ -79,7 +122,8 @@ def parse_file(
         return ParsedSource("csv", encoding, rows, columns)
     if fmt == "json" and text.lstrip().startswith("{"):
         fmt = "ndjson" if first_line_is_json(text) else "json"
-        if fmt == "json":  # one pretty-printed object: a single record
+        if fmt == "json":  # one pretty-printed object: a single record, unless it wraps the array
+            _refuse_wrapper(text)
             text = f"[{text}]"
     if fmt == "json":
         return ParsedSource("json", encoding, json_array_rows(text))

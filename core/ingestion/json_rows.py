@@ -59,6 +59,8 @@ def json_array_rows(text: str) -> Iterator[ParsedRow | RowError]:
             raise fail(exc.pos, exc.msg) from exc
         except ValueError as exc:
             raise fail(i, str(exc)) from exc
+        except RecursionError:
+            raise fail(i, "the record nests too deeply to read") from None
         yield _row(line, value)
         i = skip(end)
         if i < n and text[i] == ",":
@@ -84,7 +86,22 @@ def ndjson_rows(text: str) -> Iterator[ParsedRow | RowError]:
         except ValueError as exc:
             yield RowError(number, None, f"invalid JSON: {exc}")
             continue
+        except RecursionError:
+            yield RowError(number, None, "invalid JSON: the record nests too deeply to read")
+            continue
         yield _row(number, value)
+
+
+def one_record_or_wrapper(value: dict[str, Any]) -> str | None:
+    """None when a JSON object is one record by the contract's shape (`{name, collection_data, ...}` or
+    a flat object); else the name of the field holding a list of records (`{"products": [{...}, ...]}`),
+    which means the object wraps the array the caller meant to send."""
+    if isinstance(value.get("collection_data"), dict):
+        return None
+    for key, field in value.items():
+        if isinstance(field, list) and field and all(isinstance(item, dict) for item in field):
+            return key
+    return None
 
 
 def first_line_is_json(text: str) -> bool:
@@ -95,5 +112,7 @@ def first_line_is_json(text: str) -> bool:
                 _DECODER.decode(raw)
             except ValueError:
                 return False
+            except RecursionError:
+                return True  # a whole (if absurdly deep) value on one line: NDJSON, rejected by line
             return True
     return False

@@ -23,6 +23,7 @@ import core.settings
 from core.errors import InvalidInput, PayloadTooLarge, ValidationFailed
 from core.ingestion.formats import parse_file
 from core.ingestion.keys import KeyMissing, is_deleted, key_of, parse_key_fields, parse_mode, remember_key
+from core.ingestion.limits import RecordLimits, record_size_problem, shape_problem
 from core.ingestion.naming import choose_name_column
 from core.ingestion.rows import ParsedRow, RowError
 from core.ingestion.store import (
@@ -127,11 +128,13 @@ class _Tally:
 class _Preparer:
     """Turns parsed rows into staging tuples (name, type, data JSON, description, hash, identifiers)."""
 
-    def __init__(self, record_type: str, name_column: str | None, tally: _Tally, digest: Any | None) -> None:
+    def __init__(self, record_type: str, name_column: str | None, tally: _Tally, digest: Any | None,
+                 limits: RecordLimits | None = None) -> None:
         self.record_type = record_type
         self.name_column = name_column
         self.tally = tally
         self.digest = digest  # for record batches: a running hash of content hashes
+        self.limits = limits or RecordLimits.from_settings(core.settings.get_settings())
         self.key_fields: tuple[str, ...] | None = None  # set once the collection's key is known
         self.deleted_column: str | None = None
 
@@ -148,6 +151,9 @@ class _Preparer:
 
     def prepare(self, row: ParsedRow) -> tuple | RowError:
         fields = row.fields
+        problem = shape_problem(fields, self.limits)
+        if problem is not None:
+            return RowError(row.line, *problem)
         structured = isinstance(fields.get("collection_data"), Mapping)
         keyed = None
         if self.key_fields is not None:
@@ -187,6 +193,9 @@ class _Preparer:
             return RowError(row.line, None, f"value not representable in JSON: {exc}")
         if "\\u0000" in data_json or "\x00" in name or (description and "\x00" in description):
             return RowError(row.line, None, "contains a NUL character")
+        too_big = record_size_problem((data_json, name, description or ""), self.limits)
+        if too_big is not None:
+            return RowError(row.line, None, too_big)
         kinds = self.tally.kinds
         for key, value in data.items():
             kinds.add((key, value_kind(value)))

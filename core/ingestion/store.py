@@ -34,7 +34,10 @@ def resolve_target(
     db: Executor, tenant_id: uuid.UUID, collection_name: str, *, generation: int | None, create: bool
 ) -> Target:
     """The collection (created with an active generation 1 when missing and `create`) and the
-    generation to write: the given one (which must be active or staging) or the active one."""
+    generation to write: the given one (which must be active or staging) or the active one.
+
+    Conflict when writing into the active generation while a replace (a staging generation) is
+    pending: the swap would drop those rows."""
     if create:
         db.execute(
             sa.text(
@@ -60,6 +63,15 @@ def resolve_target(
             {"id": uuid.uuid4(), "t": tenant_id, "c": collection_id, "g": active},
         )
     number = active if generation is None else generation
+    if generation is None and db.execute(
+        sa.text("SELECT 1 FROM generations WHERE collection_id = :c AND status = 'staging' LIMIT 1"),
+        {"c": collection_id},
+    ).first():
+        # rows written into the active generation now would vanish at the swap
+        raise Conflict(
+            f"a replace of collection '{collection_name}' is pending: writes to its active generation are "
+            "refused until it is swapped or cancelled (they would not survive the swap)"
+        )
     if generation is not None:
         status = db.execute(
             sa.text("SELECT status FROM generations WHERE collection_id = :c AND number = :g"),

@@ -13,7 +13,7 @@ import defusedxml
 import defusedxml.ElementTree as SafeET
 
 from core.errors import InvalidInput
-from core.ingestion.rows import ParsedRow
+from core.ingestion.rows import ParsedRow, RowError
 from core.ingestion.values import infer_value
 
 _DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
@@ -23,13 +23,22 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1] if tag.startswith("{") else tag
 
 
-def _value(elem: Element) -> Any:
+MAX_DEPTH = 200  # elements inside one record; far past any real catalog, well inside Python's stack
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def _value(elem: Element, depth: int = 0) -> Any:
+    if depth > MAX_DEPTH:
+        raise _TooDeep
     children = list(elem)
     if not children and not elem.attrib:
         return infer_value(elem.text or "")
     out: dict[str, Any] = {_local(k): infer_value(v) for k, v in elem.attrib.items()}
     for child in children:
-        key, value = _local(child.tag), _value(child)
+        key, value = _local(child.tag), _value(child, depth + 1)
         if value is None:
             continue
         if key in out:
@@ -43,7 +52,7 @@ def _value(elem: Element) -> Any:
     return out
 
 
-def xml_rows(text: str, record_tag: str | None) -> Iterator[ParsedRow]:
+def xml_rows(text: str, record_tag: str | None) -> Iterator[ParsedRow | RowError]:
     """Rows of the elements named `record_tag` (namespace ignored); `line` is the record number.
 
     InvalidInput without record_tag, for malformed XML, and for DTD entities or external references."""
@@ -60,8 +69,12 @@ def xml_rows(text: str, record_tag: str | None) -> Iterator[ParsedRow]:
             if _local(elem.tag) != tag:
                 continue
             number += 1
-            value = _value(elem)
-            yield ParsedRow(number, value if isinstance(value, dict) else {"value": value})
+            try:
+                value = _value(elem)
+            except _TooDeep:
+                yield RowError(number, None, f"elements nest deeper than {MAX_DEPTH} levels")
+            else:
+                yield ParsedRow(number, value if isinstance(value, dict) else {"value": value})
             elem.clear()
     except defusedxml.EntitiesForbidden as exc:
         raise InvalidInput(

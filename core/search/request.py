@@ -20,6 +20,22 @@ FORMATS = ("json", "compact", "yaml")
 SEARCH_MODES = ("auto", "fulltext", "semantic", "hybrid")
 
 
+def _holds_nul(value: Any) -> bool:
+    """True when a string inside `value` (a filter object, list or text) holds a NUL character."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class SearchRequest:
     """What a caller asks: `query` (1-500 chars, optional with filters), paging, sort, format, filters;
@@ -48,6 +64,8 @@ class SearchRequest:
             raise InvalidInput("filters must be an object of field names to values")
         if not query and not self.filters:
             raise InvalidInput("a query is required unless filters are given")
+        if _holds_nul(query) or _holds_nul(self.sort) or _holds_nul(self.filters):
+            raise InvalidInput("the search contains a NUL byte, which text values cannot hold")
         if (
             isinstance(self.limit, bool)
             or not isinstance(self.limit, int)

@@ -19,6 +19,7 @@ from core.security.api_keys import (
     hash_key,
 )
 from core.settings import Settings, get_settings
+from core.tenants.emails import checked_email
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,12 @@ def create_tenant(session: Session, name: str, *, email: str | None = None,
         per_minute_limit=settings.default_per_minute_limit,
         daily_limit=settings.default_daily_limit,
     )
-    session.add(tenant)
-    session.flush()
+    try:
+        with session.begin_nested():  # two sign-ups racing for one name: the loser gets 409, not 500
+            session.add(tenant)
+            session.flush()
+    except sa.exc.IntegrityError:
+        raise Conflict(f"tenant '{name}' already exists") from None
     return tenant
 
 
@@ -71,7 +76,9 @@ def find_tenant(session: Session, name_or_id: str) -> Tenant:
 
 def create_account(session: Session, tenant_id: uuid.UUID, email: str, *, name: str | None = None,
                    role: Role = Role.MEMBER) -> Account:
-    """Create an account in the tenant; Conflict when the e-mail is taken there."""
+    """Create an account in the tenant; ValidationFailed (422) for an invalid e-mail, Conflict when it
+    is taken there."""
+    email = checked_email(email)
     exists = session.execute(
         sa.select(Account.id).where(Account.tenant_id == tenant_id, Account.email == email)
     ).first()

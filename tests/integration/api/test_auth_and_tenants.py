@@ -151,7 +151,7 @@ async def test_bad_bodies_are_4xx_not_500(client: httpx.AsyncClient, tenant_key:
     wrong_type = await client.post(f"{V1}/register", json={"name": 5, "email": "a@b.co"})
     assert_error(wrong_type, 400, "BAD_REQUEST")
     bad_email = await client.post(f"{V1}/register", json={"name": "a", "email": "nope"})
-    assert_error(bad_email, 400, "BAD_REQUEST")
+    assert_error(bad_email, 422, "VALIDATION_ERROR")
     huge = await client.post(f"{V1}/register", content=b'{"name": "' + b"a" * (11 * 2**20) + b'"}',
                              headers={"content-type": "application/json"})
     assert_error(huge, 413, "PAYLOAD_TOO_LARGE")

@@ -222,7 +222,7 @@ async def test_record_list_ingestion(live_client) -> None:
     hits = (await search(live_client, tenant, "parts", filters={"module": 1.5})).json()["results"]
     assert {h["name"] for h in hits} == {"Gear 20T", "Gear 40T"}
     assert_error(await live_client.post(f"{V1}/ingest/parts", params={"entity_type": "part"},
-                                        headers=tenant.headers, json={"name": "not a list"}), 400)
+                                        headers=tenant.headers, json={"items": [{"name": "not a list"}]}), 400)
 
 
 async def test_health_search_and_metrics_count_searches(live_client, shop) -> None:
