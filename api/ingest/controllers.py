@@ -38,7 +38,7 @@ def _observe(result: IngestionResult, source_type: str) -> dict[str, Any]:
     INGESTED_RECORDS.labels(source_type).inc(result.accepted)
     REJECTED_RECORDS.labels(source_type).inc(result.rejected)
     body = result.to_dict()
-    if result.rejected and not result.accepted and not result.dedup_skipped:
+    if result.status == "failed":  # rows were rejected and none written, updated, deleted or deduplicated
         raise ValidationFailed(
             f"every row was rejected ({result.rejected}); nothing was ingested",
             extra={"errors": body["errors"], "summary": body["summary"], "ingestion_id": body["ingestion_id"]},
