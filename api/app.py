@@ -26,6 +26,7 @@ from api.auth.middleware import AuthMiddleware
 from api.deps import provide_db_session, provide_read_session, provide_settings
 from api.errors import EXCEPTION_HANDLERS
 from api.input_guard import InputGuardMiddleware
+from api.uploads import upload_body_limit
 from api.usage.hooks import add_usage_headers, count_request
 from core.db.engine import make_async_engine, make_async_session_factory
 from core.log_format import configure_logging
@@ -43,8 +44,8 @@ PROMETHEUS = PrometheusConfig(app_name="kariz", prefix="kariz", group_path=True,
                               exclude=[f"^{API_PREFIX}/metrics", f"^{API_PREFIX}/docs"])
 
 
-def discover_routes() -> list[Any]:
-    """Every `api.<area>.controllers.ROUTES`, areas in name order."""
+def discover_routes(name: str = "ROUTES") -> list[Any]:
+    """Every `api.<area>.controllers.ROUTES` (or another list `name`), areas in name order."""
     routes: list[Any] = []
     for info in sorted(pkgutil.iter_modules(api.__path__), key=lambda m: m.name):
         if not info.ispkg:
@@ -55,7 +56,7 @@ def discover_routes() -> list[Any]:
             if exc.name == f"api.{info.name}.controllers":
                 continue
             raise
-        routes.extend(getattr(module, "ROUTES", []))
+        routes.extend(getattr(module, name, []))
     return routes
 
 
@@ -93,8 +94,10 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             await close()
 
     v1 = Router(path=API_PREFIX, route_handlers=discover_routes())
+    uploads = Router(path=API_PREFIX, route_handlers=discover_routes("UPLOAD_ROUTES"),
+                     request_max_body_size=upload_body_limit(settings))
     return Litestar(
-        route_handlers=[v1, portal_router()],
+        route_handlers=[v1, uploads, portal_router()],
         on_startup=[open_state],
         on_shutdown=[close_state],
         dependencies={"db_session": Provide(provide_db_session), "read_session": Provide(provide_read_session),

@@ -24,8 +24,8 @@ import dagster as dg
 
 from assets.embeddings import collection_embeddings
 from core.embeddings import queue
+from core.embeddings.factory import get_embedding_provider
 from core.embeddings.pipeline import PipelineOptions, run_embedding_pipeline
-from core.embeddings.providers import get_embedding_provider
 from core.vectors.factory import get_vector_index
 from orchestration.requests import COLLECTION_TAG, TENANT_TAG
 from orchestration.resources import DatabaseResource, SettingsResource

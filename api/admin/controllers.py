@@ -8,10 +8,8 @@ the whole platform. Reindexing a collection queues a `reindex` work request that
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-from litestar import Controller, Request, get, post
-from litestar.datastructures import State
+from litestar import Controller, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.admin.schemas import (
@@ -22,13 +20,11 @@ from api.admin.schemas import (
     StatsView,
 )
 from api.auth.guards import requires_scope
-from api.auth.principal import Principal
+from api.auth.principal import AuthedRequest
 from api.worker_sessions import run_in_worker_session
 from core.admin import platform_stats, queue_collection_reindex
 from core.records import reindex_record
 from core.security.api_keys import ADMIN_SCOPE
-
-AuthedRequest = Request[Principal, Any, State]
 
 
 class AdminController(Controller):

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import State
 
 from core.security.api_keys import ADMIN_SCOPE, SYSTEM_SCOPE
 
@@ -27,3 +31,7 @@ class Principal:
         if self.is_system or scope in self.scopes:
             return True
         return scope != SYSTEM_SCOPE and ADMIN_SCOPE in self.scopes
+
+
+AuthedRequest = Request[Principal, Any, State]
+"""A handler's request after the auth middleware: `request.user` is the calling Principal."""

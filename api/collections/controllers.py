@@ -4,14 +4,12 @@ catalog (what a search page builds its filters from), and one record."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-from litestar import Controller, Request, get
-from litestar.datastructures import State
+from litestar import Controller, get
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.guards import requires_scope
-from api.auth.principal import Principal
+from api.auth.principal import AuthedRequest
 from api.collections.schemas import (
     CollectionAnswer,
     CollectionList,
@@ -22,8 +20,6 @@ from api.collections.schemas import (
 )
 from api.worker_sessions import run_in_worker_session
 from core.collections import browse
-
-AuthedRequest = Request[Principal, Any, State]
 
 
 class CollectionController(Controller):

@@ -11,20 +11,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, post
-from litestar.datastructures import State
+from litestar import Controller, Response, delete, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.guards import requires_scope
-from api.auth.principal import Principal
+from api.auth.principal import AuthedRequest
 from api.connectors.schemas import connector_body, pull_body, wait_seconds
 from core.db.models import RequestStatus
 from core.pulls.catalog import delete_connector, get_connector, list_connectors, register_connector
 from core.pulls.spec import parse_connector_spec
 from core.pulls.work import failure_of, get_pull, submit_pull, wait_for_pull
 
-AuthedRequest = Request[Principal, Any, State]
 WRITE = requires_scope("tenant:write")
 
 

@@ -7,13 +7,12 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.guards import own_tenant, requires_scope
-from api.auth.principal import Principal
+from api.auth.principal import AuthedRequest
 from api.estimator.schemas import (
     EstimateEnvelope,
     EstimatePageData,
@@ -29,8 +28,6 @@ from core.estimator.analysis import EstimateBuilder, analyze_events
 from core.estimator.store import list_estimates, read_estimate, save_estimate
 from core.estimator.vision import get_vision_provider
 from core.settings import Settings
-
-AuthedRequest = Request[Principal, Any, State]
 
 ANALYZE_DESCRIPTION = """\
 Body: JSON `{"tenantId", "images": [base64 or data:image/...;base64,...], "notes"?, "keepImages"?}`

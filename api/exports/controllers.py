@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
-from litestar.datastructures import State
+from litestar import Controller, get, post
 from litestar.response import File
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.guards import requires_scope
-from api.auth.principal import Principal
+from api.auth.principal import AuthedRequest
 from api.exports.schemas import active_view, started_view, status_view
 from core.exports import active_exports, export_file, get_export, start_export
 from core.security.api_keys import ADMIN_SCOPE
 from core.settings import Settings
-
-AuthedRequest = Request[Principal, Any, State]
 
 
 class ExportController(Controller):

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post, put
-from litestar.datastructures import State
+from litestar import Controller, get, post, put
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.guards import requires_scope
-from api.auth.principal import Principal
+from api.auth.principal import AuthedRequest
 from api.portal.schemas import (
     AutoPromoteBody,
     AutoPromoteView,
@@ -21,14 +20,12 @@ from api.portal.schemas import (
     ReplaceStatusView,
     SwapView,
 )
-from api.uploads import UPLOAD_BODY_LIMIT, read_upload
+from api.uploads import read_upload
 from api.worker_sessions import run_in_worker_session
 from core import generations
 from core.security.api_keys import ADMIN_SCOPE
 from core.settings import Settings
 from core.vectors.factory import get_vector_index
-
-AuthedRequest = Request[Principal, Any, State]
 
 
 class ReplaceController(Controller):
@@ -41,7 +38,6 @@ class ReplaceController(Controller):
         "/{name:str}/replace",
         operation_id="startReplace",
         status_code=200,
-        request_max_body_size=UPLOAD_BODY_LIMIT,
     )
     async def replace(
         self,
@@ -120,4 +116,5 @@ class ReplaceController(Controller):
         )
 
 
-ROUTES = [ReplaceController]
+# mounted with the upload body limit: `replace` takes a file
+UPLOAD_ROUTES = [ReplaceController]

@@ -5,17 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Controller, Request, get, post
-from litestar.datastructures import State
+from litestar import Controller, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.guards import own_tenant, requires_scope
-from api.auth.principal import Principal
+from api.auth.principal import AuthedRequest
 from api.requests.schemas import request_view
 from core.requests import get_request, submit_request
 from core.security.api_keys import ADMIN_SCOPE
-
-AuthedRequest = Request[Principal, Any, State]
 
 
 class WorkRequestController(Controller):

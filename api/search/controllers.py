@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from litestar.params import Parameter
 
 from api.auth.guards import requires_scope
-from api.auth.principal import Principal
+from api.auth.principal import AuthedRequest
 from api.search.schemas import SearchBody
 from core.errors import InvalidInput
 from core.metrics import SEARCH_CACHE_HITS, SEARCH_FALLBACKS, SEARCH_LATENCY, SEARCH_ZERO_RESULTS, SEARCHES
 from core.search.request import SearchRequest, SearchResponse
 from core.search.service import search
 
-AuthedRequest = Request[Principal, Any, State]
 # the read connection (api/deps.py): AsyncConnection or AsyncSession, a union Litestar cannot
 # validate as a handler parameter, hence Any
 Reader = Any

@@ -6,12 +6,12 @@ import time
 from typing import Any
 
 import psutil
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.middleware import forget_session
-from api.auth.principal import Principal
+from api.auth.principal import AuthedRequest
 from api.system.metrics import MetricsController
 from api.system.schemas import LogoutResponse, LogoutView, RegisterBody, TokenBody, TokenResponse, TokenView
 from api.worker_sessions import run_in_worker_session
@@ -86,7 +86,7 @@ class TokenController(Controller):
                       "tenant and scopes. The token works only while its session lives: it ends at "
                       "`expiresAt`, on `POST /auth/logout`, or when the key is revoked or expires. A JWT "
                       "cannot mint another token (403).")
-    async def issue(self, request: Request[Principal, Any, State], settings: Settings, db_session: AsyncSession,
+    async def issue(self, request: AuthedRequest, settings: Settings, db_session: AsyncSession,
                     data: TokenBody | None = None) -> TokenResponse:
         """Exchange an API key for a portal JWT carrying the key's tenant and scopes."""
         principal = request.user
@@ -109,7 +109,7 @@ class TokenController(Controller):
                       "token of the session) is refused from then on, in every API process within a few "
                       "seconds. An API key has no session to end (400); revoke a key with "
                       "`DELETE /tenants/{tenantId}/api-keys/{keyId}`.")
-    async def logout(self, request: Request[Principal, Any, State], db_session: AsyncSession) -> LogoutResponse:
+    async def logout(self, request: AuthedRequest, db_session: AsyncSession) -> LogoutResponse:
         """End the session of the calling JWT."""
         principal = request.user
         session_id = principal.session_id

@@ -6,13 +6,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from litestar import Controller, Request, delete, get, post
-from litestar.datastructures import State
+from litestar import Controller, delete, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.guards import own_tenant, requires_scope
 from api.auth.middleware import forget_key
-from api.auth.principal import Principal
+from api.auth.principal import AuthedRequest
 from api.tenants.schemas import (
     CreateAccountBody,
     CreateKeyBody,
@@ -26,8 +25,6 @@ from core.db.models import Account, Role
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.security.api_keys import ADMIN_SCOPE, ALL_TENANT_SCOPES, SYSTEM_SCOPE, TENANT_SCOPES
 from core.tenants import service
-
-AuthedRequest = Request[Principal, Any, State]
 
 
 class TenantController(Controller):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get
-from litestar.datastructures import State
+from litestar import Controller, get
 
 from api.auth.guards import requires_scope
-from api.auth.principal import Principal
+from api.auth.principal import AuthedRequest
 from api.usage.hooks import plan_limits
 
 
@@ -23,7 +22,7 @@ class UsageController(Controller):
     guards = [requires_scope("tenant:read")]
 
     @get("/", operation_id="getUsage")
-    async def usage(self, request: Request[Principal, Any, State]) -> dict[str, Any]:
+    async def usage(self, request: AuthedRequest) -> dict[str, Any]:
         """Usage and quotas of the calling tenant (this request included)."""
         tenant_id = request.user.tenant_id
         limits = await plan_limits(request, tenant_id)

@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from assets.embeddings.partitions import COLLECTION_PARTITIONS
 from core.embeddings import queue
 from core.embeddings.consistency import compare_vector_counts
+from core.embeddings.factory import get_embedding_provider
 from core.embeddings.pipeline import PipelineOptions, run_embedding_pipeline
-from core.embeddings.providers import get_embedding_provider
 from core.vectors.factory import get_vector_index
 from orchestration.resources import DatabaseResource, SettingsResource
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.embeddings.providers import EmbeddingProvider, check_texts, normalise_rows
+from core.embeddings.base import EmbeddingProvider, check_texts, normalise_rows
 from core.errors import Unavailable
 
 log = logging.getLogger(__name__)

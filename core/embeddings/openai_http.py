@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from core.embeddings.providers import DEFAULT_DIMENSION, EmbeddingProvider, check_texts, normalise_rows
+from core.embeddings.base import DEFAULT_DIMENSION, EmbeddingProvider, check_texts, normalise_rows
 from core.errors import InvalidInput, Unavailable
 
 #: statuses that say "not now" rather than "never": retry later

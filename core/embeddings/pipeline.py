@@ -33,7 +33,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from core.embeddings import queue
-from core.embeddings.providers import EmbeddingProvider
+from core.embeddings.base import EmbeddingProvider
 from core.embeddings.text import build_embedding_text
 from core.errors import InvalidInput, KarizError, NotFound, Unavailable
 from core.records.searchable import bump_search_version

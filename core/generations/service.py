@@ -258,7 +258,7 @@ def _create_staging(db: Session, collection: CollectionRef) -> int:
 
 def embedding_dimension(settings: Settings) -> int:
     """The vector size of the configured embedding provider."""
-    from core.embeddings.providers import get_embedding_provider
+    from core.embeddings.factory import get_embedding_provider
 
     return int(get_embedding_provider(settings).dimension)
 

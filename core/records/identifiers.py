@@ -8,7 +8,7 @@ same rules, so what a record exposes as an identifier is exactly what a query ca
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -169,16 +169,3 @@ def extract_identifiers(name: str, data: Mapping[str, Any] | None) -> list[str]:
     exact = [i for i in out if not i.endswith(PART_MARK)]
     parts = [i for i in out if i.endswith(PART_MARK) and i[:-1] not in out]
     return (exact + parts)[:MAX_IDENTIFIERS]
-
-
-def query_identifiers(text: str) -> list[str]:
-    """The identifiers a free-text query mentions (standards and code tokens), normalised."""
-    out: dict[str, None] = {}
-    _text_identifiers(text, out)
-    out.pop("", None)
-    return list(out)
-
-
-def unique(values: Iterable[str]) -> list[str]:
-    """`values` without repeats, first occurrence kept."""
-    return list(dict.fromkeys(values))

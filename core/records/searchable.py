@@ -8,14 +8,13 @@ search results of that collection stop being served.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from core.records.content import ISO_DATE_PATTERN, value_kind
+from core.records.content import ISO_DATE_PATTERN
 
 Executor = Session | sa.Connection
 
@@ -26,11 +25,6 @@ def search_text_sql(alias: str = "") -> str:
     return (
         f"kariz_record_tsv({p}name, {p}record_type, {p}description_llm, {p}collection_data, {p}identifiers)"
     )
-
-
-def field_kinds(data: Mapping[str, Any]) -> set[tuple[str, str]]:
-    """The (field, kind) pairs a record's `collection_data` contributes to the field catalog."""
-    return {(key, value_kind(value)) for key, value in data.items()}
 
 
 _ADD_FIELDS = sa.text(

@@ -171,7 +171,7 @@ _QUERY_VECTORS_MAX = 2048
 
 def query_vector(text: str) -> np.ndarray:
     """The query's embedding from the configured provider (recent queries are remembered)."""
-    from core.embeddings.providers import get_embedding_provider
+    from core.embeddings.factory import get_embedding_provider
 
     provider = get_embedding_provider(core.settings.get_settings())
     key = (provider.model_name, text)

@@ -7,7 +7,6 @@ needed), and lookup is one indexed equality on the hash.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 
 KEY_PREFIX = "sk_live_"
@@ -38,7 +37,3 @@ def looks_like_key(raw: str) -> bool:
 def display_prefix(raw: str) -> str:
     """The part of a key safe to show in listings."""
     return raw[:DISPLAY_PREFIX_LEN]
-
-
-def same_hash(a: str, b: str) -> bool:
-    return hmac.compare_digest(a, b)

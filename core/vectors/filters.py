@@ -98,7 +98,3 @@ class VectorFilter:
 
     def __bool__(self) -> bool:
         return bool(self.must)
-
-    def and_(self, *conditions: Condition) -> VectorFilter:
-        """This filter with more conditions."""
-        return VectorFilter(self.must + tuple(conditions))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kariz.sdk.retry_after import parse_retry_after
+
 
 class KarizError(Exception):
     """Base of every SDK error."""
@@ -125,8 +127,6 @@ def error_for(status: int, body: Any, headers: dict[str, str], text: str = "") -
     message, code = error_message(body, text.strip()[:500] or f"HTTP {status}")
     cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else APIError)
     if cls is RateLimitError:
-        from kariz.sdk.transport import parse_retry_after
-
         return RateLimitError(
             message,
             retry_after=parse_retry_after(headers.get("retry-after")),

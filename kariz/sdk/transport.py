@@ -8,8 +8,6 @@ import random
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
 
@@ -17,6 +15,7 @@ import httpx
 from pydantic import BaseModel
 
 from kariz.sdk.errors import error_for
+from kariz.sdk.retry_after import parse_retry_after
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -164,23 +163,6 @@ def parse_response(call: Call[T], response: httpx.Response) -> T:
 
 
 # ------------------------------------------------------------------ retries
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` header: delta-seconds or an HTTP date; None if absent."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
+from core.embeddings.factory import get_embedding_provider
 from core.embeddings.pipeline import run_embedding_pipeline
-from core.embeddings.providers import get_embedding_provider
 from core.settings import Settings
 from core.vectors.factory import get_vector_index
 from tests.browser.conftest import Tenant, register, screenshot, sign_in

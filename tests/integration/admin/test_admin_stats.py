@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db.urls import libpq_url
+from core.embeddings.factory import get_embedding_provider
 from core.embeddings.pipeline import PipelineOptions, run_embedding_pipeline
-from core.embeddings.providers import get_embedding_provider
 from core.settings import Settings
 from core.vectors.factory import get_vector_index
 from tests.integration.conftest import TenantKey, register_tenant

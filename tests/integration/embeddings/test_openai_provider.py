@@ -14,9 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
+from core.embeddings.factory import make_embedding_provider
 from core.embeddings.local_minilm import LocalMiniLMProvider
 from core.embeddings.openai_http import OpenAICompatibleProvider, embeddings_endpoint
-from core.embeddings.providers import make_embedding_provider
 from core.errors import InvalidInput, Unavailable
 from core.settings import Settings
 

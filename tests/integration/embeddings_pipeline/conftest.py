@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from core.embeddings.factory import get_embedding_provider
 from core.embeddings.local_minilm import LocalMiniLMProvider
-from core.embeddings.providers import get_embedding_provider
 from core.settings import Settings, override_settings
 from core.vectors.factory import get_vector_index
 from tests.integration.embeddings_pipeline.harness import Backend, EmbeddingServer, serve_embeddings

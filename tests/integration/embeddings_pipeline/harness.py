@@ -15,9 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from core.embeddings.base import EmbeddingProvider
 from core.embeddings.local_minilm import LocalMiniLMProvider
 from core.embeddings.pipeline import PipelineOptions, PipelineReport, run_embedding_pipeline
-from core.embeddings.providers import EmbeddingProvider
 from core.ingestion import ingest_records
 from core.settings import Settings
 from core.tenants.service import create_tenant

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from core.db.embedded import ensure_database, start_embedded_server, stop_embedded_server
 from core.db.migrate import upgrade
+from core.embeddings.base import EmbeddingProvider
 from core.embeddings.local_minilm import LocalMiniLMProvider
 from core.embeddings.openai_http import OpenAICompatibleProvider
 from core.embeddings.pipeline import PipelineOptions
-from core.embeddings.providers import EmbeddingProvider
 from core.embeddings.queue import claim_batch
 from core.settings import REPO_ROOT
 from core.vectors.base import vector_collection_name

@@ -11,8 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from core.embeddings.factory import get_embedding_provider
 from core.embeddings.pipeline import run_embedding_pipeline
-from core.embeddings.providers import get_embedding_provider
 from core.ingestion.pipeline import ingest_records
 from core.vectors.base import VectorIndex, vector_alias_name, vector_collection_name
 

@@ -240,15 +240,16 @@ async def test_error_statuses(
 async def test_uploads_over_the_limit_get_413(
     portal: httpx.AsyncClient, owner: TenantKey, session: Session, backend: Backend
 ) -> None:
-    from api.uploads import UPLOAD_BODY_LIMIT
+    from api.uploads import upload_body_limit
 
+    body_limit = upload_body_limit(backend.settings)
     name = vertical_name()
     seed_live_vertical(session, backend.index, owner.tenant_id, name, rows_for("blue", 2))
     limit = backend.settings.max_upload_bytes
     assert limit == 50 * 1024 * 1024
     header = b"name,batch\n"
     just_over = header + b"x,big\n" * ((limit - len(header)) // 6 + 1)
-    assert limit < len(just_over) < UPLOAD_BODY_LIMIT
+    assert limit < len(just_over) < body_limit
     response = await portal.post(
         f"{base(name)}/replace",
         params={"entity_type": "product"},
@@ -257,7 +258,7 @@ async def test_uploads_over_the_limit_get_413(
     )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
-    far_over = b"y" * (UPLOAD_BODY_LIMIT + 1)
+    far_over = b"y" * (body_limit + 1)
     response = await portal.post(
         f"{base(name)}/replace",
         params={"entity_type": "product"},

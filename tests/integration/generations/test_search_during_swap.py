@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
 from core import generations
-from core.embeddings.providers import get_embedding_provider
+from core.embeddings.factory import get_embedding_provider
 from core.search.request import SearchRequest
 from core.search.service import search
 from core.tenants.service import create_tenant

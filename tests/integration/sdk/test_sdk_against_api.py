@@ -212,15 +212,6 @@ def test_kariz_export_command_downloads_through_the_sdk(
     assert missing.exit_code == 1 and "collection 'nope' not found" in missing.output
 
 
-def _has_route(path_prefix: str) -> bool:
-    from litestar import Litestar
-
-    from api.app import discover_routes
-
-    return any(r.path.startswith(path_prefix) for r in Litestar(route_handlers=discover_routes()).routes)
-
-
-@pytest.mark.skipif(not _has_route("/ingest"), reason="the ingestion API has not landed yet")
 def test_ingested_files_come_back_out_of_an_export(
     client: kariz.Client, database_url: str, tmp_path: Path
 ) -> None:

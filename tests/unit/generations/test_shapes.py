@@ -6,7 +6,7 @@ import uuid
 
 from api.app import create_app
 from api.portal.controllers import ReplaceController
-from api.uploads import UPLOAD_BODY_LIMIT
+from api.uploads import upload_body_limit
 from core.generations import CancelResult, SwapResult
 from core.settings import Settings
 from orchestration.definitions import defs
@@ -43,7 +43,8 @@ def test_portal_routes_are_mounted_under_the_api_with_operation_ids() -> None:
 
 
 def test_uploads_up_to_the_limit_pass_the_transport() -> None:
-    assert Settings().max_upload_bytes < UPLOAD_BODY_LIMIT
+    settings = Settings()
+    assert settings.max_upload_bytes < upload_body_limit(settings)
 
 
 def test_a_promotion_is_keyed_by_collection_and_generation() -> None:

@@ -13,7 +13,8 @@ import kariz
 from kariz.sdk.errors import error_for
 from kariz.sdk.export_flow import ExportFlow, filename_from, open_destination
 from kariz.sdk.models import ExportJob, ExportStatus, Registration, SearchResponse
-from kariz.sdk.transport import Call, RetryPolicy, Upload, api_base, as_model, as_models, parse_retry_after
+from kariz.sdk.retry_after import parse_retry_after
+from kariz.sdk.transport import Call, RetryPolicy, Upload, api_base, as_model, as_models
 
 CONTRACT_BODY = {
     "detail": "no such collection",

@@ -1,4 +1,4 @@
-"""The embedding provider interface and the factory that picks one from settings.
+"""The embedding provider interface (the factory that picks one is `core.embeddings.factory`).
 
 A provider turns texts into unit-length float32 vectors. Two implementations exist: the local,
 offline MiniLM model (`core.embeddings.local_minilm`) and any OpenAI-compatible `/v1/embeddings`
@@ -9,14 +9,12 @@ never accept is raised as `core.errors.InvalidInput`.
 
 from __future__ import annotations
 
-import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 import numpy as np
 
 from core.errors import InvalidInput
-from core.settings import Settings, get_settings
 
 DEFAULT_DIMENSION = 384
 
@@ -56,36 +54,3 @@ def check_texts(texts: Sequence[str]) -> list[str]:
         if not isinstance(text, str):
             raise InvalidInput(f"text {i} is {type(text).__name__}, not str")
     return out
-
-
-def make_embedding_provider(settings: Settings) -> EmbeddingProvider:
-    """A new provider as `settings.embedding_provider` says (`local` or `openai`)."""
-    if settings.embedding_provider == "openai":
-        from core.embeddings.openai_http import OpenAICompatibleProvider
-
-        if not settings.embedding_url:
-            raise InvalidInput("embedding_provider=openai needs KARIZ_EMBEDDING_URL")
-        key = settings.embedding_api_key.get_secret_value() if settings.embedding_api_key else None
-        return OpenAICompatibleProvider(settings.embedding_url, settings.embedding_model, api_key=key)
-    from core.embeddings.local_minilm import LocalMiniLMProvider
-
-    return LocalMiniLMProvider()
-
-
-_PROVIDERS: dict[tuple[str, ...], EmbeddingProvider] = {}
-_PROVIDERS_LOCK = threading.Lock()
-
-
-def get_embedding_provider(settings: Settings | None = None) -> EmbeddingProvider:
-    """The process-wide provider for `settings` (default: `get_settings()`); the model loads once."""
-    settings = settings or get_settings()
-    key = (
-        settings.embedding_provider,
-        settings.embedding_url or "",
-        settings.embedding_model,
-        settings.embedding_api_key.get_secret_value() if settings.embedding_api_key else "",
-    )
-    with _PROVIDERS_LOCK:
-        if key not in _PROVIDERS:
-            _PROVIDERS[key] = make_embedding_provider(settings)
-        return _PROVIDERS[key]
