@@ -22,12 +22,6 @@ from core.ingestion.pipeline import IngestionResult, ingest_file, ingest_records
 from core.metrics import INGESTED_RECORDS, INGESTIONS, REJECTED_RECORDS
 
 
-def _required_entity_type(entity_type: str | None) -> str:
-    if entity_type is None or not entity_type.strip():
-        raise ValidationFailed("entity_type is required")
-    return entity_type.strip()
-
-
 def _observe(result: IngestionResult, source_type: str) -> dict[str, Any]:
     """The contract's result; ValidationFailed (422, with the per-row errors and the summary) when
     every row was rejected, so a client never mistakes a file that ingested nothing for a success."""
@@ -91,13 +85,12 @@ class IngestController(Controller):
         so. With `key_column` (remembered by the collection) a changed row updates its record in
         place, `deleted_column` soft-deletes and `mode=mirror` archives the keys the file lacks. A bad
         row is reported with its line; a file that cannot be read at all changes nothing."""
-        kind = _required_entity_type(entity_type)
         content, filename = await read_upload(data)
         tenant_id = request.user.tenant_id
 
         def work(session):  # noqa: ANN001, ANN202
             result = ingest_file(session, tenant_id=tenant_id, collection_name=collection, data=content,
-                                 filename=filename, entity_type=kind, source_name=source_name,
+                                 filename=filename, entity_type=entity_type, source_name=source_name,
                                  record_tag=record_tag, name_column=name_column, file_format=format,
                                  key_column=key_column, deleted_column=deleted_column, mode=mode or "append")
             return result
@@ -120,13 +113,12 @@ class IngestController(Controller):
         """Ingest a JSON list of records: flat objects (the name taken from `name_column` or detected)
         or `{name, collection_data, record_type?, description_llm?}` objects; `key_column`,
         `deleted_column` and `mode` as for files."""
-        kind = _required_entity_type(entity_type)
         records = _records_of(await request.body())
         tenant_id = request.user.tenant_id
 
         def work(session):  # noqa: ANN001, ANN202
             result = ingest_records(session, tenant_id=tenant_id, collection_name=collection, records=records,
-                                    entity_type=kind, source_type="api", source_name=source_name,
+                                    entity_type=entity_type, source_type="api", source_name=source_name,
                                     name_column=name_column, key_column=key_column,
                                     deleted_column=deleted_column, mode=mode or "append")
             return result

@@ -1,9 +1,10 @@
-"""File formats: detect one from the name and the first bytes, and read the file into rows."""
+"""File formats: one table `{format: FileFormat}`; detect a format from the name and the first bytes,
+and read the file into rows. A new format is a reader module and one entry in `READERS`."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from core.errors import InvalidInput
@@ -13,18 +14,6 @@ from core.ingestion.json_rows import first_line_is_json, json_array_rows, ndjson
 from core.ingestion.pdf_rows import pdf_rows
 from core.ingestion.rows import ParsedRow, RowError
 from core.ingestion.xml_rows import xml_rows
-
-FORMATS = ("csv", "json", "ndjson", "xml", "pdf")
-_EXTENSIONS = {
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".txt": "csv",
-    ".json": "json",
-    ".ndjson": "ndjson",
-    ".jsonl": "ndjson",
-    ".xml": "xml",
-    ".pdf": "pdf",
-}
 
 
 @dataclass(slots=True)
@@ -37,31 +26,17 @@ class ParsedSource:
     columns: list[str] = field(default_factory=list)
 
 
-def detect_format(filename: str | None, head: bytes, declared: str | None = None) -> str:
-    """One of csv, json, ndjson, xml, pdf: the declared format, else the extension, else the content.
+Reader = Callable[[bytes, str | None, str | None], ParsedSource]
+"""`reader(data, filename, record_tag)`: the file's rows; InvalidInput when the whole file is unreadable."""
 
-    InvalidInput for an unknown declared format, and for a .pdf that is not a PDF."""
-    if declared:
-        fmt = declared.lower().strip()
-        if fmt in ("jsonl",):
-            fmt = "ndjson"
-        if fmt not in FORMATS:
-            raise InvalidInput(f"unknown file format '{declared}'; use one of {', '.join(FORMATS)}")
-        return fmt
-    name = (filename or "").lower()
-    for ext, fmt in _EXTENSIONS.items():
-        if name.endswith(ext):
-            return fmt
-    stripped = head.lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n")
-    if stripped.startswith(b"%PDF-"):
-        return "pdf"
-    if stripped.startswith(b"["):
-        return "json"
-    if stripped.startswith(b"{"):
-        return "ndjson"
-    if stripped.startswith(b"<"):
-        return "xml"
-    return "csv"
+
+@dataclass(frozen=True, slots=True)
+class FileFormat:
+    """How a format is read, the file name endings that mean it, and the first bytes that betray it."""
+
+    read: Reader
+    extensions: tuple[str, ...]
+    starts_with: tuple[bytes, ...] = ()
 
 
 _BINARY_SIGNATURES = (
@@ -105,28 +80,82 @@ def _refuse_wrapper(text: str) -> None:
                                "a list of records: upload that array (or one record object)")
 
 
+def _text(data: bytes, fmt: str) -> tuple[str, str]:
+    refuse_binary(data, fmt)
+    text, encoding = decode_text(data)
+    if not text.strip():
+        raise InvalidInput("the file is empty")
+    return text, encoding
+
+
+def _read_pdf(data: bytes, filename: str | None, record_tag: str | None) -> ParsedSource:
+    return ParsedSource("pdf", None, pdf_rows(data, filename))
+
+
+def _read_csv(data: bytes, filename: str | None, record_tag: str | None) -> ParsedSource:
+    text, encoding = _text(data, "csv")
+    columns, rows = csv_rows(text, filename=filename)
+    return ParsedSource("csv", encoding, rows, columns)
+
+
+def _read_json(data: bytes, filename: str | None, record_tag: str | None) -> ParsedSource:
+    text, encoding = _text(data, "json")
+    if text.lstrip().startswith("{"):
+        if first_line_is_json(text):  # one object a line, under a .json name
+            return ParsedSource("ndjson", encoding, ndjson_rows(text))
+        _refuse_wrapper(text)  # one pretty-printed object: a single record, unless it wraps the array
+        text = f"[{text}]"
+    return ParsedSource("json", encoding, json_array_rows(text))
+
+
+def _read_ndjson(data: bytes, filename: str | None, record_tag: str | None) -> ParsedSource:
+    text, encoding = _text(data, "ndjson")
+    return ParsedSource("ndjson", encoding, ndjson_rows(text))
+
+
+def _read_xml(data: bytes, filename: str | None, record_tag: str | None) -> ParsedSource:
+    text, encoding = _text(data, "xml")
+    return ParsedSource("xml", encoding, xml_rows(text, record_tag))
+
+
+# the order is the order of content sniffing; the last entry is the fallback
+READERS: dict[str, FileFormat] = {
+    "pdf": FileFormat(_read_pdf, (".pdf",), (b"%PDF-",)),
+    "json": FileFormat(_read_json, (".json",), (b"[",)),
+    "ndjson": FileFormat(_read_ndjson, (".ndjson", ".jsonl"), (b"{",)),
+    "xml": FileFormat(_read_xml, (".xml",), (b"<",)),
+    "csv": FileFormat(_read_csv, (".csv", ".tsv", ".txt")),
+}
+FORMATS = tuple(READERS)
+_ALIASES = {"jsonl": "ndjson"}
+_FALLBACK = FORMATS[-1]
+
+
+def detect_format(filename: str | None, head: bytes, declared: str | None = None) -> str:
+    """One of `FORMATS`: the declared format, else the extension, else the content.
+
+    InvalidInput for an unknown declared format, and for a .pdf that is not a PDF."""
+    if declared:
+        fmt = declared.lower().strip()
+        fmt = _ALIASES.get(fmt, fmt)
+        if fmt not in READERS:
+            raise InvalidInput(f"unknown file format '{declared}'; use one of {', '.join(FORMATS)}")
+        return fmt
+    name = (filename or "").lower()
+    for fmt, entry in READERS.items():
+        if name.endswith(entry.extensions):
+            return fmt
+    stripped = head.lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n")
+    for fmt, entry in READERS.items():
+        if entry.starts_with and stripped.startswith(entry.starts_with):
+            return fmt
+    return _FALLBACK
+
+
 def parse_file(
     data: bytes, *, filename: str | None = None, file_format: str | None = None, record_tag: str | None = None
 ) -> ParsedSource:
     """Read a file into rows. Whole-file problems (not a PDF, malformed JSON array or XML, refused
     XML entities, no header) raise InvalidInput; problems of single rows come back as RowError."""
     fmt = detect_format(filename, data[:1024], file_format)
-    if fmt == "pdf":
-        return ParsedSource("pdf", None, pdf_rows(data, filename))
-    refuse_binary(data, fmt)
-    text, encoding = decode_text(data)
-    if not text.strip():
-        raise InvalidInput("the file is empty")
-    if fmt == "csv":
-        columns, rows = csv_rows(text, filename=filename)
-        return ParsedSource("csv", encoding, rows, columns)
-    if fmt == "json" and text.lstrip().startswith("{"):
-        fmt = "ndjson" if first_line_is_json(text) else "json"
-        if fmt == "json":  # one pretty-printed object: a single record, unless it wraps the array
-            _refuse_wrapper(text)
-            text = f"[{text}]"
-    if fmt == "json":
-        return ParsedSource("json", encoding, json_array_rows(text))
-    if fmt == "ndjson":
-        return ParsedSource("ndjson", encoding, ndjson_rows(text))
-    return ParsedSource("xml", encoding, xml_rows(text, record_tag))
+    return READERS[fmt].read(data, filename, record_tag)

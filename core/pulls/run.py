@@ -51,7 +51,8 @@ from connectors.registry import build_connector
 from core.db.models import Connector
 from core.errors import InvalidInput, KarizError, NotFound
 from core.ingestion.naming import choose_name_column
-from core.ingestion.pipeline import MAX_ERRORS_REPORTED, archive_missing_keys, ingest_records
+from core.ingestion.pipeline import archive_missing_keys, ingest_records
+from core.ingestion.preparation import MAX_ERRORS_REPORTED
 from core.pulls.catalog import credential_box
 from core.pulls.errors import PullFailed, pull_failure
 from core.security.encryption import CredentialBox

@@ -17,7 +17,7 @@ from connectors.base import DEFAULT_BATCH_SIZE
 from connectors.registry import validate_connector
 from core.errors import InvalidInput, ValidationFailed
 from core.ingestion.keys import parse_key_fields, parse_mode
-from core.ingestion.pipeline import COLLECTION_NAME
+from core.ingestion.validation import COLLECTION_NAME
 from core.pulls.schedules import validate_cron
 from core.security.targets import connector_policy
 

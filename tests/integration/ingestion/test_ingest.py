@@ -240,11 +240,11 @@ def test_the_upload_limit_comes_from_settings(db: Session, tenant_id, app_settin
 
 
 def test_a_file_failing_halfway_leaves_earlier_chunks_out_too(db: Session, tenant_id, monkeypatch) -> None:
-    import core.ingestion.pipeline as pipeline
+    import core.ingestion.threaded_write as threaded_write
 
     _ingest(db, tenant_id, CSV.encode(), "first.csv")
     before = _records(db, tenant_id)
-    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(threaded_write, "CHUNK_ROWS", 2)
     rows = "".join(f'{{"name": "Item {i}", "n": {i}}},\n' for i in range(10))
     broken = f'[\n{rows}{{"name": oops}}]'.encode()  # invalid after five chunks were written
     with pytest.raises(InvalidInput, match="invalid JSON at line 12"):

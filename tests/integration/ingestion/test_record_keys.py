@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-import core.ingestion.pipeline as pipeline
+import core.ingestion.threaded_write as threaded_write
 from core.errors import Conflict, ValidationFailed
 from core.ingestion import ingest_file, ingest_records
 from core.tenants.service import create_tenant
@@ -90,7 +90,7 @@ def test_the_last_row_of_a_key_wins_and_earlier_ones_are_reported_with_their_lin
 
 
 def test_last_wins_across_write_chunks(db: Session, tenant_id, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(threaded_write, "CHUNK_ROWS", 2)
     body = "".join(f"K-{i},Part {i},{i},1\n" for i in range(5)) + "K-0,Part 0,100,1\nK-4,Part 4,400,1\n"
     result = _csv(db, tenant_id, body, key_column="part_number")
     assert (result.inserted, result.updated, result.unchanged, result.replaced_in_file) == (5, 0, 0, 2)
