@@ -60,7 +60,7 @@ class ArchiveConfig(dg.Config):
 
     collection_id: str
     generation: int
-    batch_size: int = generations.service.ARCHIVE_BATCH
+    batch_size: int = generations.ARCHIVE_BATCH
 
 
 @dg.op(description="Swap a fully indexed staging generation live (the API's swap, same function).")
