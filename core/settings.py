@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     pdf_max_stream_bytes: int = 16 * MB  # one decompressed PDF stream
     pdf_max_text_bytes: int = 32 * MB  # all text extracted from one PDF
     pdf_time_budget_s: float = 30.0  # text extraction of one PDF
+    default_storage_limit_bytes: int = 1024 * MB  # the asset vault per tenant
 
     # background work
     landing_dir: Path | None = None
@@ -94,6 +95,8 @@ class Settings(BaseSettings):
     embedding_url: str | None = None
     embedding_model: str = "all-MiniLM-L6-v2"
     embedding_api_key: SecretStr | None = None
+    # the asset vault: a folder under data_dir by default; s3://KEY:SECRET@host[:port]/bucket[?secure=false]
+    file_store_url: SecretStr | None = None
     vector_backend: Literal["pgvector", "qdrant"] | None = None
     chat_url: str | None = None
     chat_model: str | None = None

@@ -42,6 +42,7 @@ def create_tenant(session: Session, name: str, *, email: str | None = None,
     tenant = Tenant(
         id=uuid.uuid4(), name=name, email=email,
         entity_limit=settings.default_entity_limit,
+        storage_limit_bytes=settings.default_storage_limit_bytes,
         monthly_request_limit=settings.default_monthly_requests,
         monthly_token_limit=settings.default_monthly_tokens,
         per_minute_limit=settings.default_per_minute_limit,

@@ -27,6 +27,7 @@ class Account(Base):
     email: Mapped[str] = mapped_column(sa.String(320))
     name: Mapped[str | None] = mapped_column(sa.String(200))
     role: Mapped[Role] = mapped_column(sa.Enum(Role, name="account_role", values_callable=lambda e: [m.value for m in e]))
+    disabled: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

@@ -23,6 +23,7 @@ class Tenant(Base):
     monthly_token_limit: Mapped[int] = mapped_column(sa.BigInteger)
     per_minute_limit: Mapped[int] = mapped_column(sa.Integer)
     daily_limit: Mapped[int] = mapped_column(sa.Integer)
+    storage_limit_bytes: Mapped[int] = mapped_column(sa.BigInteger, server_default=str(1024**3))
     billing_anchor_day: Mapped[int] = mapped_column(sa.SmallInteger, server_default="1")
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

@@ -1,0 +1,148 @@
+"""Retrieval over a tenant's RAG store: the best chunks for a query, by hybrid ranking.
+
+Full text (`file_chunks.tsv`, `websearch_to_tsquery('english')`, `ts_rank` over at most
+`MAX_MATCHES` matches) and the tenant's store vectors are fused by the same weighted reciprocal
+rank fusion as record search (`core.search.hybrid.fuse`, k = 60, equal weights). Only chunks of the
+tenant's files that are in the store and not excluded are ever returned (checked in PostgreSQL for
+every hit, whatever the vector index answered); deleted files have no chunks. When the vector index
+or the model cannot answer, full text alone answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from core.documents.vectors import store_collection_name
+from core.errors import InvalidInput, KarizError
+from core.search.hybrid import DEFAULT_SEMANTIC_WEIGHT, fuse
+from core.vectors.filters import MatchAny, VectorFilter
+
+log = logging.getLogger(__name__)
+
+MAX_LIMIT = 50
+MAX_QUERY_CHARS = 1000
+#: full-text matches ranked at most (the best by ts_rank among them)
+MAX_MATCHES = 2000
+#: candidates per leg before fusion
+DEPTH = 50
+
+Mode = Literal["hybrid", "fulltext", "semantic"]
+
+
+@dataclass(frozen=True)
+class RetrievedChunk:
+    chunk_id: str
+    file_id: str
+    file_name: str
+    account_id: str | None
+    page: int | None
+    text: str
+    score: float
+
+
+def _scope(account_id: uuid.UUID | None, file_ids: Sequence[uuid.UUID] | None) -> tuple[str, dict]:
+    where = ""
+    params: dict = {}
+    if account_id is not None:
+        where += " AND f.account_id = :account"
+        params["account"] = account_id
+    if file_ids is not None:
+        where += " AND f.id = ANY(CAST(:files AS uuid[]))"
+        params["files"] = [str(i) for i in file_ids]
+    return where, params
+
+
+_VISIBLE = "f.tenant_id = :tenant AND f.in_store AND NOT f.excluded"
+
+
+def _fulltext(session: Session, tenant_id: uuid.UUID, query: str, scope: str, params: dict,
+              depth: int) -> list[tuple[uuid.UUID, float]]:
+    statement = sa.text(
+        "SELECT m.id, ts_rank(m.tsv, q.q, 32) AS score FROM (websearch_to_tsquery('english', :q)) AS q(q), "
+        "LATERAL (SELECT c.id, c.tsv FROM file_chunks c JOIN files f ON f.id = c.file_id "
+        f"WHERE c.tenant_id = :tenant AND {_VISIBLE}{scope} AND c.tsv @@ q.q LIMIT :matches) m "
+        "ORDER BY score DESC, m.id LIMIT :depth"
+    )
+    rows = session.execute(statement, {**params, "tenant": tenant_id, "q": query, "matches": MAX_MATCHES,
+                                       "depth": depth}).all()
+    return [(r.id, float(r.score)) for r in rows]
+
+
+def _semantic(tenant_id: uuid.UUID, query: str, account_id: uuid.UUID | None,
+              file_ids: Sequence[uuid.UUID] | None, depth: int) -> list[tuple[uuid.UUID, float]]:
+    from core.search.hybrid import query_vector, vector_index
+
+    must = []
+    if account_id is not None:
+        must.append(MatchAny("account_id", (str(account_id),)))
+    if file_ids is not None:
+        must.append(MatchAny("file_id", tuple(str(i) for i in file_ids)))
+    hits = vector_index().search(store_collection_name(tenant_id), query_vector(query), limit=depth,
+                                 filter=VectorFilter(tuple(must)) if must else None)
+    return [(h.id, h.score) for h in hits]
+
+
+def retrieve(session: Session, tenant_id: uuid.UUID, query: str, *, account_id: uuid.UUID | None = None,
+             file_ids: Sequence[uuid.UUID] | None = None, limit: int = 8,
+             mode: Mode = "hybrid") -> list[RetrievedChunk]:
+    """The `limit` chunks of the tenant's store that best answer `query`, best first.
+
+    `account_id` and `file_ids` narrow the search to that account's or those files; an empty query,
+    or an empty `file_ids`, finds nothing. InvalidInput for a limit outside 1-50 or a query over
+    1,000 characters."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
+    query = (query or "").strip()
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidInput(f"query must be at most {MAX_QUERY_CHARS} characters")
+    if not query or (file_ids is not None and len(file_ids) == 0):
+        return []
+    scope, params = _scope(account_id, file_ids)
+    depth = max(DEPTH, limit * 3)
+    fulltext = [] if mode == "semantic" else _fulltext(session, tenant_id, query, scope, params, depth)
+    semantic: list[tuple[uuid.UUID, float]] = []
+    if mode != "fulltext":
+        try:
+            semantic = _semantic(tenant_id, query, account_id, file_ids, depth)
+        except KarizError as exc:  # no collection yet, index or model down: full text answers
+            log.info("store retrieval for tenant %s without vectors: %s", tenant_id, exc.message)
+    if mode == "fulltext" or not semantic:
+        ranked = fulltext
+    elif mode == "semantic" or not fulltext:
+        ranked = semantic
+    else:
+        ranked = fuse(fulltext, semantic, semantic_weight=DEFAULT_SEMANTIC_WEIGHT)
+    return _hydrate(session, tenant_id, ranked[: limit * 3], scope, params)[:limit]
+
+
+def _hydrate(session: Session, tenant_id: uuid.UUID, ranked: list[tuple[uuid.UUID, float]], scope: str,
+             params: dict) -> list[RetrievedChunk]:
+    if not ranked:
+        return []
+    rows = session.execute(
+        sa.text(
+            "SELECT c.id, c.file_id, f.name, f.account_id, c.page, c.text FROM file_chunks c "
+            f"JOIN files f ON f.id = c.file_id WHERE c.tenant_id = :tenant AND {_VISIBLE}{scope} "
+            "AND c.id = ANY(CAST(:ids AS uuid[]))"
+        ),
+        {**params, "tenant": tenant_id, "ids": [str(i) for i, _ in ranked]},
+    ).all()
+    by_id = {r.id: r for r in rows}
+    out = []
+    for chunk_id, score in ranked:
+        row = by_id.get(chunk_id)
+        if row is None:  # a vector whose chunk is gone, excluded, or out of scope
+            continue
+        out.append(RetrievedChunk(
+            chunk_id=str(row.id), file_id=str(row.file_id), file_name=row.name,
+            account_id=str(row.account_id) if row.account_id else None, page=row.page, text=row.text,
+            score=round(min(score, 1.0), 6),
+        ))
+    return out
