@@ -15,6 +15,7 @@ from api.auth.guards import own_tenant, requires_scope
 from api.auth.principal import Principal
 from api.files.schemas import FileListResponse, FileResponse, Pagination, file_view, upload_view
 from api.uploads import UPLOAD_BODY_LIMIT, read_upload
+from api.worker_sessions import run_in_worker_session
 from core.documents import store, vault
 from core.documents.vectors import drain_cleanup
 from core.files import get_file_store
@@ -47,8 +48,7 @@ class AccountFilesController(Controller):
             op = store.queue_operation(s, tenant_id, [up.file.id]) if sync else None
             return up, op
 
-        up, op = await db_session.run_sync(work)
-        await db_session.commit()
+        up, op = await run_in_worker_session(db_session, work, commit=True)
         view = upload_view(up.file, created=up.created, operation_id=str(op.id) if op else None)
         return Response(FileResponse(data=view), status_code=201 if up.created else 200)
 
@@ -59,7 +59,8 @@ class AccountFilesController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50, offset: Annotated[int, Parameter(ge=0)] = 0,
     ) -> FileListResponse:
         own_tenant(request.user, tenant_id)
-        rows, total = await db_session.run_sync(
+        rows, total = await run_in_worker_session(
+            db_session,
             lambda s: vault.list_files(s, tenant_id, account_id, limit=limit, offset=offset))
         return FileListResponse(data=[file_view(f) for f in rows],
                                 pagination=Pagination(limit=limit, offset=offset, total=total))
@@ -72,8 +73,8 @@ class AccountFilesController(Controller):
         db_session: AsyncSession, settings: Settings,
     ) -> None:
         own_tenant(request.user, tenant_id)
-        key = await db_session.run_sync(lambda s: vault.delete_file(s, tenant_id, file_id, account_id=account_id))
-        await db_session.commit()
+        key = await run_in_worker_session(
+            db_session, lambda s: vault.delete_file(s, tenant_id, file_id, account_id=account_id), commit=True)
         files = get_file_store(settings)
 
         def purge(s):
@@ -82,8 +83,7 @@ class AccountFilesController(Controller):
             files.delete(key)
             drain_cleanup(s, tenant_id, vector_index())
 
-        await db_session.run_sync(purge)
-        await db_session.commit()
+        await run_in_worker_session(db_session, purge, commit=True)
 
 
 ROUTES = [AccountFilesController]

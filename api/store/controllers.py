@@ -39,6 +39,7 @@ from api.store.schemas import (
     progress_view,
     store_view,
 )
+from api.worker_sessions import run_in_worker_session
 from core.documents import audit, retrieval, store
 from core.documents.vectors import drain_cleanup
 from core.errors import InvalidInput
@@ -56,7 +57,7 @@ class StoreController(Controller):
          description="File counts by state, storage against the quota, chunk count, the last sync and the files.")
     async def details(self, request: AuthedRequest, tenant_id: uuid.UUID, db_session: AsyncSession) -> StoreResponse:
         own_tenant(request.user, tenant_id)
-        summary = await db_session.run_sync(lambda s: store.summary(s, tenant_id))
+        summary = await run_in_worker_session(db_session, lambda s: store.summary(s, tenant_id))
         return StoreResponse(data=store_view(summary))
 
     @post("/sync", operation_id="syncStore", guards=[requires_scope("tenant:write")], status_code=202,
@@ -66,8 +67,8 @@ class StoreController(Controller):
     async def sync(self, request: AuthedRequest, tenant_id: uuid.UUID, data: AssetIdsBody,
                    db_session: AsyncSession) -> OperationResponse:
         own_tenant(request.user, tenant_id)
-        op = await db_session.run_sync(lambda s: store.queue_operation(s, tenant_id, data.asset_ids))
-        await db_session.commit()
+        op = await run_in_worker_session(
+            db_session, lambda s: store.queue_operation(s, tenant_id, data.asset_ids), commit=True)
         return OperationResponse(data=OperationView(operation_id=str(op.id), status=op.status, total=op.total))
 
     @get("/progress", operation_id="getStoreProgress", guards=[requires_scope("tenant:read")],
@@ -76,7 +77,7 @@ class StoreController(Controller):
          "One indexed read: poll it every 1.5 s.")
     async def progress(self, request: AuthedRequest, tenant_id: uuid.UUID, db_session: AsyncSession) -> ProgressResponse:
         own_tenant(request.user, tenant_id)
-        op = await db_session.run_sync(lambda s: store.latest_operation(s, tenant_id))
+        op = await run_in_worker_session(db_session, lambda s: store.latest_operation(s, tenant_id))
         return ProgressResponse(data=progress_view(op, datetime.now(UTC)))
 
     @post("/refresh", operation_id="refreshStore", guards=[requires_scope("tenant:write")], status_code=200,
@@ -87,8 +88,8 @@ class StoreController(Controller):
         own_tenant(request.user, tenant_id)
         files = get_file_store(settings)
         ids = data.asset_ids if data is not None else None
-        result = await db_session.run_sync(lambda s: store.refresh(s, tenant_id, ids, files=files))
-        await db_session.commit()
+        result = await run_in_worker_session(
+            db_session, lambda s: store.refresh(s, tenant_id, ids, files=files), commit=True)
         return RefreshResponse(data=RefreshView(checked=result.checked, changed=result.changed,
                                                 operation_id=str(result.operation.id) if result.operation else None))
 
@@ -100,16 +101,15 @@ class StoreController(Controller):
     async def actions(self, request: AuthedRequest, tenant_id: uuid.UUID, data: ActionsBody,
                       db_session: AsyncSession) -> ActionsResponse:
         own_tenant(request.user, tenant_id)
-        results, op = await db_session.run_sync(lambda s: store.apply_action(s, tenant_id, data.action, data.file_ids))
-        await db_session.commit()
+        results, op = await run_in_worker_session(
+            db_session, lambda s: store.apply_action(s, tenant_id, data.action, data.file_ids), commit=True)
         if data.action == "delete":
             def purge(s):
                 from core.search.hybrid import vector_index
 
                 drain_cleanup(s, tenant_id, vector_index())
 
-            await db_session.run_sync(purge)
-            await db_session.commit()
+            await run_in_worker_session(db_session, purge, commit=True)
         return ActionsResponse(data=ActionsView(
             results=[ActionResultView(file_id=str(r.file_id), ok=r.ok, error=r.error) for r in results],
             operation_id=str(op.id) if op else None,
@@ -123,7 +123,8 @@ class StoreController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100, offset: Annotated[int, Parameter(ge=0)] = 0,
     ) -> AuditResponse:
         own_tenant(request.user, tenant_id)
-        rows, total = await db_session.run_sync(
+        rows, total = await run_in_worker_session(
+            db_session,
             lambda s: audit.list_events(s, tenant_id, asset_id=asset_id, limit=limit, offset=offset))
         return AuditResponse(
             data=[AuditEventView(id=e.id, event=e.event, asset_id=str(e.asset_id) if e.asset_id else None,
@@ -152,7 +153,7 @@ class StoreController(Controller):
             # back to full text when the model is down)
             with contextlib.suppress(Exception):
                 await sync_to_thread(query_vector, text)
-        hits = await db_session.run_sync(lambda s: retrieval.retrieve(
+        hits = await run_in_worker_session(db_session, lambda s: retrieval.retrieve(
             s, tenant_id, text, account_id=data.account_id, file_ids=data.file_ids, limit=data.limit))
         return QueryResponse(data=QueryView(query=text, results=[chunk_view(h) for h in hits]))
 

@@ -65,7 +65,7 @@ _VISIBLE = "f.tenant_id = :tenant AND f.in_store AND NOT f.excluded"
 def _fulltext(session: Session, tenant_id: uuid.UUID, query: str, scope: str, params: dict,
               depth: int) -> list[tuple[uuid.UUID, float]]:
     statement = sa.text(
-        "SELECT m.id, ts_rank(m.tsv, q.q, 32) AS score FROM (websearch_to_tsquery('english', :q)) AS q(q), "
+        "SELECT m.id, ts_rank(m.tsv, q.q, 32) AS score FROM websearch_to_tsquery('english', :q) AS q(q), "
         "LATERAL (SELECT c.id, c.tsv FROM file_chunks c JOIN files f ON f.id = c.file_id "
         f"WHERE c.tenant_id = :tenant AND {_VISIBLE}{scope} AND c.tsv @@ q.q LIMIT :matches) m "
         "ORDER BY score DESC, m.id LIMIT :depth"

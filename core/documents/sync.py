@@ -99,6 +99,7 @@ def run_operation(engine: sa.Engine, operation_id: uuid.UUID, *, provider: Embed
         lock_conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": _lock_key(tenant_id)})
         try:
             report.vectors_removed += drain_cleanup(session, tenant_id, index)
+            session.commit()
             for file_id in op.file_ids:
                 stored = session.get(StoredFile, file_id, populate_existing=True)
                 if stored is None or stored.tenant_id != tenant_id or not stored.in_store:
@@ -110,6 +111,7 @@ def run_operation(engine: sa.Engine, operation_id: uuid.UUID, *, provider: Embed
                     on_file(stored)
                 _sync_file(session, op, stored, provider=provider, index=index, files=files, report=report)
                 report.vectors_removed += drain_cleanup(session, tenant_id, index)
+                session.commit()
             op.status = "completed"
             op.current_file_id = None
             op.current_file_name = None

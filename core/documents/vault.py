@@ -11,6 +11,7 @@ import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -52,9 +53,9 @@ def get_file(session: Session, tenant_id: uuid.UUID, file_id: uuid.UUID,
 
 def used_bytes(session: Session, tenant_id: uuid.UUID) -> int:
     """Bytes the tenant's vault holds."""
-    return session.execute(
+    return int(session.execute(
         sa.select(sa.func.coalesce(sa.func.sum(StoredFile.size_bytes), 0)).where(StoredFile.tenant_id == tenant_id)
-    ).scalar_one()
+    ).scalar_one())
 
 
 def upload_file(session: Session, tenant_id: uuid.UUID, account_id: uuid.UUID, data: bytes,
@@ -83,7 +84,8 @@ def upload_file(session: Session, tenant_id: uuid.UUID, account_id: uuid.UUID, d
     store.put(key, data)
     stored = StoredFile(id=uuid.uuid4(), tenant_id=tenant_id, account_id=account_id, name=name,
                         content_type=detected.content_type, size_bytes=len(data), sha256=digest, storage_key=key,
-                        status="uploaded", in_store=False, excluded=False, chunk_count=0)
+                        status="uploaded", in_store=False, excluded=False, chunk_count=0,
+                        created_at=datetime.now(UTC))
     try:
         with session.begin_nested():
             session.add(stored)

@@ -52,7 +52,8 @@ def forget_cleanup(session: Session, chunk_ids: Sequence[uuid.UUID]) -> None:
 
 
 def drain_cleanup(session: Session, tenant_id: uuid.UUID, index: VectorIndex, *, batch: int = 5000) -> int:
-    """Delete the vectors of listed ids that have no chunk; commits; returns how many were removed."""
+    """Delete the vectors of listed ids that have no chunk and forget them (the caller commits; a drain
+    that is not committed is simply repeated); returns how many vectors were removed."""
     removed = 0
     name = store_collection_name(tenant_id)
     while True:
@@ -71,6 +72,6 @@ def drain_cleanup(session: Session, tenant_id: uuid.UUID, index: VectorIndex, *,
                 index.delete(name, orphans)
             removed += len(orphans)
         forget_cleanup(session, [r.chunk_id for r in rows])
-        session.commit()
+        session.flush()
         if len(rows) < batch:
             return removed

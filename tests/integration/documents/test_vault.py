@@ -168,7 +168,9 @@ async def test_another_tenant_can_neither_reach_nor_see_files(
     file_id = (await upload(client, tenant_key, account, "notes.txt", TEXT)).json()["data"]["id"]
     own = f"/api/v1/tenants/{tenant_key.tenant_id}/accounts/{account}/files"
     # the stranger on the owner's tenant path: 403
-    assert (await upload(client, other_tenant_key, account, "x.txt", TEXT)).status_code == 403
+    cross = await client.post(own, headers=other_tenant_key.headers, files={"file": ("x.txt", TEXT)})
+    assert cross.status_code == 403
+    assert cross.json()["error"]["code"] == "FORBIDDEN"
     assert (await client.get(own, headers=other_tenant_key.headers)).status_code == 403
     assert (await client.delete(f"{own}/{file_id}", headers=other_tenant_key.headers)).status_code == 403
     # the stranger's own tenant path with the owner's account or file: 404
