@@ -5,7 +5,9 @@ Key lookups are cached for a few seconds per process (revocation through this AP
 at once); `last_used_at` is written at most once per cache period per key. A JWT is honoured only
 while its session lives (`core/security/sessions.py`): checked in PostgreSQL, the answer cached
 for at most `CACHE_SECONDS` per process, so a revocation in any API process (a revoked key, a
-sign-out, a password change) ends its tokens everywhere within that time.
+sign-out, a password change) ends its tokens everywhere within that time. A key or token of an
+account is capped by the account's role (`core/accounts/roles.py`) and refused while the account is
+disabled, read with the same lookups, so a role change also applies everywhere within that time.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import time
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from litestar.connection import ASGIConnection
@@ -21,6 +24,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from api.auth.cookies import cookie_credential
 from api.auth.principal import Principal
+from core.accounts.roles import effective_scopes, key_account_query, session_account_query
 from core.db.models import ApiKey
 from core.errors import Unauthenticated
 from core.security.api_keys import hash_key, looks_like_key
@@ -34,8 +38,8 @@ CACHE_SECONDS = 5.0
 _key_cache: dict[str, tuple[Principal, datetime | None, float]] = {}
 
 
-# session id -> cached until monotonic (only live sessions are cached)
-_session_cache: dict[uuid.UUID, float] = {}
+# session id -> (cached until monotonic, the account's row capping the token's scopes) (only live sessions)
+_session_cache: dict[uuid.UUID, tuple[float, Any]] = {}
 
 
 def forget_key(key_id: uuid.UUID) -> None:
@@ -47,6 +51,15 @@ def forget_key(key_id: uuid.UUID) -> None:
     _session_cache.clear()
 
 
+def forget_account(account_id: uuid.UUID) -> None:
+    """Drop an account's keys and every cached token session (after a role change or disabling):
+    this process applies the change at once, the others within CACHE_SECONDS."""
+    for digest, (principal, _, _) in list(_key_cache.items()):
+        if principal.account_id == account_id:
+            _key_cache.pop(digest, None)
+    _session_cache.clear()
+
+
 def forget_session(session_id: uuid.UUID) -> None:
     """Drop a token session from this process's cache (after sign-out)."""
     _session_cache.pop(session_id, None)
@@ -54,17 +67,19 @@ def forget_session(session_id: uuid.UUID) -> None:
 
 async def _principal_for_token(connection: ASGIConnection, raw: str) -> Principal:
     claims: TokenClaims = verify_token(connection.app.state.settings, raw)
-    until = _session_cache.get(claims.session_id)
-    if until is None or until <= time.monotonic():
+    until, account = _session_cache.get(claims.session_id, (0.0, None))
+    if until <= time.monotonic():
         async with connection.app.state.session_factory() as session:
             live = (await session.execute(live_session_query(claims.session_id, claims.tenant_id))).first()
+            account = (await session.execute(session_account_query(claims.session_id))).first()
         if live is None:
             _session_cache.pop(claims.session_id, None)
             raise Unauthenticated("token session ended (signed out, key revoked or expired)")
-        _session_cache[claims.session_id] = time.monotonic() + CACHE_SECONDS
+        _session_cache[claims.session_id] = (time.monotonic() + CACHE_SECONDS, account)
     key_id = uuid.UUID(claims.subject) if claims.kind == "key" else None
-    return Principal(tenant_id=claims.tenant_id, scopes=frozenset(claims.scopes), key_id=key_id,
-                     subject=claims.subject, via="jwt", session_id=claims.session_id)
+    return Principal(tenant_id=claims.tenant_id, scopes=effective_scopes(claims.scopes, account), key_id=key_id,
+                     subject=claims.subject, via="jwt", session_id=claims.session_id,
+                     account_id=account.id if account is not None else None)
 
 
 def extract_credential(connection: ASGIConnection) -> str | None:
@@ -101,9 +116,11 @@ async def _principal_for_key(connection: ASGIConnection, raw: str) -> Principal:
             raise Unauthenticated("API key revoked")
         if key.expires_at is not None and key.expires_at <= now:
             raise Unauthenticated("API key expired")
+        account = (await session.execute(key_account_query(key.id))).first() if key.account_id else None
+        scopes = effective_scopes(key.scopes, account)  # the account's role caps the key; disabled: 401
         await session.execute(sa.update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
         await session.commit()
-        principal = Principal(tenant_id=key.tenant_id, scopes=frozenset(key.scopes), key_id=key.id)
+        principal = Principal(tenant_id=key.tenant_id, scopes=scopes, key_id=key.id, account_id=key.account_id)
         _key_cache[digest] = (principal, key.expires_at, time.monotonic() + CACHE_SECONDS)
         return principal
 

@@ -20,6 +20,7 @@ class Principal:
     subject: str | None = None
     via: str = "api_key"  # or "jwt"
     session_id: uuid.UUID | None = None  # the token session of a JWT
+    account_id: uuid.UUID | None = None  # the account whose role caps the scopes, if any
 
     @property
     def is_system(self) -> bool:

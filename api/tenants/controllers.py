@@ -21,6 +21,7 @@ from api.tenants.schemas import (
     tenant_view,
 )
 from api.worker_sessions import run_in_worker_session
+from core.accounts import service as account_service
 from core.db.models import Account, Role
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.security.api_keys import ADMIN_SCOPE, ALL_TENANT_SCOPES, SYSTEM_SCOPE, TENANT_SCOPES
@@ -74,8 +75,16 @@ class TenantController(Controller):
             raise Forbidden("only operators can grant system:admin")
         if data.expires_at is not None and data.expires_at.replace(tzinfo=data.expires_at.tzinfo or UTC) <= datetime.now(UTC):
             raise InvalidInput("expires_at must be in the future")
-        issued = await run_in_worker_session(db_session, 
-            lambda s: service.create_api_key(s, tenant_id, data.name, scopes, expires_at=data.expires_at), commit=True)
+        requested = data.scopes
+
+        def work(s):
+            granted = scopes
+            if data.account_id is not None:  # the account's role bounds the key (core/accounts/roles.py)
+                granted = account_service.scopes_for_account_key(s, tenant_id, data.account_id, requested)
+            return service.create_api_key(s, tenant_id, data.name, granted, expires_at=data.expires_at,
+                                          account_id=data.account_id)
+
+        issued = await run_in_worker_session(db_session, work, commit=True)
         return {"success": True, "data": {**key_view(issued.key), "apiKey": issued.raw}}
 
     @delete("/{tenant_id:uuid}/api-keys/{key_id:uuid}", operation_id="revokeApiKey",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ class CreateKeyBody(msgspec.Struct, forbid_unknown_fields=True):
     name: str
     scopes: list[str] | None = None
     expires_at: datetime | None = None
+    account_id: uuid.UUID | None = msgspec.field(default=None, name="accountId")  # its role caps the key
 
 
 class CreateAccountBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -51,6 +53,7 @@ def key_view(key: ApiKey) -> dict[str, Any]:
         "name": key.name,
         "prefix": key.prefix,
         "scopes": list(key.scopes),
+        "accountId": str(key.account_id) if key.account_id else None,
         "created_at": key.created_at.isoformat() if key.created_at else None,
         "last_used_at": key.last_used_at.isoformat() if key.last_used_at else None,
         "expires_at": key.expires_at.isoformat() if key.expires_at else None,
