@@ -5,10 +5,9 @@ a few seconds in every API process (the key cache lives at most 5 s; this proces
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, get, patch, put
-from litestar.datastructures import State
+from litestar import Controller, get, patch, put
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,13 +20,11 @@ from api.accounts.schemas import (
 )
 from api.auth.guards import own_tenant, requires_scope
 from api.auth.middleware import forget_account
-from api.auth.principal import Principal
+from api.auth.principal import AuthedRequest
 from api.files.schemas import Pagination
 from api.worker_sessions import run_in_worker_session
 from core.accounts import service
 from core.security.api_keys import ADMIN_SCOPE
-
-AuthedRequest = Request[Principal, Any, State]
 
 
 class AccountsController(Controller):

@@ -5,23 +5,20 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, get, post
-from litestar.datastructures import State
+from litestar import Controller, Response, delete, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.guards import own_tenant, requires_scope
-from api.auth.principal import Principal
+from api.auth.principal import AuthedRequest
 from api.files.schemas import FileListResponse, FileResponse, Pagination, file_view, upload_view
-from api.uploads import UPLOAD_BODY_LIMIT, read_upload
+from api.uploads import read_upload
 from api.worker_sessions import run_in_worker_session
 from core.documents import store, vault
 from core.documents.vectors import drain_cleanup
 from core.files import get_file_store
 from core.settings import Settings
-
-AuthedRequest = Request[Principal, Any, State]
 
 
 class AccountFilesController(Controller):
@@ -29,7 +26,7 @@ class AccountFilesController(Controller):
     tags = ["files"]
 
     @post("/", operation_id="uploadAccountFile", guards=[requires_scope("tenant:write")], status_code=201,
-          request_max_body_size=UPLOAD_BODY_LIMIT, summary="Upload a file to the account's vault",
+          summary="Upload a file to the account's vault",
           description="Multipart field `file`: PDF, TXT, Markdown or DOCX (checked by content), up to 50 MB "
           "(413), within the tenant's storage quota (402, nothing written). The same bytes again for the "
           "same account answer the existing file (200). `?sync=true` also queues it into the RAG store.")
@@ -86,4 +83,5 @@ class AccountFilesController(Controller):
         await run_in_worker_session(db_session, purge, commit=True)
 
 
-ROUTES = [AccountFilesController]
+# mounted under the app's upload router (its body limit is the upload limit plus multipart framing)
+UPLOAD_ROUTES = [AccountFilesController]

@@ -6,16 +6,15 @@ from __future__ import annotations
 import contextlib
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.concurrency import sync_to_thread
-from litestar.datastructures import State
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.guards import own_tenant, requires_scope
-from api.auth.principal import Principal
+from api.auth.principal import AuthedRequest
 from api.files.schemas import Pagination
 from api.store.schemas import (
     ActionResultView,
@@ -45,8 +44,6 @@ from core.documents.vectors import drain_cleanup
 from core.errors import InvalidInput
 from core.files import get_file_store
 from core.settings import Settings
-
-AuthedRequest = Request[Principal, Any, State]
 
 
 class StoreController(Controller):

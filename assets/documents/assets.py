@@ -19,7 +19,7 @@ from assets.documents.partitions import STORE_TENANTS
 from core.documents import store
 from core.documents.sync import run_operation
 from core.documents.vectors import store_collection_name
-from core.embeddings.providers import get_embedding_provider
+from core.embeddings.factory import get_embedding_provider
 from core.files import get_file_store
 from core.vectors.factory import get_vector_index
 from orchestration.resources import DatabaseResource, SettingsResource

@@ -29,7 +29,7 @@ from core.documents.chunking import Chunk, chunk_document
 from core.documents.extraction import extract
 from core.documents.formats import detect_type
 from core.documents.vectors import drain_cleanup, ensure_store_collection, forget_cleanup, mark_for_cleanup
-from core.embeddings.providers import EmbeddingProvider
+from core.embeddings.base import EmbeddingProvider
 from core.errors import KarizError, Unavailable
 from core.files.base import FileStore
 from core.vectors.base import VectorIndex

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from core.documents.sync import run_operation
 from core.documents.vectors import store_collection_name
-from core.embeddings.providers import get_embedding_provider
+from core.embeddings.factory import get_embedding_provider
 from core.files import get_file_store
 from core.settings import Settings
 from core.vectors.factory import get_vector_index
