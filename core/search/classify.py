@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from core.records.identifiers import looks_like_identifier, normalize_identifier
+
+
+# a dash standing alone between words ("Tomcat 10 - Servlet engine") separates them; full text's
+# web syntax would read it as NOT on the next word (`-word` right before a word still excludes it)
+_LONE_DASH = re.compile(r"(?:(?<=\s)|^)-+(?=\s|$)")
+
+
+def keyword_text(query: str) -> str:
+    """The query as full text reads it: lone dashes are separators, not exclusions."""
+    return _LONE_DASH.sub(" ", query)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,4 +36,4 @@ def classify_query(query: str | None) -> QueryPlan:
         identifier = normalize_identifier(query)
         if identifier:
             return QueryPlan(query, "identifier", identifier)
-    return QueryPlan(query, "keyword")
+    return QueryPlan(keyword_text(query), "keyword")

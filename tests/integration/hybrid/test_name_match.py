@@ -103,3 +103,10 @@ async def test_hybrid_results_say_which_leg_ranked_them(db: AsyncSession, packag
     assert "semantic" in matches
     semantic = await ask(db, packages, "library to read yaml files", search_mode="semantic")
     assert {h.match for h in semantic.results} == {"semantic"}
+
+
+async def test_a_lone_dash_in_a_title_does_not_exclude_the_next_word(db: AsyncSession, packages: Seeded) -> None:
+    response = await ask(db, packages, "Hex bolt - steel", search_mode="fulltext")
+    assert names(response)[0] == "Hex bolt M8-40 steel"
+    excluded = await ask(db, packages, "Hex bolt -steel", search_mode="fulltext")
+    assert "Hex bolt M8-40 steel" not in names(excluded)

@@ -187,3 +187,12 @@ async def test_memory_cache_keeps_entries_per_collection_version() -> None:
     assert await cache.get(key_v1) is None  # evicted: least recently used
     await cache.set("k4", {"y": 1}, ttl=-1)
     assert await cache.get("k4") is None  # expired
+
+
+def test_a_lone_dash_separates_words_and_a_leading_dash_still_excludes() -> None:
+    from core.search.classify import classify_query
+
+    # "Tomcat 10 - Servlet engine" is a title, not "Tomcat 10 and NOT Servlet"
+    assert "-" not in classify_query("Apache Tomcat 10 - Servlet engine -- admin").text
+    assert classify_query("bolt -zinc").text == "bolt -zinc"
+    assert classify_query("x-response-time").text == "x-response-time"
