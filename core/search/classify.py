@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from core.records.identifiers import looks_like_identifier, normalize_identifier
 
-
 # a dash standing alone between words ("Tomcat 10 - Servlet engine") separates them; full text's
 # web syntax would read it as NOT on the next word (`-word` right before a word still excludes it)
 _LONE_DASH = re.compile(r"(?:(?<=\s)|^)-+(?=\s|$)")
