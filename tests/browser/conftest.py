@@ -70,9 +70,11 @@ def base_url(app_settings: Settings, database_url: str) -> Iterator[str]:  # noq
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Headless Debian Chromium; fails (never skips) when it is not installed."""
+    """Headless Debian Chromium; fails (never skips) when it is not installed. Module-scoped: the
+    sync Playwright API keeps an event loop running in this thread while it is open, and every
+    async test after it in the session would fail ("cannot be called from a running event loop")."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium is not installed at {CHROMIUM}: `apt-get install -y chromium` (make install does it)")
     from playwright.sync_api import sync_playwright
