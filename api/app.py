@@ -6,6 +6,7 @@ so adding an area never edits this file.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 import pkgutil
@@ -30,6 +31,7 @@ from api.uploads import upload_body_limit
 from api.usage.hooks import add_usage_headers, count_request
 from core.db.engine import make_async_engine, make_async_session_factory
 from core.log_format import configure_logging
+from core.search import hybrid
 from core.search.stats import SearchStats
 from core.settings import Settings, get_settings
 from core.usage.counters import make_usage_counter
@@ -85,6 +87,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.engine = make_async_engine(url, pool_size=settings.db_pool_size)
         app.state.session_factory = make_async_session_factory(app.state.engine)
         app.state.read_engine = app.state.engine.execution_options(isolation_level="AUTOCOMMIT")
+        if settings.warm_models:  # serving starts after start-up: ready means the model is loaded
+            await asyncio.to_thread(hybrid.warm_query_model, settings)
 
     async def close_state(app: Litestar) -> None:
         if app.state.get("engine") is not None:

@@ -91,6 +91,9 @@ class Settings(BaseSettings):
 
     # search, embeddings, vectors, chat
     search_cache_ttl_s: int = 300
+    # load the query embedding model when the API starts (before it serves), so a process's first
+    # semantic or hybrid search does not pay the model load
+    warm_models: bool = True
     embedding_provider: Literal["local", "openai"] = "local"
     embedding_url: str | None = None
     embedding_model: str = "all-MiniLM-L6-v2"

@@ -187,6 +187,18 @@ def query_vector(text: str) -> np.ndarray:
     return vector
 
 
+def warm_query_model(settings: core.settings.Settings) -> bool:
+    """Load the local query embedding model and run it once (the first call builds the ONNX
+    session and its kernels); True when it was loaded. A remote provider is not called."""
+    if settings.embedding_provider != "local":
+        return False
+    try:
+        query_vector("warm up")
+    except KarizError:  # a missing model answers semantic searches with full text, as at query time
+        return False
+    return True
+
+
 def vector_index() -> VectorIndex:
     """The process-wide vector index of the current settings."""
     from core.vectors.factory import get_vector_index
