@@ -167,7 +167,8 @@ export async function render() {
     replace(main, h("h1", {}, "Something went wrong"),
       h("p", { role: "alert", class: "notice error" }, err instanceof ApiError ? err.words : String(err)));
   }
-  main.focus({ preventScroll: true });
+  // a page that put the focus on its first control keeps it; otherwise the new page's content gets it
+  if (!main.contains(document.activeElement) || document.activeElement === document.body) main.focus({ preventScroll: true });
   return undefined;
 }
 

@@ -143,7 +143,7 @@ export async function searchPage(main, { name }) {
   form.addEventListener("submit", (e) => { e.preventDefault(); offset = 0; run(); });
   replace(main,
     h("h1", {}, name),
-    h("p", { class: "meta" }, `${num(detail.recordCount)} records · live generation ${detail.activeGeneration}`,
+    h("p", { class: "meta" }, `${num(detail.recordCount)} record${detail.recordCount === 1 ? "" : "s"} · live generation ${detail.activeGeneration}`,
       detail.stagingGeneration ? ` · generation ${detail.stagingGeneration} staged` : ""),
     h("p", { class: "actions" },
       can("admin") ? link(`/collections/${enc(name)}/replace`, "Replace the whole collection", { class: "button secondary" }) : null,
