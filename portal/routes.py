@@ -101,7 +101,8 @@ class PortalSessionController(Controller):
                    secure=secure, max_age=max_age),
         ])
 
-    @get("/")
+    # authenticated like any API call, so a token whose session ended (signed out, key revoked) is 401
+    @get("/", opt={"public": False})
     async def current(self, request: Request[Any, Any, State]) -> SessionAnswer:
         """The signed-in session's tenant, scopes and expiry (never the token); 401 when there is none."""
         token = request.cookies.get(SESSION_COOKIE)

@@ -210,6 +210,22 @@ def test_session_cookie_flags_and_security_headers(page, tenant, base_url):
     assert https.status_code == 401  # not a token: nothing set
 
 
+def test_signed_out_cookie_is_useless(page, tenant, base_url):
+    sign_in(page, tenant.key)
+    cookie = session_cookie(page)
+    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "kariz_csrf")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_text("You are signed out.")).to_be_visible()
+    assert not [c for c in page.context.cookies() if c["name"] == "kariz_session"]
+    # a copy of the cookie taken before signing out opens nothing any more
+    answer = httpx.get(f"{base_url}/api/v1/collections", cookies={"kariz_session": cookie})
+    assert answer.status_code == 401
+    assert httpx.get(f"{base_url}/portal/session", cookies={"kariz_session": cookie}).status_code == 401
+    answer = httpx.post(f"{base_url}/api/v1/ingest/x?entity_type=t", json=[{"name": "n"}],
+                        cookies={"kariz_session": cookie}, headers={"X-CSRF-Token": csrf})
+    assert answer.status_code == 401
+
+
 def test_another_tenants_ids_give_the_404_page(page, tenant, base_url, tmp_path):
     other: Tenant = register(base_url, "other")
     upload = httpx.post(f"{base_url}/api/v1/ingest/secret-stuff?entity_type=doc", json=[{"name": "zanzibar ledger"}],

@@ -7,6 +7,7 @@ import { connectorsPage, connectorPage } from "./pages/connectors.js";
 import { exportsPage } from "./pages/exports.js";
 import { keysPage, accountsPage, usagePage } from "./pages/admin.js";
 import { notFoundPage } from "./pages/notfound.js";
+import { estimatorPage } from "./pages/estimator.js";
 
 export const BASE = "/portal";
 const main = document.getElementById("main");
@@ -29,6 +30,7 @@ const ROUTES = [
   ["/keys", keysPage, { scope: "admin" }],
   ["/accounts", accountsPage, { scope: "admin" }],
   ["/usage", usagePage],
+  ["/estimator", estimatorPage],
 ];
 
 // navigation entries: label, path, the scope that makes them useful
@@ -39,6 +41,7 @@ const NAV = [
   ["Exports", "/exports", "admin"],
   ["API keys", "/keys", "admin"],
   ["Accounts", "/accounts", "admin"],
+  ["Estimator", "/estimator", "tenant:read"],
   ["Usage", "/usage", "tenant:read"],
 ];
 
