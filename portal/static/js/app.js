@@ -8,6 +8,7 @@ import { exportsPage } from "./pages/exports.js";
 import { keysPage, accountsPage, usagePage } from "./pages/admin.js";
 import { notFoundPage } from "./pages/notfound.js";
 import { estimatorPage } from "./pages/estimator.js";
+import { documentsPage } from "./pages/documents.js";
 
 export const BASE = "/portal";
 const main = document.getElementById("main");
@@ -31,6 +32,7 @@ const ROUTES = [
   ["/accounts", accountsPage, { scope: "admin" }],
   ["/usage", usagePage],
   ["/estimator", estimatorPage],
+  ["/documents", documentsPage],
 ];
 
 // navigation entries: label, path, the scope that makes them useful
@@ -41,6 +43,7 @@ const NAV = [
   ["Exports", "/exports", "admin"],
   ["API keys", "/keys", "admin"],
   ["Accounts", "/accounts", "admin"],
+  ["Documents", "/documents", "tenant:read"],
   ["Estimator", "/estimator", "tenant:read"],
   ["Usage", "/usage", "tenant:read"],
 ];

@@ -82,50 +82,66 @@ export async function keysPage(main) {
   replace(main, h("h1", {}, "API keys"), status, secretBox, list, form);
 }
 
-function accountRow(a) {
-  return h("tr", {}, h("th", { scope: "row" }, a.email), h("td", {}, a.name || "–"), h("td", {}, a.role),
-    h("td", {}, when(a.createdAt)));
-}
+const ROLES = [["viewer", "viewer: reads"], ["member", "member: reads and writes"], ["admin", "admin: everything"]];
 
 export async function accountsPage(main) {
   document.title = "Accounts · Kariz";
   const tenant = session().tenantId;
+  const base = `/tenants/${tenant}/accounts`;
   const status = notice();
   const tbody = h("tbody", {});
-  let listed = false;
-  try {
-    // the list route arrives with the accounts work; until then the page shows what it creates
-    const accounts = unwrap(await api("GET", `/tenants/${tenant}/accounts`));
-    for (const a of accounts) tbody.append(accountRow(a));
-    listed = true;
-  } catch (err) {
-    if (!(err instanceof ApiError) || (err.status !== 404 && err.status !== 405)) throw err;
+
+  async function change(a, body, what) {
+    try {
+      const updated = unwrap(await api("PATCH", `${base}/${a.id}`, { body }));
+      status.show(`${updated.email}: ${what}.`, "ok");
+      await load();
+    } catch (err) {
+      status.show(err instanceof ApiError ? err.words : String(err), "error");
+      await load();
+    }
   }
+
+  function row(a) {
+    const role = h("select", { "aria-label": `Role of ${a.email}` },
+      ROLES.map(([v, label]) => h("option", { value: v, selected: v === a.role }, label)));
+    role.addEventListener("change", () => change(a, { role: role.value }, `role is now ${role.value}`));
+    const toggle = h("button", { type: "button", class: a.disabled ? "secondary" : "danger",
+      "aria-label": `${a.disabled ? "Enable" : "Disable"} ${a.email}` }, a.disabled ? "Enable" : "Disable");
+    toggle.addEventListener("click", () => change(a, { disabled: !a.disabled }, a.disabled ? "enabled" : "disabled"));
+    return h("tr", { class: a.disabled ? "revoked" : "" }, h("th", { scope: "row" }, a.email),
+      h("td", {}, a.name || "–"), h("td", {}, role), h("td", {}, when(a.createdAt)), h("td", {}, toggle));
+  }
+
+  async function load() {
+    const accounts = unwrap(await api("GET", base, { query: { limit: 100 } }));
+    replace(tbody, accounts.map(row));
+  }
+
   const email = h("input", { type: "email", name: "email", required: true, autocomplete: "off" });
   const name = h("input", { name: "name" });
-  const role = h("select", { name: "role" }, h("option", { value: "viewer" }, "viewer: reads"),
-    h("option", { value: "member", selected: true }, "member: reads and writes"), h("option", { value: "admin" }, "admin: everything"));
+  const role = h("select", { name: "role" }, ROLES.map(([v, label]) => h("option", { value: v, selected: v === "member" }, label)));
   const form = h("form", { class: "card", "aria-labelledby": "new-account" }, h("h2", { id: "new-account" }, "New account"),
     field("Email", email), field("Name (optional)", name), field("Role", role),
-    h("button", { type: "submit" }, "Create account"), status);
+    h("button", { type: "submit" }, "Create account"));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const body = { email: email.value.trim(), role: role.value };
     if (name.value.trim()) body.name = name.value.trim();
     try {
-      const created = unwrap(await api("POST", `/tenants/${tenant}/accounts`, { body }));
-      tbody.prepend(accountRow(created));
+      const created = unwrap(await api("POST", base, { body }));
       status.show(`Created ${created.email} (${created.role}).`, "ok");
       email.value = "";
       name.value = "";
+      await load();
     } catch (err) {
       status.show(err instanceof ApiError ? err.words : String(err), "error");
     }
   });
-  replace(main, h("h1", {}, "Accounts and roles"),
-    h("div", { class: "scroll" }, h("table", {},
-      h("caption", {}, listed ? "Accounts" : "Accounts created here"),
-      h("thead", {}, h("tr", {}, ["Email", "Name", "Role", "Created"].map((t) => h("th", { scope: "col" }, t)))),
+  await load();
+  replace(main, h("h1", {}, "Accounts and roles"), status,
+    h("div", { class: "scroll" }, h("table", {}, h("caption", {}, "Accounts"),
+      h("thead", {}, h("tr", {}, ["Email", "Name", "Role", "Created", ""].map((t) => h("th", { scope: "col" }, t)))),
       tbody)),
     form);
 }
