@@ -15,7 +15,7 @@ import struct
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import InvalidInput, KarizError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
@@ -175,7 +175,10 @@ def check_image(data: bytes, index: int) -> CheckedImage:
             if kind == "JPEG":
                 im.draft("RGB", (ANALYSIS_SIDE, ANALYSIS_SIDE))  # decode at a reduced scale: same checks, less work
             im.load()
-            rgb = im.convert("RGB")
+            # phones store pictures sideways with an EXIF orientation: analyse what a viewer sees
+            if im.getexif().get(0x0112) in (5, 6, 7, 8):  # a quarter turn: the viewer's width is the height
+                width, height = height, width
+            rgb = ImageOps.exif_transpose(im).convert("RGB")
     except KarizError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):

@@ -139,3 +139,46 @@ async def test_openai_provider_sends_the_image_and_schema_and_reads_the_answer()
     assert body["model"] == "vision-test" and body["response_format"]["type"] == "json_schema"
     parts = body["messages"][0]["content"]
     assert parts[1]["image_url"]["url"].startswith("data:image/jpeg;base64,")
+
+
+class CountingProvider(VisionProvider):
+    name = "nanodet"
+
+    def __init__(self, inner: NanoDetProvider) -> None:
+        self.inner, self.calls = inner, 0
+
+    def detect(self, image: Image.Image) -> list[Detection]:
+        self.calls += 1
+        return self.inner.detect(image)
+
+
+async def test_a_client_that_leaves_stops_the_analysis_and_nothing_is_stored(
+        app_settings: Settings, database_url: str, detector: NanoDetProvider, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.streams.sse import drain_cancelled_producers
+
+    counting = CountingProvider(detector)
+    monkeypatch.setattr(controllers, "get_vision_provider", lambda settings: counting)
+    app = create_app(app_settings, database_url=database_url)
+    async with serve_on_loopback(app) as base, httpx.AsyncClient(base_url=base, timeout=60) as http:
+        key = await register_tenant(http, "gone")
+        async with http.stream("POST", "/api/v1/estimator/analyze", headers=key.headers,
+                               json={"tenantId": key.tenant_id, "images": [b64(photo_bytes("coffee.png"))] * 10}) as r:
+            async for line in r.aiter_lines():
+                if line == "event: image":
+                    break  # leave after the first image
+        await drain_cancelled_producers()
+        await asyncio.sleep(0.5)
+        listed = (await http.get("/api/v1/estimator/estimates", headers=key.headers)).json()["data"]
+    assert counting.calls < 10
+    assert listed["total"] == 0
+
+
+async def test_a_key_without_write_scope_cannot_analyze(client: httpx.AsyncClient, tenant_key) -> None:
+    created = await client.post(f"/api/v1/tenants/{tenant_key.tenant_id}/api-keys", headers=tenant_key.headers,
+                                json={"name": "reader", "scopes": ["tenant:read"]})
+    assert created.status_code in (200, 201), created.text
+    reader = {"Authorization": f"Bearer {created.json()['data']['apiKey']}"}
+    refused = await client.post("/api/v1/estimator/analyze", headers=reader,
+                                json={"tenantId": tenant_key.tenant_id, "images": [b64(photo_bytes("coffee.png"))]})
+    assert refused.status_code == 403
+    assert (await client.get("/api/v1/estimator/estimates", headers=reader)).status_code == 200

@@ -89,3 +89,20 @@ def test_one_to_ten_images() -> None:
         check_count(11)
     check_count(1)
     check_count(10)
+
+
+def test_a_sideways_phone_photo_is_analysed_upright() -> None:
+    import io
+
+    from PIL import Image
+
+    upright = Image.open(io.BytesIO(photo_bytes("motorcycle_left.png"))).convert("RGB")  # 741 x 500
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to view": stored sideways, as phones do
+    buf = io.BytesIO()
+    upright.transpose(Image.Transpose.ROTATE_90).save(buf, "JPEG", exif=exif)
+    image = check_image(buf.getvalue(), 0)
+    assert (image.width, image.height) == (741, 500)
+    assert image.rgb.size == (741, 500)
+    diff = sum(abs(a - b) for a, b in zip(image.rgb.resize((64, 43)).tobytes(), upright.resize((64, 43)).tobytes(), strict=True))
+    assert diff / (64 * 43 * 3) < 12  # the same picture, not a rotated one
