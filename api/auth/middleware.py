@@ -60,6 +60,11 @@ def forget_account(account_id: uuid.UUID) -> None:
     _session_cache.clear()
 
 
+def forget_sessions() -> None:
+    """Drop every cached token session (after sessions were revoked in bulk, e.g. a password change)."""
+    _session_cache.clear()
+
+
 def forget_session(session_id: uuid.UUID) -> None:
     """Drop a token session from this process's cache (after sign-out)."""
     _session_cache.pop(session_id, None)
@@ -125,15 +130,20 @@ async def _principal_for_key(connection: ASGIConnection, raw: str) -> Principal:
         return principal
 
 
+async def authenticate_connection(connection: ASGIConnection) -> Principal:
+    """The caller's Principal from its key or token, or Unauthenticated (also for public routes that
+    authenticate some requests themselves, e.g. `POST /auth/token`)."""
+    raw = extract_credential(connection)
+    if not raw:
+        raise Unauthenticated("Invalid or missing API Key")
+    if raw.startswith("sk_"):
+        return await _principal_for_key(connection, raw)
+    return await _principal_for_token(connection, raw)
+
+
 class AuthMiddleware(AbstractAuthenticationMiddleware):
     """Sets `request.user` to a Principal, or answers 401."""
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
-        raw = extract_credential(connection)
-        if not raw:
-            raise Unauthenticated("Invalid or missing API Key")
-        if raw.startswith("sk_"):
-            principal = await _principal_for_key(connection, raw)
-        else:
-            principal = await _principal_for_token(connection, raw)
+        principal = await authenticate_connection(connection)
         return AuthenticationResult(user=principal, auth=principal)

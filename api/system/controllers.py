@@ -10,9 +10,10 @@ from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.middleware import forget_session
+from api.auth.middleware import authenticate_connection, forget_session
 from api.auth.principal import AuthedRequest
 from api.system.metrics import MetricsController
+from api.system.password_grant import password_grant
 from api.system.schemas import LogoutResponse, LogoutView, RegisterBody, TokenBody, TokenResponse, TokenView
 from api.worker_sessions import run_in_worker_session
 from core.errors import Forbidden, InvalidInput
@@ -80,16 +81,21 @@ class TokenController(Controller):
     path = "/auth"
     tags = ["auth"]
 
-    @post("/token", operation_id="issueToken", status_code=201,
-          summary="Exchange an API key for a portal JWT",
+    # public: the password grant carries no key; a key exchange authenticates in the handler
+    @post("/token", operation_id="issueToken", status_code=201, opt={"public": True},
+          summary="Exchange an API key (or the asset-manager password) for a portal JWT",
           description="Opens a token session for the calling API key and answers a JWT carrying the key's "
                       "tenant and scopes. The token works only while its session lives: it ends at "
                       "`expiresAt`, on `POST /auth/logout`, or when the key is revoked or expires. A JWT "
-                      "cannot mint another token (403).")
+                      "cannot mint another token (403). With `{tenantId, password}` and no key, the tenant's "
+                      "asset-manager password signs in instead (401 when wrong; 5 failures per 15 minutes "
+                      "per tenant, then 429); a password change ends those sessions.")
     async def issue(self, request: AuthedRequest, settings: Settings, db_session: AsyncSession,
                     data: TokenBody | None = None) -> TokenResponse:
-        """Exchange an API key for a portal JWT carrying the key's tenant and scopes."""
-        principal = request.user
+        """Exchange an API key, or the tenant's asset-manager password, for a portal JWT."""
+        if data is not None and (data.password is not None or data.tenant_id is not None):
+            return await password_grant(data, settings, db_session)
+        principal = await authenticate_connection(request)
         if principal.via == "jwt" or principal.key_id is None:
             raise Forbidden("a token cannot mint a token: exchange an API key (or sign in) for a new one")
         ttl = (data.ttl_seconds if data else None) or settings.jwt_ttl_seconds

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import msgspec
 
 
@@ -12,6 +14,9 @@ class RegisterBody(msgspec.Struct, forbid_unknown_fields=True):
 
 class TokenBody(msgspec.Struct, forbid_unknown_fields=True):
     ttl_seconds: int | None = None
+    # the password grant: the tenant's asset-manager password instead of an API key
+    tenant_id: uuid.UUID | None = msgspec.field(default=None, name="tenantId")
+    password: str | None = None
 
 
 class TokenView(msgspec.Struct, rename="camel"):

@@ -14,8 +14,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from core.db.models import Account, AssetCredential, AuthAttempt, Role
-from core.errors import RateLimited, Unauthenticated, ValidationFailed
+from core.db.models import Account, AssetCredential, AuthAttempt, Role, Tenant
+from core.errors import RateLimited, ValidationFailed
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
@@ -132,11 +132,20 @@ def verify_password(session: Session, tenant_id: uuid.UUID, password: str) -> bo
     return ok and row is not None
 
 
-def login_failed(session: Session, tenant_id: uuid.UUID) -> None:
-    """Count a failed sign-in (the caller commits) and answer 401."""
+def sign_in(session: Session, tenant_id: uuid.UUID, password: str) -> Account | None:
+    """The account a correct password signs in as, or None after counting the failure (the caller
+    commits either way, then answers 401 for None). RateLimited after `ATTEMPTS` failures in the window."""
+    if session.get(Tenant, tenant_id) is None:
+        return None
+    _lock(session, tenant_id, LOGIN_FAILURE)
+    check_limit(session, tenant_id, LOGIN_FAILURE)
+    account = asset_manager_account(session, tenant_id)
+    if verify_password(session, tenant_id, password) and account is not None:
+        return account
     session.add(AuthAttempt(tenant_id=tenant_id, kind=LOGIN_FAILURE, at=datetime.now(UTC)))
     session.flush()
-    raise Unauthenticated("wrong tenant or password")
+    return None
+
 
 
 _DUMMY_HASH = _HASHER.hash("not-a-password-of-anyone")
