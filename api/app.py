@@ -29,6 +29,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.input_guard import InputGuardMiddleware
 from api.uploads import upload_body_limit
 from api.usage.hooks import add_usage_headers, count_request
+from api.usage.registrations import RegistrationGate
 from core.db.engine import make_async_engine, make_async_session_factory
 from core.log_format import configure_logging
 from core.search import hybrid
@@ -73,11 +74,12 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.settings = settings
         app.state.started_at = time.time()
         app.state.engine = None
-        app.state.usage = make_usage_counter(settings.redis_url)
         app.state.search_stats = SearchStats()
+        app.state.registrations = RegistrationGate(settings)
         if session_factory is not None:
             app.state.session_factory = session_factory
             app.state.read_engine = None
+            app.state.usage = make_usage_counter(settings.redis_url, session_factory)
             return
         url = database_url
         if url is None:
@@ -89,13 +91,14 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.read_engine = app.state.engine.execution_options(isolation_level="AUTOCOMMIT")
         if settings.warm_models:  # serving starts after start-up: ready means the model is loaded
             await asyncio.to_thread(hybrid.warm_query_model, settings)
+        app.state.usage = make_usage_counter(settings.redis_url, app.state.session_factory)
 
     async def close_state(app: Litestar) -> None:
+        close = getattr(app.state.get("usage"), "close", None)
+        if close is not None:  # first: the PostgreSQL counter writes its last counts
+            await close()
         if app.state.get("engine") is not None:
             await app.state.engine.dispose()
-        close = getattr(app.state.get("usage"), "close", None)
-        if close is not None:
-            await close()
 
     v1 = Router(path=API_PREFIX, route_handlers=discover_routes())
     uploads = Router(path=API_PREFIX, route_handlers=discover_routes("UPLOAD_ROUTES"),

@@ -67,7 +67,7 @@ class EstimatorController(Controller):
         usage = request.app.state.usage
         limits = await plan_limits(request, body.tenant_id)
         for _ in images[1:]:
-            (await usage.hit(body.tenant_id, limits)).enforce()
+            await usage.admit(body.tenant_id, limits)  # a refused image counts toward no quota
         estimate_id = uuid.uuid4()
         session_factory = request.app.state.session_factory
         saved: dict[str, Any] = {}

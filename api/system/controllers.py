@@ -65,8 +65,12 @@ class RegisterController(Controller):
     tags = ["tenants"]
 
     @post("/register", operation_id="register", opt={"public": True}, status_code=201)
-    async def register(self, data: RegisterBody, db_session: AsyncSession) -> dict[str, Any]:
-        """Create a tenant with an admin account and a first API key, shown once."""
+    async def register(self, request: Request, data: RegisterBody, db_session: AsyncSession) -> dict[str, Any]:
+        """Create a tenant with an admin account and a first API key, shown once.
+
+        Limited per client address (`KARIZ_REGISTER_PER_HOUR_LIMIT`, 429) and refused with 403 when
+        `KARIZ_OPEN_REGISTRATION=false`; a name already taken (even by a racing sign-up) is 409."""
+        request.app.state.registrations.check(request.client.host if request.client else None)
         name, email = data.name.strip(), checked_email(data.email)
         if not name or len(name) > 200:
             raise InvalidInput("name must be 1-200 characters")

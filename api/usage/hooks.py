@@ -12,7 +12,7 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 from core.db.models import Tenant
-from core.errors import NotFound
+from core.errors import NotFound, RateLimited
 from core.usage.counters import PlanLimits, UsageSnapshot
 
 LIMITS_CACHE_SECONDS = 30.0
@@ -41,14 +41,20 @@ def forget_limits(tenant_id: uuid.UUID) -> None:
 
 
 async def count_request(request: Request) -> None:
-    """`before_request`: count the call, remember the snapshot for the headers, 429 when over."""
+    """`before_request`: count the call, remember the snapshot for the headers, 429 when over
+    (and then the call is not counted)."""
     principal = request.scope.get("user")
     if principal is None:
         return
     limits = await plan_limits(request, principal.tenant_id)
-    snapshot = await request.app.state.usage.hit(principal.tenant_id, limits)
+    usage = request.app.state.usage
+    snapshot = await usage.hit(principal.tenant_id, limits)
     request.scope.setdefault("state", {})["kariz_usage"] = snapshot
-    snapshot.enforce()
+    try:
+        snapshot.enforce()
+    except RateLimited:  # a refused request counts toward no quota
+        await usage.refund(principal.tenant_id, snapshot.windows)
+        raise
 
 
 async def add_usage_headers(message: Message, scope: Scope) -> None:

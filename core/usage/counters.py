@@ -1,20 +1,29 @@
 """Usage counters per tenant: requests this minute, today and this billing period, and tokens.
 
-Two stores behind one interface: Redis when `REDIS_URL` is set (shared by every API process behind
-a load balancer), process memory otherwise. Windows are fixed (the current UTC minute, the UTC day,
-the billing period starting on the tenant's anchor day), so keys expire on their own.
+Three stores behind one interface: Redis when `REDIS_URL` is set (shared by every API process behind
+a load balancer); otherwise PostgreSQL for the daily and billing-period counts (table
+`usage_counters`, so a restart loses none of them) with the per-minute window in process memory; and
+process memory alone for callers without a database. Windows are fixed (the current UTC minute, the
+UTC day, the billing period starting on the tenant's anchor day). A request refused with 429 is
+taken back (`admit`), so it never counts toward any quota.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
 
 from core.errors import RateLimited
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -117,6 +126,20 @@ class UsageCounter(ABC):
         """The usage now, counting nothing."""
         return await self.hit(tenant_id, limits, count_request=False)
 
+    @abstractmethod
+    async def refund(self, tenant_id: uuid.UUID, windows: Windows, *, tokens: int = 0) -> None:
+        """Take back one request (and `tokens`) counted in `windows`."""
+
+    async def admit(self, tenant_id: uuid.UUID, limits: PlanLimits, *, tokens: int = 0) -> UsageSnapshot:
+        """Count one request; RateLimited (429) past a limit, and then the request is not counted."""
+        snapshot = await self.hit(tenant_id, limits, tokens=tokens)
+        try:
+            snapshot.enforce()
+        except RateLimited:
+            await self.refund(tenant_id, snapshot.windows, tokens=tokens)
+            raise
+        return snapshot
+
 
 class MemoryUsageCounter(UsageCounter):
     """Counters in this process (a single API process, tests, development)."""
@@ -151,6 +174,15 @@ class MemoryUsageCounter(UsageCounter):
             )
 
 
+    async def refund(self, tenant_id: uuid.UUID, windows: Windows, *, tokens: int = 0) -> None:
+        async with self._lock:
+            for key, ttl in ((f"{tenant_id}:m:{windows.minute}", 120), (f"{tenant_id}:d:{windows.day}", 2 * 86400),
+                             (f"{tenant_id}:p:{windows.period}", 32 * 86400)):
+                self._bump(key, -1, ttl)
+            if tokens:
+                self._bump(f"{tenant_id}:t:{windows.period}", -tokens, 32 * 86400)
+
+
 class RedisUsageCounter(UsageCounter):
     """Counters in Redis: INCRBY + EXPIRE in one pipeline per request."""
 
@@ -175,10 +207,119 @@ class RedisUsageCounter(UsageCounter):
         minute, day, period, tok = (int(values[i]) for i in (0, 2, 4, 6))
         return UsageSnapshot(limits, w, minute=minute, day=day, period_requests=period, period_tokens=tok)
 
+    async def refund(self, tenant_id: uuid.UUID, windows: Windows, *, tokens: int = 0) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for window in (f"m:{windows.minute}", f"d:{windows.day}", f"p:{windows.period}"):
+                pipe.decrby(f"kariz:usage:{tenant_id}:{window}", 1)
+            if tokens:
+                pipe.decrby(f"kariz:usage:{tenant_id}:t:{windows.period}", tokens)
+            await pipe.execute()
+
     async def close(self) -> None:
         await self._redis.aclose()
 
 
-def make_usage_counter(redis_url: str | None) -> UsageCounter:
-    """Redis when configured, else process memory."""
-    return RedisUsageCounter(redis_url) if redis_url else MemoryUsageCounter()
+_UPSERT = sa.text(
+    "INSERT INTO usage_counters AS u (tenant_id, window_key, count) "
+    "SELECT * FROM unnest(CAST(:tenants AS uuid[]), CAST(:keys AS text[]), CAST(:counts AS bigint[])) "
+    "ON CONFLICT (tenant_id, window_key) DO UPDATE SET count = u.count + EXCLUDED.count, updated_at = now() "
+    "RETURNING tenant_id, window_key, count"
+)
+_LOAD = sa.text("SELECT window_key, count FROM usage_counters WHERE tenant_id = :t AND window_key = ANY(:keys)")
+
+
+class PostgresUsageCounter(UsageCounter):
+    """Daily and billing-period counts in PostgreSQL, the per-minute window in this process.
+
+    A request costs a dictionary update: counts are added to PostgreSQL in batches (one UPSERT for
+    every tenant and window touched, at most every `flush_seconds` or `flush_pending` requests, and
+    at shut-down), and each batch reads back the totals every process has written. A crash loses at
+    most the last batch; a restart loses nothing that was flushed."""
+
+    def __init__(self, session_factory: Any, *, flush_seconds: float = 1.0, flush_pending: int = 200) -> None:
+        self._factory = session_factory
+        self._flush_seconds = flush_seconds
+        self._flush_pending = flush_pending
+        self._minute = MemoryUsageCounter()
+        self._stored: dict[tuple[uuid.UUID, str], int] = {}  # totals in PostgreSQL at the last flush
+        self._pending: dict[tuple[uuid.UUID, str], int] = {}  # counted here, not written yet
+        self._pending_requests = 0
+        self._last_flush = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    @staticmethod
+    def _keys(w: Windows) -> tuple[str, str, str]:
+        return f"d:{w.day}", f"p:{w.period}", f"t:{w.period}"
+
+    async def _load(self, tenant_id: uuid.UUID, keys: tuple[str, ...]) -> None:
+        async with self._factory() as session:
+            rows = (await session.execute(_LOAD, {"t": tenant_id, "keys": list(keys)})).all()
+            await session.commit()
+        found = dict(rows)
+        for key in keys:
+            self._stored[(tenant_id, key)] = int(found.get(key, 0))
+        if len(self._stored) > 100_000:  # windows of past days: drop what is not current
+            current = set(keys)
+            self._stored = {k: v for k, v in self._stored.items() if k[1] in current or k in self._pending}
+
+    async def flush(self) -> None:
+        """Write the pending counts (one statement) and refresh the totals from what it returns."""
+        async with self._lock:
+            batch = {k: v for k, v in self._pending.items() if v}
+            self._pending.clear()
+            self._pending_requests = 0
+            self._last_flush = time.monotonic()
+            if not batch:
+                return
+            params = {"tenants": [k[0] for k in batch], "keys": [k[1] for k in batch], "counts": list(batch.values())}
+            try:
+                async with self._factory() as session:
+                    rows = (await session.execute(_UPSERT, params)).all()
+                    await session.commit()
+            except Exception:  # the database is away: keep the counts for the next try
+                log.warning("usage counts could not be written; kept for the next flush", exc_info=True)
+                for key, value in batch.items():
+                    self._pending[key] = self._pending.get(key, 0) + value
+                return
+            for tenant_id, key, count in rows:
+                self._stored[(tenant_id, key)] = int(count)
+
+    def _due(self) -> bool:
+        return (self._pending_requests >= self._flush_pending
+                or time.monotonic() - self._last_flush >= self._flush_seconds)
+
+    async def hit(self, tenant_id: uuid.UUID, limits: PlanLimits, *, tokens: int = 0,
+                  count_request: bool = True) -> UsageSnapshot:
+        w = windows_at(datetime.now(UTC), limits.billing_anchor_day)
+        keys = self._keys(w)
+        if (tenant_id, keys[0]) not in self._stored or (tenant_id, keys[1]) not in self._stored:
+            await self._load(tenant_id, keys)
+        n = 1 if count_request else 0
+        minute = (await self._minute.hit(tenant_id, limits, count_request=count_request)).minute
+        for key, by in zip(keys, (n, n, tokens), strict=True):
+            if by:
+                self._pending[(tenant_id, key)] = self._pending.get((tenant_id, key), 0) + by
+        self._pending_requests += n
+        if self._due():
+            await self.flush()
+        day, period, tok = (self._stored.get((tenant_id, k), 0) + self._pending.get((tenant_id, k), 0) for k in keys)
+        return UsageSnapshot(limits, w, minute=minute, day=day, period_requests=period, period_tokens=tok)
+
+    async def refund(self, tenant_id: uuid.UUID, windows: Windows, *, tokens: int = 0) -> None:
+        await self._minute.refund(tenant_id, windows)
+        day, period, tok = self._keys(windows)
+        for key, by in ((day, 1), (period, 1), (tok, tokens)):
+            if by:
+                self._pending[(tenant_id, key)] = self._pending.get((tenant_id, key), 0) - by
+
+    async def close(self) -> None:
+        await self.flush()
+
+
+def make_usage_counter(redis_url: str | None, session_factory: Any | None = None) -> UsageCounter:
+    """Redis when configured, else PostgreSQL through `session_factory`, else process memory."""
+    if redis_url:
+        return RedisUsageCounter(redis_url)
+    if session_factory is not None:
+        return PostgresUsageCounter(session_factory)
+    return MemoryUsageCounter()

@@ -43,7 +43,8 @@ def app_settings(tmp_path_factory: pytest.TempPathFactory, database_url: str) ->
     return Settings(env="test", data_dir=data_dir, database_url=database_url, jwt_secret="test-jwt-secret-at-least-32-bytes-long",
                     connector_encryption_key="pgyQWUDq1bxcIT3XzM5eOeFf3gqRWmtk0fzC4jHKu0M=",
                     connector_allowed_networks=",".join(peer_allow_list(database_url)),
-                    default_per_minute_limit=1_000_000, default_daily_limit=10_000_000)
+                    default_per_minute_limit=1_000_000, default_daily_limit=10_000_000,
+                    register_per_hour_limit=1_000_000)
 
 
 @pytest.fixture(autouse=True)
