@@ -17,7 +17,7 @@ from litestar import Litestar, Router
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -27,6 +27,7 @@ from api.auth.middleware import AuthMiddleware
 from api.deps import provide_db_session, provide_read_session, provide_settings
 from api.errors import EXCEPTION_HANDLERS
 from api.input_guard import InputGuardMiddleware
+from api.openapi_ui.controllers import ASSETS_PATH
 from api.uploads import upload_body_limit
 from api.usage.hooks import add_usage_headers, count_request
 from api.usage.registrations import RegistrationGate
@@ -41,6 +42,7 @@ from portal.routes import portal_router
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
+DOCS_ASSETS = f"{API_PREFIX}{ASSETS_PATH}"
 PUBLIC_PATHS = [f"^{API_PREFIX}/docs", f"^{API_PREFIX}/schema"]
 # request counts and latencies per route template (not per raw path, which would explode cardinality)
 PROMETHEUS = PrometheusConfig(app_name="kariz", prefix="kariz", group_path=True,
@@ -122,7 +124,14 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             title="Kariz API",
             version=VERSION,
             path=f"{API_PREFIX}/docs",
-            render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
+            # Swagger UI from the installed swagger-ui-bundle package: the page works offline
+            render_plugins=[SwaggerRenderPlugin(
+                path=["/", "/swagger"],
+                js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+                favicon=f"<link rel='icon' type='image/png' href='{DOCS_ASSETS}/favicon-32x32.png'>",
+            )],
             components=Components(security_schemes={
                 "apiKey": SecurityScheme(type="http", scheme="bearer", description="sk_live_... API key or portal JWT"),
             }),
