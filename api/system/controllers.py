@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 import psutil
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
