@@ -1,7 +1,7 @@
 """usage counters in PostgreSQL: daily and billing-period requests and tokens per tenant
 
-Revision ID: 0014_input_usage
-Revises: 0013_identity
+Revision ID: 0015_input_usage
+Revises: 0014_docs
 Create Date: 2026-12-02 04:45:00
 
 One row per tenant and window (`d:20261202` a UTC day, `p:2026-12-01` a billing period's requests,
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
 
-revision = "0014_input_usage"
-down_revision = "0013_identity"
+revision = "0015_input_usage"
+down_revision = "0014_docs"
 branch_labels = None
 depends_on = None
 
