@@ -49,9 +49,12 @@ class ReplaceController(Controller):
         entity_type: str | None = None,
         source_name: str | None = None,
         record_tag: str | None = None,
+        key_column: str | None = None,
     ) -> ReplaceStarted:
         """Upload a file (CSV, JSON, NDJSON, XML, PDF; multipart field `file`) into a new staging
-        generation of the vertical; the live generation stays searchable and untouched."""
+        generation of the vertical; the live generation stays searchable and untouched. A keyed
+        vertical (or `key_column`) keys the new records, and replace-status and the swap then say
+        how many records are added, changed and removed."""
         content, filename = await read_upload(data)
         tenant_id = request.user.tenant_id
         index = get_vector_index(settings)
@@ -68,6 +71,7 @@ class ReplaceController(Controller):
                 record_tag=record_tag,
                 index=index,
                 settings=settings,
+                key_column=key_column,
             ),
         )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 
 @dataclass
@@ -30,7 +30,16 @@ class ReplaceStarted(TypedDict):
     staging: StagingView
 
 
+class RecordChangesView(TypedDict):
+    """A keyed collection's replace relative to the live generation, by record key."""
+
+    added: int
+    changed: int
+    removed: int
+
+
 class ReplaceStatusView(TypedDict):
+    record_changes: NotRequired[RecordChangesView]  # keyed collections with a pending replace
     has_pending_replace: bool
     staging_generation: int | None
     staging_status: str | None
@@ -43,6 +52,7 @@ class ReplaceStatusView(TypedDict):
 
 
 class SwapView(TypedDict):
+    record_changes: NotRequired[RecordChangesView]  # keyed collections
     vertical: str
     old_generation: int
     new_generation: int

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core.errors import NotFound
+from core.generations.record_changes import record_changes
 
 UNFINISHED = ("pending", "processing", "failed")
 
@@ -109,7 +110,8 @@ def nothing_unfinished(counts: dict[str, int]) -> bool:
 
 def replace_status(db: Session, tenant_id: uuid.UUID, vertical: str) -> dict[str, Any]:
     """The contract's replace-status: counts of the staging generation by embedding status and
-    `ready_to_swap` (every record indexed); every field but `has_pending_replace` null when none."""
+    `ready_to_swap` (every record indexed); every field but `has_pending_replace` null when none.
+    A keyed collection's also has `record_changes` (added, changed, removed vs the live generation)."""
     collection = get_collection(db, tenant_id, vertical)
     staging = staging_generation(db, collection.id)
     if staging is None:
@@ -125,7 +127,10 @@ def replace_status(db: Session, tenant_id: uuid.UUID, vertical: str) -> dict[str
             "ready_to_swap": None,
         }
     counts = embedding_counts(db, collection, staging.number)
+    changes = record_changes(db, collection.id, live=collection.active_generation, staging=staging.number)
+    keyed = {"record_changes": changes.to_dict()} if changes is not None else {}
     return {
+        **keyed,
         "has_pending_replace": True,
         "staging_generation": staging.number,
         "staging_status": staging.status,

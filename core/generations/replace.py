@@ -96,6 +96,7 @@ def start_replace(
     record_tag: str | None = None,
     dimension: int | None = None,
     settings: Settings | None = None,
+    key_column: str | None = None,
 ) -> dict[str, Any]:
     """Ingest a file into a new staging generation of an existing collection, with its own vector
     collection, and commit; the active generation is untouched. Returns the ingestion result plus
@@ -103,7 +104,9 @@ def start_replace(
 
     NotFound (unknown vertical), ValidationFailed (no entity_type, unreadable file), PayloadTooLarge
     (over `max_upload_bytes`), Conflict (a staging generation exists), QuotaExceeded (other verticals'
-    entities + the file's rows over the plan's limit; checked before anything is written)."""
+    entities + the file's rows over the plan's limit; checked before anything is written). A keyed
+    collection (its remembered key, or `key_column`; Conflict when another) keys the staging records.
+    """
     settings = settings or core.settings.get_settings()
     collection = get_collection(db, tenant_id, vertical)
     check_names(vertical, entity_type, "file_upload", source_name)
@@ -130,6 +133,7 @@ def start_replace(
         generation=number,
         create_collection=False,
         rows=rows,
+        key_column=key_column,
     )
     vectors = vector_collection_name(tenant_id, collection.id, number)
     index.create_collection(vectors, dimension or embedding_dimension(settings))

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import Conflict
 from core.generations.lookups import GenerationRef, fully_indexed, get_collection, staging_generation
+from core.generations.record_changes import RecordChanges, record_changes
 from core.records.searchable import bump_search_version
 from core.vectors.base import VectorIndex, vector_alias_name, vector_collection_name
 
@@ -43,15 +44,19 @@ class SwapResult:
     alias: str
     vector_collection: str
     duration_ms: float
+    record_changes: RecordChanges | None = None  # keyed collections: added/changed/removed vs the live one
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "vertical": self.vertical,
             "old_generation": self.old_generation,
             "new_generation": self.new_generation,
             "old_entity_count": self.old_entity_count,
             "new_entity_count": self.new_entity_count,
         }
+        if self.record_changes is not None:
+            body["record_changes"] = self.record_changes.to_dict()
+        return body
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +101,16 @@ def swap(
     when the commit fails). Conflict when there is no staging generation (or it is not `generation`)
     or any of its records is pending, processing or failed. Cost does not depend on record counts."""
     started = time.perf_counter()
+    # a keyed collection's record changes are counted before the locks (a pass over both
+    # generations; the live one takes no writes while a replace is pending), so the locked part
+    # stays independent of record counts
+    unlocked = get_collection(db, tenant_id, vertical)
+    pending = staging_generation(db, unlocked.id)
+    changes = (
+        record_changes(db, unlocked.id, live=unlocked.active_generation, staging=pending.number)
+        if pending is not None
+        else None
+    )
     collection = get_collection(db, tenant_id, vertical, lock=True)
     staging = staging_generation(db, collection.id, lock=True)
     if staging is None:
@@ -156,6 +171,7 @@ def swap(
         alias=alias,
         vector_collection=target,
         duration_ms=(time.perf_counter() - started) * 1000,
+        record_changes=changes if pending is not None and pending.number == staging.number else None,
     )
     log.info(
         "swapped %s/%s: generation %d -> %d (alias %s -> %s) in %.1f ms",
