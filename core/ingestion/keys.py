@@ -5,7 +5,8 @@ generation). With a key (`key_column="part_number"`, or several fields for a com
 whose key already exists in the generation updates that record in place, and a full upload or pull
 in `mirror` mode archives the records whose keys it did not contain. The key is remembered by the
 collection the first time one is given; a later ingestion naming another key is a Conflict (409),
-and one naming none uses the remembered key.
+and one naming none uses the remembered key. Keyed ingestions of one collection take turns (a lock
+on the collection row until the caller commits), so the last writer of a key always wins.
 
 A key value is canonical text: a string as it is, any other scalar as its JSON text (`42`, `4.5`,
 `true`), a composite key as the JSON array of those texts. `key_sql` computes the same text from a
@@ -134,8 +135,14 @@ def remember_key(
     of one key (the stale copies content-hash dedup let in), the most recently written stays active
     and the others are archived."""
     stored = db.execute(
-        sa.text("SELECT record_key FROM collections WHERE id = :c FOR UPDATE"), {"c": collection_id}
+        sa.text("SELECT record_key FROM collections WHERE id = :c"), {"c": collection_id}
     ).scalar()
+    if stored or fields is not None:
+        # keyed ingestions of one collection take turns (until the caller commits): two writers of
+        # one new key would otherwise race, and the later one's row would be dropped by ON CONFLICT
+        stored = db.execute(
+            sa.text("SELECT record_key FROM collections WHERE id = :c FOR UPDATE"), {"c": collection_id}
+        ).scalar()
     if stored:
         stored = tuple(stored)
         if fields is not None and fields != stored:

@@ -112,6 +112,11 @@ def pull_view(request: WorkRequest) -> dict[str, Any]:
         "records_ingested": result.get("records_ingested", 0),
         "duplicates_skipped": result.get("duplicates_skipped", 0),
         "records_rejected": result.get("records_rejected", 0),
+        # record identity: records_ingested = inserted + updated; archived by soft or mirror deletes
+        "records_inserted": result.get("records_inserted", 0),
+        "records_updated": result.get("records_updated", 0),
+        "records_archived": result.get("records_archived", 0),
+        "mirror": result.get("mirror"),
         "duration_seconds": result.get("duration_seconds"),
         "progress": request.progress,
         "attempts": request.attempts,

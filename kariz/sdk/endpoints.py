@@ -82,13 +82,25 @@ class Endpoints:
         name_column: str | None = None,
         filename: str | None = None,
         content_type: str | None = None,
+        key_column: str | None = None,
+        deleted_column: str | None = None,
+        mode: str | None = None,
     ) -> m.IngestionResult:
-        """POST /ingest/{collection}/file: a CSV, JSON, NDJSON, XML or PDF file (path, bytes or file)."""
+        """POST /ingest/{collection}/file: a CSV, JSON, NDJSON, XML or PDF file (path, bytes or file).
+
+        `key_column` (e.g. "part_number", or "a,b" for a composite key) makes the collection keyed:
+        a row whose key exists updates that record in place, unchanged rows are skipped, and the
+        collection remembers the key (another one is a 409). `deleted_column` archives the records
+        of rows it marks; `mode="mirror"` archives every record whose key the file lacks. Without a
+        key, rows are deduplicated by content hash only."""
         params = {
             "entity_type": entity_type,
             "source_name": source_name,
             "record_tag": record_tag,
             "name_column": name_column,
+            "key_column": key_column,
+            "deleted_column": deleted_column,
+            "mode": mode,
         }
         return self._call(
             Call(
@@ -108,9 +120,20 @@ class Endpoints:
         entity_type: str | None = None,
         source_name: str | None = None,
         name_column: str | None = None,
+        key_column: str | None = None,
+        deleted_column: str | None = None,
+        mode: str | None = None,
     ) -> m.IngestionResult:
-        """POST /ingest/{collection}: a JSON list of records."""
-        params = {"entity_type": entity_type, "source_name": source_name, "name_column": name_column}
+        """POST /ingest/{collection}: a JSON list of records (`key_column`, `deleted_column` and
+        `mode` as for `ingest_file`)."""
+        params = {
+            "entity_type": entity_type,
+            "source_name": source_name,
+            "name_column": name_column,
+            "key_column": key_column,
+            "deleted_column": deleted_column,
+            "mode": mode,
+        }
         return self._call(
             Call("POST", f"/ingest/{collection}", as_model(m.IngestionResult), params=params, json=records)
         )
@@ -128,9 +151,17 @@ class Endpoints:
         *,
         name_column: str | None = None,
         batch_size: int | None = None,
+        key_column: str | None = None,
+        deleted_column: str | None = None,
+        mode: str | None = None,
         **extra: Any,
     ) -> m.Connector:
-        """POST /connectors: register a pull connector; credentials are stored encrypted."""
+        """POST /connectors: register a pull connector; credentials are stored encrypted.
+
+        `key_column` (the source's primary key, say) makes pulls update changed rows in place
+        instead of adding a second copy; `deleted_column` names a soft-delete column whose truthy
+        rows archive their record; `mode="mirror"` makes a full pull archive the records the source
+        no longer returns. Without a key, rows are deduplicated by content hash only."""
         body = {
             "name": name,
             "connector_type": connector_type,
@@ -140,6 +171,9 @@ class Endpoints:
             "query": query,
             "name_column": name_column,
             "batch_size": batch_size,
+            "key_column": key_column,
+            "deleted_column": deleted_column,
+            "mode": mode,
             **extra,
         }
         body = {k: v for k, v in body.items() if v is not None}
@@ -169,9 +203,17 @@ class Endpoints:
         record_tag: str | None = None,
         filename: str | None = None,
         content_type: str | None = None,
+        key_column: str | None = None,
     ) -> m.IngestionResult:
-        """POST /portal/verticals/{name}/replace: upload a whole new dataset into a staging generation."""
-        params = {"entity_type": entity_type, "source_name": source_name, "record_tag": record_tag}
+        """POST /portal/verticals/{name}/replace: upload a whole new dataset into a staging generation
+        (keyed by the collection's key or `key_column`: replace-status and the swap then report
+        `record_changes`)."""
+        params = {
+            "entity_type": entity_type,
+            "source_name": source_name,
+            "record_tag": record_tag,
+            "key_column": key_column,
+        }
         return self._call(
             Call(
                 "POST",

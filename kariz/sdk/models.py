@@ -73,6 +73,13 @@ class IngestionSummary(KarizModel):
     accepted: int = 0
     rejected: int = 0
     dedup_skipped: int = 0
+    # record identity: without a key, inserted = accepted and unchanged = dedup_skipped
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    archived: int = 0
+    replaced_in_file: int = 0
+    replaced: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class IngestionMetadata(KarizModel):
@@ -80,6 +87,16 @@ class IngestionMetadata(KarizModel):
     file_hash: str | None = None
     reconciliation_passed: bool | None = None
     pipeline_backpressure: bool | None = None
+    record_key: list[str] | None = None
+    mode: str | None = None
+
+
+class RecordChanges(KarizModel):
+    """A keyed replace against the live generation."""
+
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
 
 
 class StagingInfo(KarizModel):
@@ -107,6 +124,7 @@ class ReplaceStatus(KarizModel):
     processing: int | None = None
     failed: int | None = None
     ready_to_swap: bool | None = None
+    record_changes: RecordChanges | None = None
 
 
 class SwapResult(KarizModel):
@@ -115,6 +133,7 @@ class SwapResult(KarizModel):
     new_generation: int
     old_entity_count: int | None = None
     new_entity_count: int | None = None
+    record_changes: RecordChanges | None = None
 
 
 class CancelReplaceResult(KarizModel):
@@ -133,6 +152,9 @@ class Connector(KarizModel):
     vertical: str
     entity_type: str
     connection_config: Any = "***REDACTED***"
+    key_column: str | None = None
+    deleted_column: str | None = None
+    mode: str | None = None
     created_at: datetime | None = None
 
 
@@ -141,6 +163,10 @@ class PullResult(KarizModel):
     records_pulled: int | None = None
     records_ingested: int | None = None
     duplicates_skipped: int | None = None
+    records_inserted: int | None = None
+    records_updated: int | None = None
+    records_archived: int | None = None
+    mirror: str | None = None
     duration_seconds: float | None = None
 
 

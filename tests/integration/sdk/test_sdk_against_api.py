@@ -252,3 +252,12 @@ def test_searches_through_the_served_app_see_each_write_and_page_with_totals(
     client.ingest_file("sdksearch", more, entity_type="fastener")
     after = client.search("sdksearch", query="hex bolt", limit=1, search_mode="fulltext")
     assert after.metadata.total_estimate == 3 and after.metadata.cache_hit is False
+
+
+def test_sdk_keyed_uploads_update_in_place_and_report_the_counts(client: kariz.Client) -> None:
+    first = client.ingest_file("catalog", b"sku,name,price\nPG-0001-Z,Gasket,23.98\nPG-0002-Z,Seal,4\n",
+                               filename="a.csv", entity_type="part", key_column="sku")
+    assert (first.summary.inserted, first.metadata.record_key) == (2, ["sku"])
+    again = client.ingest_records("catalog", [{"sku": "PG-0001-Z", "name": "Gasket", "price": 24.98}],
+                                  entity_type="part", mode="mirror")
+    assert (again.summary.updated, again.summary.archived, again.summary.unchanged) == (1, 1, 0)

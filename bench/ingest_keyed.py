@@ -1,0 +1,146 @@
+"""Keyed ingestion benchmark: the keyed path beside today's unkeyed path and PostgreSQL's COPY, same run.
+
+For one synthetic fastener catalog (bench/ingest_csv.py's generator, `part_number` unique) it measures
+  * unkeyed - `ingest_file` as today (content-hash dedup), into a fresh database;
+  * keyed   - the same file with `key_column="part_number"` (UPDATE ... FROM + INSERT ... WHERE NOT
+              EXISTS ... ON CONFLICT, the `ux_records_key` index maintained), into a fresh database;
+  * COPY    - the keyed rows exported and COPYed into an empty `LIKE records INCLUDING ALL` table;
+then, in the keyed collection of `--rows` records:
+  * update  - 10,000 existing part numbers with a new price (each record replaced in place);
+  * insert  - 10,000 new part numbers into the same collection (keyed);
+  * insert, unkeyed - 10,000 new rows into the unkeyed collection of the same size.
+
+    .venv/bin/python bench/ingest_keyed.py [--rows 1000000] [--changes 10000] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+from sqlalchemy.orm import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.ingest_csv import bench_server, ensure_dropped, synthetic_csv  # noqa: E402
+from core.db.embedded import ensure_database  # noqa: E402
+from core.db.engine import make_sync_engine  # noqa: E402
+from core.db.migrate import upgrade  # noqa: E402
+from core.db.urls import libpq_url  # noqa: E402
+from core.ingestion import ingest_file  # noqa: E402
+from core.tenants.service import create_tenant  # noqa: E402
+
+
+def changed_csv(source: Path, target: Path, count: int, *, new: bool) -> None:
+    """`count` rows of `source` spread over the file: with a new price, or (new) with new part numbers."""
+    with source.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    header, body = rows[0], rows[1:]
+    step = max(len(body) // count, 1)
+    picked = body[::step][:count]
+    with target.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(header)
+        for row in picked:
+            row = list(row)
+            if new:
+                row[0] = "NEW-" + row[0]
+            row[4] = f"{float(row[4]) + 1.11:.2f}"
+            out.writerow(row)
+
+
+def timed_ingest(engine, tenant_id: uuid.UUID, path: Path, collection: str, key: str | None):  # noqa: ANN001, ANN201
+    started = time.perf_counter()
+    with Session(engine) as s:
+        result = ingest_file(s, tenant_id=tenant_id, collection_name=collection, data=path,
+                             entity_type="fastener", key_column=key, max_bytes=1 << 40)
+        s.commit()
+    return result, time.perf_counter() - started
+
+
+def fresh(server: str):  # noqa: ANN201
+    url = ensure_database(server, f"kariz_bench_keyed_{uuid.uuid4().hex[:8]}")
+    upgrade(url)
+    engine = make_sync_engine(url)
+    with Session(engine) as s:
+        tenant_id = create_tenant(s, f"bench-{uuid.uuid4().hex[:8]}").id
+        s.commit()
+    with psycopg.connect(libpq_url(url), autocommit=True) as c:
+        c.execute("CHECKPOINT")
+    return url, engine, tenant_id
+
+
+def copy_rate(url: str, workdir: Path) -> float:
+    dump = workdir / "keyed.copy"
+    with psycopg.connect(libpq_url(url), autocommit=True) as c:
+        with dump.open("wb") as fh, c.cursor().copy("COPY (SELECT * FROM records) TO STDOUT") as cp:
+            for block in cp:
+                fh.write(block)
+        rows = c.execute("SELECT count(*) FROM records").fetchone()[0]
+        c.execute("CREATE TABLE bench_copy (LIKE records INCLUDING ALL)")
+        c.execute("CHECKPOINT")
+    with psycopg.connect(libpq_url(url)) as c:
+        started = time.perf_counter()
+        with dump.open("rb") as fh, c.cursor().copy("COPY bench_copy FROM STDIN") as cp:
+            while block := fh.read(1 << 20):
+                cp.write(block)
+        c.commit()
+        elapsed = time.perf_counter() - started
+        c.execute("DROP TABLE bench_copy")
+        c.commit()
+    dump.unlink()
+    return rows / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--changes", type=int, default=10_000)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="kariz-bench-keyed-") as tmp:
+        workdir = Path(tmp)
+        server = bench_server(args.database_url, workdir)
+        catalog, updates, inserts = workdir / "catalog.csv", workdir / "updates.csv", workdir / "inserts.csv"
+        synthetic_csv(catalog, args.rows)
+        changed_csv(catalog, updates, args.changes, new=False)
+        changed_csv(catalog, inserts, args.changes, new=True)
+        print(f"catalog: {args.rows:,} rows; change sets: {args.changes:,} rows", flush=True)
+
+        plain_url, plain, plain_tenant = fresh(server)
+        result, plain_s = timed_ingest(plain, plain_tenant, catalog, "fasteners", None)
+        print(f"unkeyed: {result.accepted:,} rows in {plain_s:.1f} s = {result.accepted / plain_s:,.0f} rows/s",
+              flush=True)
+        keyed_url, keyed, keyed_tenant = fresh(server)
+        result, keyed_s = timed_ingest(keyed, keyed_tenant, catalog, "fasteners", "part_number")
+        assert result.inserted == args.rows, result.to_dict()["summary"]
+        print(f"keyed:   {result.inserted:,} rows in {keyed_s:.1f} s = {result.inserted / keyed_s:,.0f} rows/s"
+              f" | keyed/unkeyed time = {keyed_s / plain_s:.2f}", flush=True)
+        print(f"COPY:    {copy_rate(keyed_url, workdir):,.0f} rows/s", flush=True)
+
+        with psycopg.connect(libpq_url(keyed_url), autocommit=True) as c:
+            c.execute("VACUUM ANALYZE records")
+        with psycopg.connect(libpq_url(plain_url), autocommit=True) as c:
+            c.execute("VACUUM ANALYZE records")
+        result, update_s = timed_ingest(keyed, keyed_tenant, updates, "fasteners", None)  # the remembered key
+        assert result.updated == args.changes, result.to_dict()["summary"]
+        result, insert_s = timed_ingest(keyed, keyed_tenant, inserts, "fasteners", None)
+        assert result.inserted == args.changes, result.to_dict()["summary"]
+        result, plain_insert_s = timed_ingest(plain, plain_tenant, inserts, "fasteners", None)
+        print(f"in a {args.rows:,}-record collection: update {args.changes:,} keyed = {update_s:.2f} s, "
+              f"insert {args.changes:,} keyed = {insert_s:.2f} s, insert {args.changes:,} unkeyed = "
+              f"{plain_insert_s:.2f} s | update/insert = {update_s / insert_s:.2f}", flush=True)
+        plain.dispose()
+        keyed.dispose()
+        ensure_dropped(server, plain_url)
+        ensure_dropped(server, keyed_url)
+
+
+if __name__ == "__main__":
+    main()
