@@ -9,7 +9,7 @@ export class ApiError extends Error {
   }
   /** "Not found (404): record … not found" */
   get words() {
-    const names = { 400: "Bad request", 401: "Signed out", 402: "Over the plan's quota", 403: "Not allowed",
+    const names = { 400: "Bad request", 401: "Not signed in", 402: "Over the plan's quota", 403: "Not allowed",
       404: "Not found", 409: "Conflict", 413: "Too large", 422: "Not accepted", 429: "Too many requests",
       503: "Unavailable" };
     const name = names[this.status] || (this.status ? `Error` : "Network error");

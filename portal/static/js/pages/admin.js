@@ -138,12 +138,31 @@ export async function accountsPage(main) {
       status.show(err instanceof ApiError ? err.words : String(err), "error");
     }
   });
+  const newPassword = h("input", { type: "password", name: "newPassword", autocomplete: "new-password", required: true });
+  const confirmPassword = h("input", { type: "password", name: "confirmPassword", autocomplete: "new-password", required: true });
+  const passwordForm = h("form", { class: "card", "aria-labelledby": "asset-password" },
+    h("h2", { id: "asset-password" }, "Asset-manager password"),
+    h("p", { class: "hint" }, "Signs the tenant in with its id and this password (files and store; no keys). Changing it ends those sessions."),
+    field("New password", newPassword), field("Confirm the new password", confirmPassword),
+    h("button", { type: "submit" }, "Set password"));
+  passwordForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = { newPassword: newPassword.value, confirmPassword: confirmPassword.value };
+    newPassword.value = "";
+    confirmPassword.value = "";
+    try {
+      await api("PUT", `/tenants/${tenant}/asset-auth/password`, { body });
+      status.show("The asset-manager password is set.", "ok");
+    } catch (err) {
+      status.show(err instanceof ApiError ? err.words : String(err), "error");
+    }
+  });
   await load();
   replace(main, h("h1", {}, "Accounts and roles"), status,
     h("div", { class: "scroll" }, h("table", {}, h("caption", {}, "Accounts"),
       h("thead", {}, h("tr", {}, ["Email", "Name", "Role", "Created", ""].map((t) => h("th", { scope: "col" }, t)))),
       tbody)),
-    form);
+    form, passwordForm);
 }
 
 function meter(label, m, extra) {
