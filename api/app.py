@@ -27,6 +27,7 @@ from api.auth.middleware import AuthMiddleware
 from api.deps import provide_db_session, provide_read_session, provide_settings
 from api.errors import EXCEPTION_HANDLERS
 from api.input_guard import InputGuardMiddleware
+from api.openapi import document
 from api.openapi_ui.controllers import ASSETS_PATH
 from api.uploads import upload_body_limit
 from api.usage.hooks import add_usage_headers, count_request
@@ -105,7 +106,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     v1 = Router(path=API_PREFIX, route_handlers=discover_routes())
     uploads = Router(path=API_PREFIX, route_handlers=discover_routes("UPLOAD_ROUTES"),
                      request_max_body_size=upload_body_limit(settings))
-    return Litestar(
+    app = Litestar(
         route_handlers=[v1, uploads, portal_router()],
         on_startup=[open_state],
         on_shutdown=[close_state],
@@ -132,13 +133,16 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
                 standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
                 favicon=f"<link rel='icon' type='image/png' href='{DOCS_ASSETS}/favicon-32x32.png'>",
             )],
-            components=Components(security_schemes={
+            components=[Components(security_schemes={
                 "apiKey": SecurityScheme(type="http", scheme="bearer", description="sk_live_... API key or portal JWT"),
-            }),
+            })],
             security=[{"apiKey": []}],
+            use_handler_docstrings=True,
         ),
         debug=False,
     )
+    document(app)
+    return app
 
 
 def app_factory() -> Litestar:

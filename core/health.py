@@ -6,7 +6,6 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -23,11 +22,6 @@ class CheckResult:
     latency_ms: float
     error: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"status": "ok" if self.ok else "failed", "latencyMs": round(self.latency_ms, 2)}
-        if self.error:
-            body["error"] = self.error
-        return body
 
 
 async def _timed(name: str, timeout: float, probe) -> CheckResult:

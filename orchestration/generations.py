@@ -84,7 +84,7 @@ def promote_staging_generation(
         return
     context.log.info(
         "promoted %s: generation %d -> %d in %.1f ms",
-        result.vertical,
+        result.collection,
         result.old_generation,
         result.new_generation,
         result.duration_ms,
@@ -92,7 +92,7 @@ def promote_staging_generation(
     context.add_output_metadata(
         {
             "outcome": "swapped",
-            "vertical": result.vertical,
+            "vertical": result.collection,
             "old_generation": result.old_generation,
             "new_generation": result.new_generation,
             "old_entity_count": result.old_entity_count,

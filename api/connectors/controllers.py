@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.guards import requires_scope
 from api.auth.principal import AuthedRequest
-from api.connectors.schemas import connector_body, pull_body, wait_seconds
+from api.connectors.schemas import ConnectorView, PullView, connector_body, pull_body, wait_seconds
 from core.db.models import RequestStatus
 from core.pulls.catalog import delete_connector, get_connector, list_connectors, register_connector
 from core.pulls.spec import parse_connector_spec
@@ -34,7 +34,7 @@ class ConnectorController(Controller):
     @post("/", operation_id="createConnector", status_code=201, guards=[WRITE])
     async def create(
         self, request: AuthedRequest, db_session: AsyncSession, data: dict[str, Any]
-    ) -> dict[str, Any]:
+    ) -> ConnectorView:
         """Register a connector; its `connection_config` is encrypted at rest and never shown again."""
         spec = parse_connector_spec(data)
         connector = await register_connector(db_session, request.user.tenant_id, spec)
@@ -42,14 +42,14 @@ class ConnectorController(Controller):
         return connector_body(connector)
 
     @get("/", operation_id="listConnectors")
-    async def list_all(self, request: AuthedRequest, db_session: AsyncSession) -> list[dict[str, Any]]:
+    async def list_all(self, request: AuthedRequest, db_session: AsyncSession) -> list[ConnectorView]:
         """This tenant's connectors (credentials redacted)."""
         return [connector_body(c) for c in await list_connectors(db_session, request.user.tenant_id)]
 
     @get("/{connector_id:uuid}", operation_id="getConnector")
     async def detail(
         self, request: AuthedRequest, db_session: AsyncSession, connector_id: uuid.UUID
-    ) -> dict[str, Any]:
+    ) -> ConnectorView:
         """One connector (credentials redacted), with its last pull's outcome."""
         return connector_body(await get_connector(db_session, request.user.tenant_id, connector_id))
 
@@ -62,7 +62,7 @@ class ConnectorController(Controller):
         wait: bool = True,
         run_async: bool = Parameter(query="async", default=False),
         timeout: float | None = Parameter(query="timeout", default=None, ge=0),
-    ) -> Response[dict[str, Any]]:
+    ) -> Response[PullView]:
         """Trigger a pull: the result when the run finishes in time (200), else 202 and the request id."""
         tenant_id = request.user.tenant_id
         queued = await submit_pull(db_session, tenant_id, connector_id)
@@ -82,7 +82,7 @@ class ConnectorController(Controller):
     @get("/{connector_id:uuid}/pulls/{request_id:uuid}", operation_id="getConnectorPull")
     async def pull_status(
         self, request: AuthedRequest, db_session: AsyncSession, connector_id: uuid.UUID, request_id: uuid.UUID
-    ) -> dict[str, Any]:
+    ) -> PullView:
         """Where a pull stands: queued, running (rows pulled so far), completed (the result) or failed."""
         row = await get_pull(db_session, request.user.tenant_id, connector_id, request_id)
         return pull_body(row, str(connector_id))

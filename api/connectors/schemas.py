@@ -2,26 +2,99 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from core.db.models import Connector, WorkRequest
-from core.pulls.catalog import connector_view
+from core.pulls.catalog import REDACTED
 from core.pulls.work import pull_view
 
 DEFAULT_WAIT_S = 60.0
 MAX_WAIT_S = 3600.0
 
 
-def connector_body(connector: Connector) -> dict[str, Any]:
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+class ConnectorView(msgspec.Struct):
+    """The contract's connector object (credentials redacted) plus its query, schedule and last pull."""
+
+    id: str
+    name: str
+    connector_type: str
+    vertical: str
+    entity_type: str
+    connection_config: str
+    query: str
+    name_column: str | None
+    key_column: str | None
+    deleted_column: str | None
+    mode: str | None
+    batch_size: int | None
+    schedule: str | None
+    last_pull_at: str | None
+    last_pull_watermark: str | None
+    last_status: str | None
+    last_error: str | None
+    created_at: str | None
+
+
+class PullView(msgspec.Struct, omit_defaults=True):
+    """Where a pull stands: the contract's result fields once it finished, progress while it runs,
+    and where to poll it; `errors`, `error` and `error_code` only when there are any."""
+
+    request_id: str
+    connector_id: str | None
+    run_id: str | None
+    status: str
+    records_pulled: int | None
+    records_ingested: int
+    duplicates_skipped: int
+    records_rejected: int
+    duration_seconds: float | None
+    progress: int | None
+    attempts: int
+    trigger: str | None
+    created_at: str | None
+    finished_at: str | None
+    status_url: str
+    errors: list[dict[str, Any]] | msgspec.UnsetType = msgspec.UNSET
+    error: str | msgspec.UnsetType = msgspec.UNSET
+    error_code: str | None | msgspec.UnsetType = msgspec.UNSET
+
+
+def connector_body(connector: Connector) -> ConnectorView:
     """`POST /connectors` (201) and each item of `GET /connectors`."""
-    return connector_view(connector)
+    return ConnectorView(
+        id=str(connector.id),
+        name=connector.name,
+        connector_type=connector.connector_type,
+        vertical=connector.vertical,
+        entity_type=connector.entity_type,
+        connection_config=REDACTED,
+        query=connector.query,
+        name_column=connector.name_column,
+        key_column=connector.key_column,
+        deleted_column=connector.deleted_column,
+        mode=connector.pull_mode,
+        batch_size=connector.batch_size,
+        schedule=connector.schedule,
+        last_pull_at=_iso(connector.last_pull_at),
+        last_pull_watermark=_iso(connector.last_pull_watermark),
+        last_status=connector.last_status,
+        last_error=connector.last_error,
+        created_at=_iso(connector.created_at),
+    )
 
 
-def pull_body(request: WorkRequest, connector_id: str) -> dict[str, Any]:
+def pull_body(request: WorkRequest, connector_id: str) -> PullView:
     """A pull's result (finished) or progress (queued, running), with where to poll it."""
-    body = pull_view(request)
-    body["status_url"] = f"/api/v1/connectors/{connector_id}/pulls/{request.id}"
-    return body
+    return PullView(
+        **pull_view(request), status_url=f"/api/v1/connectors/{connector_id}/pulls/{request.id}"
+    )
 
 
 def wait_seconds(wait: bool, run_async: bool, timeout: float | None) -> float:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, get, post
 from litestar.response import File
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.guards import requires_scope
 from api.auth.principal import AuthedRequest
-from api.exports.schemas import active_view, started_view, status_view
+from api.exports.schemas import (
+    ActiveExport,
+    ExportStarted,
+    ExportStatus,
+    active_view,
+    started_view,
+    status_view,
+)
 from core.exports import active_exports, export_file, get_export, start_export
 from core.security.api_keys import ADMIN_SCOPE
 from core.settings import Settings
@@ -30,21 +35,21 @@ class ExportController(Controller):
         collection: str,
         format: str = "json",
         status: str = "active",
-    ) -> dict[str, Any]:
+    ) -> ExportStarted:
         """Start exporting a collection (csv or json; active, archived or draft records)."""
         row = await start_export(db_session, request.user.tenant_id, collection, format=format, status=status)
         await db_session.commit()
         return started_view(row)
 
     @get("/active", operation_id="listActiveExports")
-    async def active(self, request: AuthedRequest, db_session: AsyncSession) -> list[dict[str, Any]]:
+    async def active(self, request: AuthedRequest, db_session: AsyncSession) -> list[ActiveExport]:
         """This tenant's exports still processing."""
         return [active_view(row) for row in await active_exports(db_session, request.user.tenant_id)]
 
     @get("/{export_id:str}/status", operation_id="getExportStatus")
     async def status(
         self, request: AuthedRequest, db_session: AsyncSession, export_id: str
-    ) -> dict[str, Any]:
+    ) -> ExportStatus:
         """Progress of an export: processing, completed, failed (with `error`) or expired."""
         return status_view(await get_export(db_session, request.user.tenant_id, export_id))
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.guards import requires_scope
 from api.auth.principal import AuthedRequest
+from api.ingest.schemas import RECORDS_BODY, IngestionView, ingestion_view
 from api.uploads import read_upload
 from api.worker_sessions import run_in_worker_session
 from core.errors import InvalidInput, ValidationFailed
@@ -22,19 +23,20 @@ from core.ingestion.pipeline import IngestionResult, ingest_file, ingest_records
 from core.metrics import INGESTED_RECORDS, INGESTIONS, REJECTED_RECORDS
 
 
-def _observe(result: IngestionResult, source_type: str) -> dict[str, Any]:
+def _observe(result: IngestionResult, source_type: str) -> IngestionView:
     """The contract's result; ValidationFailed (422, with the per-row errors and the summary) when
     every row was rejected, so a client never mistakes a file that ingested nothing for a success."""
     INGESTIONS.labels(source_type, result.status).inc()
     INGESTED_RECORDS.labels(source_type).inc(result.accepted)
     REJECTED_RECORDS.labels(source_type).inc(result.rejected)
-    body = result.to_dict()
+    view = ingestion_view(result)
     if result.status == "failed":  # rows were rejected and none written, updated, deleted or deduplicated
         raise ValidationFailed(
             f"every row was rejected ({result.rejected}); nothing was ingested",
-            extra={"errors": body["errors"], "summary": body["summary"], "ingestion_id": body["ingestion_id"]},
+            extra={"errors": view.errors, "summary": msgspec.to_builtins(view.summary),
+                   "ingestion_id": view.ingestion_id},
         )
-    return body
+    return view
 
 
 def _records_of(body: bytes) -> list[Any]:
@@ -78,7 +80,7 @@ class IngestController(Controller):
         key_column: str | None = None,
         deleted_column: str | None = None,
         mode: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> IngestionView:
         """Ingest one file (multipart field `file`) into the collection, created on first use.
 
         Without a key, rows are deduplicated by content; re-uploading a file changes nothing and says
@@ -97,7 +99,7 @@ class IngestController(Controller):
 
         return _observe(await run_in_worker_session(db_session, work, commit=True), "file_upload")
 
-    @post("/{collection:str}", operation_id="ingestRecords", status_code=200)
+    @post("/{collection:str}", operation_id="ingestRecords", status_code=200, opt={"request_body": RECORDS_BODY})
     async def ingest_records(
         self,
         request: AuthedRequest,
@@ -109,7 +111,7 @@ class IngestController(Controller):
         key_column: str | None = None,
         deleted_column: str | None = None,
         mode: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> IngestionView:
         """Ingest a JSON list of records: flat objects (the name taken from `name_column` or detected)
         or `{name, collection_data, record_type?, description_llm?}` objects; `key_column`,
         `deleted_column` and `mode` as for files."""

@@ -95,7 +95,7 @@ class ReplaceController(Controller):
         result = await run_in_worker_session(
             db_session, lambda s: generations.swap(s, tenant_id, name, index)
         )
-        return result.to_dict()
+        return SwapView.of(result)
 
     @post("/{name:str}/cancel-replace", operation_id="cancelReplace", status_code=200)
     async def cancel_replace(
@@ -107,7 +107,7 @@ class ReplaceController(Controller):
         result = await run_in_worker_session(
             db_session, lambda s: generations.cancel_replace(s, tenant_id, name, index)
         )
-        return result.to_dict()
+        return CancelView.of(result)
 
     @put("/{name:str}/auto-promote", operation_id="setAutoPromote")
     async def auto_promote(

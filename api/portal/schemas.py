@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
+import msgspec
+
+from core.generations import CancelResult, SwapResult
+
 
 @dataclass
 class AutoPromoteBody:
@@ -51,19 +55,54 @@ class ReplaceStatusView(TypedDict):
     ready_to_swap: bool | None
 
 
-class SwapView(TypedDict):
-    record_changes: NotRequired[RecordChangesView]  # keyed collections
+class RecordChangesStruct(msgspec.Struct):
+    """A keyed collection's swap relative to the live generation, by record key."""
+
+    added: int
+    changed: int
+    removed: int
+
+
+class SwapView(msgspec.Struct, omit_defaults=True):
+    """The swap's outcome: the generation that went live and the one archived, with their counts
+    (and, for keyed collections, the records added, changed and removed)."""
+
     vertical: str
     old_generation: int
     new_generation: int
     old_entity_count: int
     new_entity_count: int
+    record_changes: RecordChangesStruct | msgspec.UnsetType = msgspec.UNSET
+
+    @classmethod
+    def of(cls, result: SwapResult) -> SwapView:
+        changes = result.record_changes
+        return cls(
+            vertical=result.collection,
+            old_generation=result.old_generation,
+            new_generation=result.new_generation,
+            old_entity_count=result.old_entity_count,
+            new_entity_count=result.new_entity_count,
+            record_changes=msgspec.UNSET
+            if changes is None
+            else RecordChangesStruct(changes.added, changes.changed, changes.removed),
+        )
 
 
-class CancelView(TypedDict):
+class CancelView(msgspec.Struct):
+    """The cancelled staging generation and how many of its records were archived."""
+
     vertical: str
     cancelled_generation: int
     entities_archived: int
+
+    @classmethod
+    def of(cls, result: CancelResult) -> CancelView:
+        return cls(
+            vertical=result.collection,
+            cancelled_generation=result.cancelled_generation,
+            entities_archived=result.entities_archived,
+        )
 
 
 class AutoPromoteView(TypedDict):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from litestar import Controller, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.guards import own_tenant, requires_scope
 from api.auth.principal import AuthedRequest
-from api.requests.schemas import request_view
+from api.requests.schemas import QueuedRequest, RequestView, request_view
 from core.requests import get_request, submit_request
 from core.security.api_keys import ADMIN_SCOPE
 
@@ -21,7 +20,7 @@ class WorkRequestController(Controller):
     guards = [requires_scope("tenant:read")]
 
     @get("/{request_id:uuid}", operation_id="getRequest")
-    async def status(self, request: AuthedRequest, request_id: uuid.UUID, db_session: AsyncSession) -> dict[str, Any]:
+    async def status(self, request: AuthedRequest, request_id: uuid.UUID, db_session: AsyncSession) -> RequestView:
         """Where a piece of background work stands: status, progress, result or error."""
         row = await get_request(db_session, request.user.tenant_id, request_id)
         return request_view(row)
@@ -33,12 +32,12 @@ class HousekeepingController(Controller):
     guards = [requires_scope(ADMIN_SCOPE)]
 
     @post("/", operation_id="requestHousekeeping", status_code=202)
-    async def trigger(self, request: AuthedRequest, tenant_id: uuid.UUID, db_session: AsyncSession) -> dict[str, Any]:
+    async def trigger(self, request: AuthedRequest, tenant_id: uuid.UUID, db_session: AsyncSession) -> QueuedRequest:
         """Queue a housekeeping run for the tenant; poll `/requests/{request_id}`."""
         own_tenant(request.user, tenant_id)
         row = await submit_request(db_session, tenant_id=tenant_id, kind="housekeeping")
         await db_session.commit()
-        return {"request_id": str(row.id), "status": row.status}
+        return QueuedRequest(request_id=str(row.id), status=row.status)
 
 
 ROUTES = [WorkRequestController, HousekeepingController]

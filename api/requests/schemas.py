@@ -2,23 +2,54 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+
+import msgspec
 
 from core.db.models import WorkRequest
 
 
-def request_view(request: WorkRequest) -> dict[str, Any]:
-    return {
-        "request_id": str(request.id),
-        "kind": request.kind,
-        "status": request.status,
-        "progress": request.progress,
-        "total": request.total,
-        "result": request.result,
-        "error": request.error,
-        "run_id": request.run_id,
-        "attempts": request.attempts,
-        "created_at": request.created_at.isoformat() if request.created_at else None,
-        "started_at": request.started_at.isoformat() if request.started_at else None,
-        "finished_at": request.finished_at.isoformat() if request.finished_at else None,
-    }
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+class RequestView(msgspec.Struct):
+    """Where a piece of background work stands: status, progress, result or error."""
+
+    request_id: str
+    kind: str
+    status: str
+    progress: int | None
+    total: int | None
+    result: dict[str, Any] | None
+    error: str | None
+    run_id: str | None
+    attempts: int
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None
+
+
+class QueuedRequest(msgspec.Struct):
+    """A request just queued: poll `/requests/{request_id}`."""
+
+    request_id: str
+    status: str
+
+
+def request_view(request: WorkRequest) -> RequestView:
+    return RequestView(
+        request_id=str(request.id),
+        kind=request.kind,
+        status=request.status,
+        progress=request.progress,
+        total=request.total,
+        result=request.result,
+        error=request.error,
+        run_id=request.run_id,
+        attempts=request.attempts,
+        created_at=_iso(request.created_at),
+        started_at=_iso(request.started_at),
+        finished_at=_iso(request.finished_at),
+    )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from litestar.params import Parameter
 
 from api.auth.guards import requires_scope
 from api.auth.principal import AuthedRequest
-from api.search.schemas import SearchBody
+from api.search.schemas import SearchBody, SearchHealthView
 from core.errors import InvalidInput
 from core.metrics import SEARCH_CACHE_HITS, SEARCH_FALLBACKS, SEARCH_LATENCY, SEARCH_ZERO_RESULTS, SEARCHES
 from core.search.request import SearchRequest, SearchResponse
@@ -75,10 +76,9 @@ class SearchHealthController(Controller):
     tags = ["health"]
 
     @get("/", operation_id="healthSearch", opt={"public": True})
-    async def health_search(self, state: State) -> dict[str, Any]:
+    async def health_search(self, state: State) -> SearchHealthView:
         """Search quality of this API process: latency percentiles, zero-result rate, fallback count."""
-        stats = state.search_stats.snapshot()
-        return {"status": "healthy", **stats}
+        return msgspec.convert({"status": "healthy", **state.search_stats.snapshot()}, SearchHealthView)
 
 
 ROUTES = [SearchController, SearchHealthController]

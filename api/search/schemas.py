@@ -24,3 +24,23 @@ class SearchBody(msgspec.Struct, forbid_unknown_fields=True):
             query=self.query, limit=self.limit, offset=self.offset, sort=self.sort, format=self.format,
             filters=self.filters, search_mode=self.search_mode, semantic_weight=self.semantic_weight,
         )
+
+
+class LatencyPercentiles(msgspec.Struct):
+    p50: float | None
+    p95: float | None
+    p99: float | None
+
+
+class SearchHealthView(msgspec.Struct):
+    """Search quality of this API process over its recent window."""
+
+    status: str
+    searches_total: int
+    window: int
+    latency_ms: LatencyPercentiles
+    zero_result_rate: float
+    fallback_count: int
+    vector_fallback_count: int
+    cache_hits: int
+    search_modes: dict[str, int]

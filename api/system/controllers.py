@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
+import msgspec
 import psutil
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
@@ -14,7 +14,20 @@ from api.auth.middleware import authenticate_connection, forget_session
 from api.auth.principal import AuthedRequest
 from api.system.metrics import MetricsController
 from api.system.password_grant import password_grant
-from api.system.schemas import LogoutResponse, LogoutView, RegisterBody, TokenBody, TokenResponse, TokenView
+from api.system.schemas import (
+    CheckView,
+    HealthView,
+    LogoutResponse,
+    LogoutView,
+    MemoryView,
+    ReadinessView,
+    RegisterBody,
+    RegisteredResponse,
+    RegisteredView,
+    TokenBody,
+    TokenResponse,
+    TokenView,
+)
 from api.worker_sessions import run_in_worker_session
 from core.errors import Forbidden, InvalidInput
 from core.health import readiness
@@ -29,34 +42,41 @@ class HealthController(Controller):
     tags = ["health"]
 
     @get("/health", operation_id="health", opt={"public": True})
-    async def health(self, state: State) -> dict[str, Any]:
+    async def health(self, state: State) -> HealthView:
         """Liveness: the process runs. Checks no dependency."""
         rss = psutil.Process().memory_info().rss
-        return {
-            "status": "healthy",
-            "version": VERSION,
-            "uptime": round(time.time() - state.started_at, 1),
-            "memory": {"rssMb": round(rss / 2**20, 1)},
-        }
+        return HealthView(
+            status="healthy",
+            version=VERSION,
+            uptime=round(time.time() - state.started_at, 1),
+            memory=MemoryView(rss_mb=round(rss / 2**20, 1)),
+        )
 
-    async def _ready(self, state: State) -> Response[dict[str, Any]]:
+    async def _ready(self, state: State) -> Response[ReadinessView]:
         started = time.perf_counter()
         checks = await readiness(state.settings, state.session_factory)
         ok = all(c.ok for c in checks)
-        body = {
-            "status": "ready" if ok else "not_ready",
-            "checks": {c.name: c.as_dict() for c in checks},
-            "totalLatencyMs": round((time.perf_counter() - started) * 1000, 2),
-        }
+        body = ReadinessView(
+            status="ready" if ok else "not_ready",
+            checks={
+                c.name: CheckView(
+                    status="ok" if c.ok else "failed",
+                    latency_ms=round(c.latency_ms, 2),
+                    error=c.error or msgspec.UNSET,
+                )
+                for c in checks
+            },
+            total_latency_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
         return Response(body, status_code=200 if ok else 503)
 
     @get("/health/ready", operation_id="healthReady", opt={"public": True})
-    async def health_ready(self, state: State) -> Response[dict[str, Any]]:
+    async def health_ready(self, state: State) -> Response[ReadinessView]:
         """Readiness: PostgreSQL and, when configured, Redis and the vector store; 200 or 503."""
         return await self._ready(state)
 
     @get("/ready", operation_id="ready", opt={"public": True})
-    async def ready(self, state: State) -> Response[dict[str, Any]]:
+    async def ready(self, state: State) -> Response[ReadinessView]:
         """Readiness (alias of /health/ready)."""
         return await self._ready(state)
 
@@ -65,7 +85,7 @@ class RegisterController(Controller):
     tags = ["tenants"]
 
     @post("/register", operation_id="register", opt={"public": True}, status_code=201)
-    async def register(self, request: Request, data: RegisterBody, db_session: AsyncSession) -> dict[str, Any]:
+    async def register(self, request: Request, data: RegisterBody, db_session: AsyncSession) -> RegisteredResponse:
         """Create a tenant with an admin account and a first API key, shown once.
 
         Limited per client address (`KARIZ_REGISTER_PER_HOUR_LIMIT`, 429) and refused with 403 when
@@ -75,10 +95,9 @@ class RegisterController(Controller):
         if not name or len(name) > 200:
             raise InvalidInput("name must be 1-200 characters")
         tenant, issued = await run_in_worker_session(db_session, lambda s: register(s, name, email), commit=True)
-        return {
-            "success": True,
-            "data": {"apiKey": issued.raw, "tenantId": str(tenant.id), "scopes": issued.key.scopes},
-        }
+        return RegisteredResponse(
+            data=RegisteredView(api_key=issued.raw, tenant_id=str(tenant.id), scopes=list(issued.key.scopes))
+        )
 
 
 class TokenController(Controller):

@@ -43,3 +43,45 @@ class LogoutView(msgspec.Struct, rename="camel"):
 class LogoutResponse(msgspec.Struct):
     data: LogoutView
     success: bool = True
+
+
+class MemoryView(msgspec.Struct, rename="camel"):
+    rss_mb: float
+
+
+class HealthView(msgspec.Struct):
+    """Liveness: the process runs."""
+
+    status: str
+    version: str
+    uptime: float
+    memory: MemoryView
+
+
+class CheckView(msgspec.Struct, rename="camel", omit_defaults=True):
+    """One dependency's readiness probe; `error` only when it failed."""
+
+    status: str
+    latency_ms: float
+    error: str | msgspec.UnsetType = msgspec.UNSET
+
+
+class ReadinessView(msgspec.Struct, rename="camel"):
+    """Each dependency's probe; `status` is `ready` only when every probe passed."""
+
+    status: str
+    checks: dict[str, CheckView]
+    total_latency_ms: float
+
+
+class RegisteredView(msgspec.Struct, rename="camel"):
+    """A new tenant's id and its first admin key (`apiKey`, shown once)."""
+
+    api_key: str
+    tenant_id: str
+    scopes: list[str]
+
+
+class RegisteredResponse(msgspec.Struct, kw_only=True):
+    success: bool = True
+    data: RegisteredView

@@ -29,44 +29,159 @@ class CreateAccountBody(msgspec.Struct, forbid_unknown_fields=True):
     role: str = "member"
 
 
-def tenant_view(tenant: Tenant) -> dict[str, Any]:
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+class TenantLimits(msgspec.Struct, rename="camel"):
+    entity_limit: int
+    monthly_requests: int
+    monthly_tokens: int
+    per_minute: int
+    daily: int
+
+
+class TenantView(msgspec.Struct, rename="camel"):
+    """A tenant and its plan's limits."""
+
+    id: str
+    name: str
+    email: str | None
+    plan: str
+    limits: TenantLimits
+    created_at: str | None
+
+
+class CreatedTenantView(TenantView, rename="camel"):
+    """A new tenant with its admin key (`apiKey`, shown once)."""
+
+    api_key: str
+    scopes: list[str]
+
+
+class KeyView(msgspec.Struct, rename={"account_id": "accountId"}):
+    """A key's metadata; the secret is never part of it."""
+
+    id: str
+    name: str
+    prefix: str
+    scopes: list[str]
+    account_id: str | None
+    created_at: str | None
+    last_used_at: str | None
+    expires_at: str | None
+    revoked: bool
+
+
+class CreatedKeyView(KeyView, rename={"account_id": "accountId", "api_key": "apiKey"}):
+    """A new key: the raw `apiKey` is in this response only."""
+
+    api_key: str
+
+
+class AccountView(msgspec.Struct, rename="camel"):
+    id: str
+    tenant_id: str
+    email: str
+    name: str | None
+    role: str
+    created_at: str | None
+
+
+class TenantResponse(msgspec.Struct, kw_only=True):
+    success: bool = True
+    data: TenantView
+
+
+class CreatedTenantResponse(msgspec.Struct, kw_only=True):
+    success: bool = True
+    data: CreatedTenantView
+
+
+class KeyResponse(msgspec.Struct, kw_only=True):
+    success: bool = True
+    data: KeyView
+
+
+class CreatedKeyResponse(msgspec.Struct, kw_only=True):
+    success: bool = True
+    data: CreatedKeyView
+
+
+class KeyListResponse(msgspec.Struct, kw_only=True):
+    success: bool = True
+    data: list[KeyView]
+
+
+class AccountResponse(msgspec.Struct, kw_only=True):
+    success: bool = True
+    data: AccountView
+
+
+class TenantSummaryView(msgspec.Struct):
+    """One tenant in `/admin/tenants`: its active record count and collection names."""
+
+    tenant_id: str
+    name: str
+    record_count: int
+    collections: list[str]
+    created_at: str | None
+
+
+def _tenant_fields(tenant: Tenant) -> dict[str, Any]:
     return {
         "id": str(tenant.id),
         "name": tenant.name,
         "email": tenant.email,
         "plan": tenant.plan,
-        "limits": {
-            "entityLimit": tenant.entity_limit,
-            "monthlyRequests": tenant.monthly_request_limit,
-            "monthlyTokens": tenant.monthly_token_limit,
-            "perMinute": tenant.per_minute_limit,
-            "daily": tenant.daily_limit,
-        },
-        "createdAt": tenant.created_at.isoformat() if tenant.created_at else None,
+        "limits": TenantLimits(
+            entity_limit=tenant.entity_limit,
+            monthly_requests=tenant.monthly_request_limit,
+            monthly_tokens=tenant.monthly_token_limit,
+            per_minute=tenant.per_minute_limit,
+            daily=tenant.daily_limit,
+        ),
+        "created_at": _iso(tenant.created_at),
     }
 
 
-def key_view(key: ApiKey) -> dict[str, Any]:
-    """A key's metadata; the secret is never part of it."""
+def tenant_view(tenant: Tenant) -> TenantView:
+    return TenantView(**_tenant_fields(tenant))
+
+
+def created_tenant_view(tenant: Tenant, api_key: str, scopes: list[str]) -> CreatedTenantView:
+    return CreatedTenantView(**_tenant_fields(tenant), api_key=api_key, scopes=list(scopes))
+
+
+def _key_fields(key: ApiKey) -> dict[str, Any]:
     return {
         "id": str(key.id),
         "name": key.name,
         "prefix": key.prefix,
         "scopes": list(key.scopes),
-        "accountId": str(key.account_id) if key.account_id else None,
-        "created_at": key.created_at.isoformat() if key.created_at else None,
-        "last_used_at": key.last_used_at.isoformat() if key.last_used_at else None,
-        "expires_at": key.expires_at.isoformat() if key.expires_at else None,
+        "account_id": str(key.account_id) if key.account_id else None,
+        "created_at": _iso(key.created_at),
+        "last_used_at": _iso(key.last_used_at),
+        "expires_at": _iso(key.expires_at),
         "revoked": key.revoked_at is not None,
     }
 
 
-def account_view(account: Account) -> dict[str, Any]:
-    return {
-        "id": str(account.id),
-        "tenantId": str(account.tenant_id),
-        "email": account.email,
-        "name": account.name,
-        "role": account.role.value,
-        "createdAt": account.created_at.isoformat() if account.created_at else None,
-    }
+def key_view(key: ApiKey) -> KeyView:
+    """A key's metadata; the secret is never part of it."""
+    return KeyView(**_key_fields(key))
+
+
+def created_key_view(key: ApiKey, api_key: str) -> CreatedKeyView:
+    return CreatedKeyView(**_key_fields(key), api_key=api_key)
+
+
+def account_view(account: Account) -> AccountView:
+    return AccountView(
+        id=str(account.id),
+        tenant_id=str(account.tenant_id),
+        email=account.email,
+        name=account.name,
+        role=account.role.value,
+        created_at=_iso(account.created_at),
+    )

@@ -33,9 +33,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class SwapResult:
-    """What a swap did; `to_dict()` is the contract's response."""
+    """What a swap did (the API renders it as `SwapView`)."""
 
-    vertical: str
+    collection: str
     old_generation: int
     new_generation: int
     old_entity_count: int
@@ -46,34 +46,17 @@ class SwapResult:
     duration_ms: float
     record_changes: RecordChanges | None = None  # keyed collections: added/changed/removed vs the live one
 
-    def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "vertical": self.vertical,
-            "old_generation": self.old_generation,
-            "new_generation": self.new_generation,
-            "old_entity_count": self.old_entity_count,
-            "new_entity_count": self.new_entity_count,
-        }
-        if self.record_changes is not None:
-            body["record_changes"] = self.record_changes.to_dict()
-        return body
 
 
 @dataclass(frozen=True, slots=True)
 class CancelResult:
-    """What a cancel did; `to_dict()` is the contract's response."""
+    """What a cancel did (the API renders it as `CancelView`)."""
 
-    vertical: str
+    collection: str
     cancelled_generation: int
     entities_archived: int
     vectors_dropped: bool
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "vertical": self.vertical,
-            "cancelled_generation": self.cancelled_generation,
-            "entities_archived": self.entities_archived,
-        }
 
 
 def _restore_alias(index: VectorIndex, alias: str, previous: str | None, moved_to: str) -> None:
@@ -162,7 +145,7 @@ def swap(
             db.rollback()
             raise
     result = SwapResult(
-        vertical=vertical,
+        collection=vertical,
         old_generation=old.number if old is not None else collection.active_generation,
         new_generation=staging.number,
         old_entity_count=int(old.record_count) if old is not None else 0,

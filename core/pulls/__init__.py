@@ -9,7 +9,6 @@
 
 from core.pulls.catalog import (
     REDACTED,
-    connector_view,
     delete_connector,
     get_connector,
     list_connectors,
@@ -29,7 +28,6 @@ __all__ = [
     "PullResult",
     "PullUnavailable",
     "RotationReport",
-    "connector_view",
     "delete_connector",
     "get_connector",
     "list_connectors",

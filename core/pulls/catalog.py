@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,30 +30,6 @@ def credential_box() -> CredentialBox:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
-
-
-def connector_view(connector: Connector) -> dict[str, Any]:
-    """The contract's connector object (credentials redacted) plus its query, schedule and last pull."""
-    return {
-        "id": str(connector.id),
-        "name": connector.name,
-        "connector_type": connector.connector_type,
-        "vertical": connector.vertical,
-        "entity_type": connector.entity_type,
-        "connection_config": REDACTED,
-        "query": connector.query,
-        "name_column": connector.name_column,
-        "key_column": connector.key_column,
-        "deleted_column": connector.deleted_column,
-        "mode": connector.pull_mode,
-        "batch_size": connector.batch_size,
-        "schedule": connector.schedule,
-        "last_pull_at": _iso(connector.last_pull_at),
-        "last_pull_watermark": _iso(connector.last_pull_watermark),
-        "last_status": connector.last_status,
-        "last_error": connector.last_error,
-        "created_at": _iso(connector.created_at),
-    }
 
 
 async def register_connector(

@@ -11,8 +11,11 @@ def test_definitions_load_and_every_job_resolves() -> None:
     assert "housekeeping_job" in {j.name for j in jobs}
     for job in jobs:
         assert job.graph.node_names(), job.name
+    assert {j.name for j in jobs} >= {"promote_generation_job", "archive_generation_records_job", "generation_cleanup_job"}
     sensors = {s.name for s in repository.sensor_defs}
     assert {"housekeeping_request_sensor", "request_failure_sensor"} <= sensors
+    assert {"auto_promote_sensor", "archive_records_sensor"} <= sensors
+    assert "generation_cleanup_schedule" in {s.name for s in repository.schedule_defs}
 
 
 def test_every_sensor_and_schedule_names_a_job_or_is_a_monitor() -> None:
