@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import msgspec
 
+from api.timestamps import iso
 from core.db.models import Connector, WorkRequest
 from core.pulls.catalog import REDACTED
 from core.pulls.work import pull_view
 
 DEFAULT_WAIT_S = 60.0
 MAX_WAIT_S = 3600.0
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 class ConnectorView(msgspec.Struct):
@@ -82,11 +78,11 @@ def connector_body(connector: Connector) -> ConnectorView:
         mode=connector.pull_mode,
         batch_size=connector.batch_size,
         schedule=connector.schedule,
-        last_pull_at=_iso(connector.last_pull_at),
-        last_pull_watermark=_iso(connector.last_pull_watermark),
+        last_pull_at=iso(connector.last_pull_at),
+        last_pull_watermark=iso(connector.last_pull_watermark),
         last_status=connector.last_status,
         last_error=connector.last_error,
-        created_at=_iso(connector.created_at),
+        created_at=iso(connector.created_at),
     )
 
 

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import msgspec
 
+from api.timestamps import iso
 from core.db.models import WorkRequest
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 class RequestView(msgspec.Struct):
@@ -49,7 +45,7 @@ def request_view(request: WorkRequest) -> RequestView:
         error=request.error,
         run_id=request.run_id,
         attempts=request.attempts,
-        created_at=_iso(request.created_at),
-        started_at=_iso(request.started_at),
-        finished_at=_iso(request.finished_at),
+        created_at=iso(request.created_at),
+        started_at=iso(request.started_at),
+        finished_at=iso(request.finished_at),
     )

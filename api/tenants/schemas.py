@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from api.timestamps import iso
 from core.db.models import Account, ApiKey, Tenant
 
 
@@ -27,10 +28,6 @@ class CreateAccountBody(msgspec.Struct, forbid_unknown_fields=True):
     email: str
     name: str | None = None
     role: str = "member"
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 class TenantLimits(msgspec.Struct, rename="camel"):
@@ -141,7 +138,7 @@ def _tenant_fields(tenant: Tenant) -> dict[str, Any]:
             per_minute=tenant.per_minute_limit,
             daily=tenant.daily_limit,
         ),
-        "created_at": _iso(tenant.created_at),
+        "created_at": iso(tenant.created_at),
     }
 
 
@@ -160,9 +157,9 @@ def _key_fields(key: ApiKey) -> dict[str, Any]:
         "prefix": key.prefix,
         "scopes": list(key.scopes),
         "account_id": str(key.account_id) if key.account_id else None,
-        "created_at": _iso(key.created_at),
-        "last_used_at": _iso(key.last_used_at),
-        "expires_at": _iso(key.expires_at),
+        "created_at": iso(key.created_at),
+        "last_used_at": iso(key.last_used_at),
+        "expires_at": iso(key.expires_at),
         "revoked": key.revoked_at is not None,
     }
 
@@ -183,5 +180,5 @@ def account_view(account: Account) -> AccountView:
         email=account.email,
         name=account.name,
         role=account.role.value,
-        created_at=_iso(account.created_at),
+        created_at=iso(account.created_at),
     )

@@ -1,8 +1,8 @@
 """The one ingestion function: rows in, deduplicated searchable records out, all or nothing.
 
 The API upload, the Dagster landing-zone job, connector pulls and the blue-green replace (with
-`generation=` a staging generation) all call `ingest_records` / `ingest_file` (or, with the names
-already checked, `write_records` / `ingest_upload`). Validation lives in `validation.py`, row
+`generation=` a staging generation) all call `ingest_records` / `ingest_file` (or `ingest_upload`
+for an upload already read). Validation lives in `validation.py`, row
 preparation in `preparation.py`, the producer/consumer write in `threaded_write.py`, upload reading
 in `uploads.py`.
 """
@@ -143,52 +143,6 @@ def ingest_records(
     keeps the keys seen on the result (for a pull's mirror step).
     """
     check_names(collection_name, entity_type, source_type, source_name)
-    return write_records(
-        db,
-        tenant_id=tenant_id,
-        collection_name=collection_name,
-        records=records,
-        entity_type=entity_type,
-        source_type=source_type,
-        source_name=source_name,
-        generation=generation,
-        create_collection=create_collection,
-        name_column=name_column,
-        columns=columns,
-        file_hash=file_hash,
-        filename=filename,
-        file_format=file_format,
-        encoding=encoding,
-        key_column=key_column,
-        deleted_column=deleted_column,
-        mode=mode,
-        keep_keys=keep_keys,
-    )
-
-
-def write_records(
-    db: Executor,
-    *,
-    tenant_id: uuid.UUID,
-    collection_name: str,
-    records: Iterable[Mapping[str, Any] | ParsedRow | RowError],
-    entity_type: str | None,
-    source_type: str = "api",
-    source_name: str | None = None,
-    generation: int | None = None,
-    create_collection: bool = True,
-    name_column: str | None = None,
-    columns: list[str] | None = None,
-    file_hash: str | None = None,
-    filename: str | None = None,
-    file_format: str | None = None,
-    encoding: str | None = None,
-    key_column: str | Sequence[str] | None = None,
-    deleted_column: str | None = None,
-    mode: str = "append",
-    keep_keys: bool = False,
-) -> IngestionResult:
-    """`ingest_records` for a caller that has already passed the names through `check_names`."""
     started = time.perf_counter()
     key_fields = parse_key_fields(key_column)
     mode = parse_mode(mode)
@@ -437,9 +391,9 @@ def ingest_upload(
     mode: str = "append",
     rows: Iterable[ParsedRow | RowError] | None = None,
 ) -> IngestionResult:
-    """`write_records` of a prepared upload (names already checked): its rows (or `rows`, when the
+    """`ingest_records` of a prepared upload: its rows (or `rows`, when the
     caller has read them already, e.g. to count them), columns, hash, filename, format and encoding."""
-    return write_records(
+    return ingest_records(
         db,
         tenant_id=tenant_id,
         collection_name=collection_name,
