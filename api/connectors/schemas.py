@@ -50,6 +50,10 @@ class PullView(msgspec.Struct, omit_defaults=True):
     records_ingested: int
     duplicates_skipped: int
     records_rejected: int
+    records_inserted: int
+    records_updated: int
+    records_archived: int
+    mirror: dict[str, Any] | None
     duration_seconds: float | None
     progress: int | None
     attempts: int
