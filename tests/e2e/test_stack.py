@@ -68,6 +68,10 @@ def test_up_serves_a_working_key_and_ctrl_c_stops_everything(tmp_path: Path) -> 
         me = httpx.get(f"{base}/tenants", headers={"x-api-key": key}, timeout=10)
         assert me.status_code == 200 and me.json()["data"]["name"] == "demo"
         assert httpx.get(f"http://127.0.0.1:{dagster_port}/server_info", timeout=10).status_code == 200
+        portal = re.search(r"portal\s+(http://\S+/portal/)", output).group(1)
+        page = httpx.get(portal, timeout=10)
+        assert page.status_code == 200 and "/portal/static/js/app.js" in page.text
+        assert "script-src 'self'" in page.headers["content-security-policy"]
         assert processes_of(data_dir), "the stack's processes should be findable while it runs"
     finally:
         proc.send_signal(signal.SIGINT)
