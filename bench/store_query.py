@@ -4,11 +4,11 @@ over `file_chunks` alone, no file checks, no hydration) and, for hybrid, the bar
 the query's embedding.
 
 Chunks are sentences of the real documentation under /usr/share/doc, recombined into 100k chunks
-of ~60 words over 1,000 files and written with COPY. Vectors: 2,000 distinct chunks are embedded by
+of ~60 words over 1,000 files and written with COPY. Vectors: `--distinct` chunks (2,000) are embedded by
 the real model, and every chunk gets the vector of one of them plus small noise (embedding 100k
 chunks would take ~10 minutes here); the HNSW index is built after loading.
 
-    .venv/bin/python bench/store_query.py [--chunks 100000] [--queries 200]
+    .venv/bin/python bench/store_query.py [--chunks 100000] [--queries 200] [--distinct 2000]
 """
 
 from __future__ import annotations
@@ -79,6 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--distinct", type=int, default=2000, help="chunks embedded by the real model")
     args = parser.parse_args()
     rng = random.Random(7)
     pool = sentences()
@@ -92,14 +93,14 @@ def main() -> None:
             with Session(engine) as session:
                 tenant = create_tenant(session, "bench-query")
                 account = create_account(session, tenant.id, "bench@example.com")
-                tenant_id = tenant.id
+                tenant_id, account_id = tenant.id, account.id
                 file_ids = [uuid.uuid4() for _ in range(FILES)]
                 session.execute(sa.text(
                     "INSERT INTO files (id, tenant_id, account_id, name, content_type, size_bytes, sha256, storage_key,"
                     " status, in_store, chunk_count) SELECT f, :t, :a, 'doc-' || n || '.txt', 'text/plain', 1000,"
                     " md5(f::text) || md5(n::text), 'x', 'active', true, 0"
                     " FROM unnest(CAST(:ids AS uuid[])) WITH ORDINALITY AS u(f, n)"),
-                    {"t": tenant_id, "a": account.id, "ids": [str(f) for f in file_ids]})
+                    {"t": tenant_id, "a": account_id, "ids": [str(f) for f in file_ids]})
                 session.commit()
             chunk_ids, texts = [], []
             buf = io.StringIO()
@@ -107,7 +108,7 @@ def main() -> None:
                 text = " ".join(rng.choice(pool) for _ in range(4)).replace("\\", " ").replace("\t", " ")
                 cid = uuid.uuid4()
                 chunk_ids.append(cid)
-                if len(texts) < 2000:
+                if len(texts) < args.distinct:
                     texts.append(text)
                 buf.write(f"{cid}\t{tenant_id}\t{file_ids[i % FILES]}\t{i // FILES}\t\\N\t{text}\t60\n")
             started = time.perf_counter()
@@ -136,7 +137,7 @@ def main() -> None:
                 vectors = vectors + nrng.normal(0, 0.02, vectors.shape).astype(np.float32)
                 vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
                 index.upsert(name, ids, vectors, [{"file_id": str(file_ids[(start + j) % FILES]),
-                                                   "account_id": str(account.id)} for j in range(len(ids))])
+                                                   "account_id": str(account_id)} for j in range(len(ids))])
             index.build_index(name)
             print(f"vectors loaded and indexed: {time.perf_counter() - started:.1f} s")
 
