@@ -27,7 +27,7 @@ from core.embeddings import queue
 from core.embeddings.factory import get_embedding_provider
 from core.embeddings.pipeline import PipelineOptions, run_embedding_pipeline
 from core.vectors.factory import get_vector_index
-from orchestration.requests import COLLECTION_TAG, TENANT_TAG
+from orchestration.requests import COLLECTION_TAG, IN_PROGRESS, TENANT_TAG
 from orchestration.resources import DatabaseResource, SettingsResource
 
 AREA_TAGS = {"kariz/area": "embeddings"}
@@ -35,12 +35,6 @@ _DEFAULTS = PipelineOptions()
 EMBED_OP = "embed_collection"
 #: runs for one collection are keyed per window: a sensor tick never asks twice for one window
 RUN_KEY_WINDOW_S = 10
-_IN_PROGRESS = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-]
 
 
 class EmbedConfig(dg.Config):
@@ -117,7 +111,7 @@ def embed_collection_job() -> None:
 
 def _collections_being_embedded(instance: dg.DagsterInstance) -> set[str]:
     records = instance.get_run_records(
-        dg.RunsFilter(job_name=embed_collection_job.name, statuses=_IN_PROGRESS), limit=1000
+        dg.RunsFilter(job_name=embed_collection_job.name, statuses=IN_PROGRESS), limit=1000
     )
     return {r.dagster_run.tags.get(COLLECTION_TAG, "") for r in records}
 

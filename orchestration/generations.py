@@ -23,17 +23,11 @@ from core import generations
 from core.errors import Conflict
 from core.vectors.base import VectorIndex
 from core.vectors.factory import get_vector_index
-from orchestration.requests import COLLECTION_TAG, TENANT_TAG
+from orchestration.requests import COLLECTION_TAG, IN_PROGRESS, TENANT_TAG
 from orchestration.resources import DatabaseResource, SettingsResource
 
 GENERATION_TAG = "kariz/generation"
 AREA_TAGS = {"kariz/area": "generations"}
-_IN_PROGRESS = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-]
 
 
 def promote_run_key(collection_id: uuid.UUID | str, generation: int) -> str:
@@ -204,7 +198,7 @@ def archive_records_sensor(
         running = context.instance.get_run_records(
             dg.RunsFilter(
                 job_name=archive_generation_records_job.name,
-                statuses=_IN_PROGRESS,
+                statuses=IN_PROGRESS,
                 tags={GENERATION_TAG: key},
             ),
             limit=1,

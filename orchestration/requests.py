@@ -20,6 +20,13 @@ TENANT_TAG = "kariz/tenant"
 REQUEST_TAG = "kariz/request"
 KIND_TAG = "kariz/kind"
 COLLECTION_TAG = "kariz/collection"
+# runs that are still on their way: a sensor starts no second one of the same work while one is
+IN_PROGRESS = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
 
 
 class RequestConfig(dg.Config):
