@@ -66,3 +66,10 @@ def db(sync_engine: sa.Engine) -> Iterator[Session]:
         finally:
             session.close()
             outer.rollback()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last. Playwright's sync API runs an event loop in the main thread while a
+    browser is open; on a loaded machine one was still marked running after its tests, and every
+    async test after it failed to start ("cannot be called from a running event loop")."""
+    items.sort(key=lambda item: "tests/browser/" in item.nodeid)
