@@ -18,18 +18,22 @@ import click
 import kariz
 from core.errors import KarizError
 from core.settings import get_settings
+from kariz.instance import existing_database_url, running_instance
 
 
 def _app_url() -> str:
+    """The application database, created when missing (for `kariz migrate`)."""
     from core.db.embedded import resolve_database_urls
 
     return resolve_database_urls(get_settings())[0]
 
 
 def _session():
+    """A session on the existing database; NoInstance (one line, exit 1) rather than an empty one."""
     from core.db.engine import make_session_factory, make_sync_engine, session_scope
 
-    return session_scope(make_session_factory(make_sync_engine(_app_url(), pool_size=1)))
+    url = existing_database_url(get_settings())
+    return session_scope(make_session_factory(make_sync_engine(url, pool_size=1)))
 
 
 @click.group()
@@ -118,7 +122,8 @@ def key_revoke(tenant_ref: str, key_id: str) -> None:
 
 
 @main.command()
-def status() -> None:
+@click.option("--url", default=None, help="API base URL to probe (default: the running instance's).")
+def status(url: str | None) -> None:
     """Database, schema, tenants, records, queued work, and whether the API and Dagster answer."""
     import urllib.request
 
@@ -130,8 +135,9 @@ def status() -> None:
 
     settings = get_settings()
     report: dict = {"data_dir": str(settings.data_dir), "embedded_database": settings.uses_embedded_database}
-    url = _app_url()
-    report["database"] = redacted(url)
+    instance = running_instance(settings)
+    report["instance"] = f"kariz up (pid {instance.pid})" if instance else "none running"
+    report["database"] = redacted(existing_database_url(settings))
     with _session() as session:
         report["schema_revisions"] = sorted(
             r for (r,) in session.execute(sa.text("SELECT version_num FROM alembic_version"))
@@ -139,10 +145,10 @@ def status() -> None:
         report["tenants"] = session.execute(sa.select(sa.func.count()).select_from(Tenant)).scalar_one()
         report["records"] = session.execute(sa.select(sa.func.count()).select_from(Record)).scalar_one()
         report["queued_requests"] = queue_depth(session)
-    for name, probe in (
-        ("api", f"http://{settings.api_host}:{settings.api_port}/api/v1/health"),
-        ("dagster", f"http://{settings.dagster_host}:{settings.dagster_port}/server_info"),
-    ):
+    api = (url.rstrip("/").removesuffix("/api/v1") if url else None) or (
+        instance.api_url.removesuffix("/api/v1") if instance else f"http://{settings.api_host}:{settings.api_port}")
+    dagster = instance.dagster_url if instance else f"http://{settings.dagster_host}:{settings.dagster_port}"
+    for name, probe in (("api", f"{api}/api/v1/health"), ("dagster", f"{dagster}/server_info")):
         try:
             with urllib.request.urlopen(probe, timeout=2) as response:
                 report[name] = f"up ({probe})" if response.status == 200 else f"status {response.status}"
@@ -164,9 +170,16 @@ _register_area_commands()
 
 
 def run() -> None:
-    """Entry point that turns domain errors into a one-line message and exit code 2."""
+    """Entry point that turns domain errors into a one-line message and exit code 2, and an
+    unreachable database into one line and exit code 1 (never a traceback)."""
+    import sqlalchemy as sa
+
     try:
         main(standalone_mode=True)
     except KarizError as exc:
         click.echo(f"error: {exc.message}", err=True)
         sys.exit(2)
+    except sa.exc.OperationalError as exc:
+        reason = str(exc.orig or exc).strip().splitlines()[0] if str(exc.orig or exc).strip() else "unreachable"
+        click.echo(f"error: cannot reach the database: {reason}", err=True)
+        sys.exit(1)

@@ -20,14 +20,14 @@ def rotate_keys() -> None:
 
     Put the new key first (`CONNECTOR_ENCRYPTION_KEY=new,old`), run this, then drop the old key.
     Prints counts only, never a secret; exits 1 if some config could not be opened by any key."""
-    from core.db.embedded import resolve_database_urls
     from core.db.engine import make_session_factory, make_sync_engine, session_scope
     from core.pulls.keys import rotate_connector_keys
     from core.security.encryption import CredentialBox
+    from kariz.instance import existing_database_url
 
     settings = core.settings.get_settings()
     box = CredentialBox.from_settings(settings)
-    engine = make_sync_engine(resolve_database_urls(settings)[0], pool_size=1)
+    engine = make_sync_engine(existing_database_url(settings), pool_size=1)
     try:
         with session_scope(make_session_factory(engine)) as session:
             report = rotate_connector_keys(session, box)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from core.settings import get_settings
+from kariz.instance import api_base_url
 
 
 @click.command("export")
@@ -26,7 +27,7 @@ from core.settings import get_settings
     default=None,
     help="File or folder to write to (default: the server's file name in the current folder).",
 )
-@click.option("--url", default=None, help="API base URL (default: this machine's Kariz API).")
+@click.option("--url", default=None, help="API base URL (default: the instance `kariz up` runs).")
 @click.option("--api-key", envvar="KARIZ_API_KEY", required=True, help="An API key (or KARIZ_API_KEY).")
 @click.option(
     "--timeout", type=float, default=3600.0, show_default=True, help="Seconds to wait for the export."
@@ -45,8 +46,7 @@ def command(
     """Export COLLECTION to a CSV or JSON file: start, wait, download."""
     import kariz
 
-    settings = get_settings()
-    base_url = url or f"http://{settings.api_host}:{settings.api_port}"
+    base_url = api_base_url(get_settings(), url)
     try:
         with kariz.Client(base_url, api_key) as client:
             result = client.export(

@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
@@ -25,6 +26,7 @@ from core.db.embedded import resolve_database_urls
 from core.db.migrate import upgrade
 from core.db.urls import dagster_url, redacted
 from core.settings import REPO_ROOT, Settings
+from kariz.instance import Instance, clear_state, write_state
 
 GRACE_SECONDS = 10.0
 
@@ -225,6 +227,11 @@ def run_stack(settings: Settings, *, api_port: int, dagster_port: int, echo=prin
         echo(f"tenant     demo ({tenant_id})")
         echo(f"api key    {demo_key}")
         echo(f"logs       {log_dir}")
+        state = write_state(settings, Instance(
+            pid=os.getpid(), data_dir=str(settings.data_dir), api_url=f"http://{host}:{api_port}/api/v1",
+            dagster_url=f"http://{settings.dagster_host}:{dagster_port}", api_port=api_port,
+            dagster_port=dagster_port, started_at=datetime.now(UTC).isoformat()))
+        echo(f"state      {state}")
         echo(f"ready in {time.monotonic() - started:.1f}s — Ctrl-C stops everything")
         while not stopping:
             dead = [c for c in stack.children if not c.alive()]
@@ -235,6 +242,7 @@ def run_stack(settings: Settings, *, api_port: int, dagster_port: int, echo=prin
             time.sleep(0.5)
     finally:
         echo("stopping ...")
+        clear_state(settings)
         stack.stop()
         if settings.uses_embedded_database:
             from core.db.embedded import stop_embedded_server
