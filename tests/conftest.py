@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from core.db.embedded import ensure_database, start_embedded_server
+from core.db.embedded import app_role_password, ensure_app_database, ensure_database, start_embedded_server
 from core.db.engine import make_sync_engine
 from core.db.migrate import upgrade
 
@@ -32,18 +32,31 @@ def peer_allow_list(server_url: str) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """URL of a real PostgreSQL server (its `postgres` database)."""
-    external = os.environ.get("TEST_DATABASE_URL")
-    if external:
-        return external
-    return start_embedded_server(Path(tmp_path_factory.mktemp("pg")) / "data")
+def embedded_pg_dir(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """The embedded server's data folder, or None when `TEST_DATABASE_URL` names another server."""
+    if os.environ.get("TEST_DATABASE_URL"):
+        return None
+    return Path(tmp_path_factory.mktemp("pg")) / "data"
 
 
 @pytest.fixture(scope="session")
-def database_url(pg_server_url: str) -> str:
-    """A fresh, migrated database for this test session."""
-    url = ensure_database(pg_server_url, f"kariz_test_{uuid.uuid4().hex[:8]}")
+def pg_server_url(embedded_pg_dir: Path | None) -> str:
+    """URL of a real PostgreSQL server (its `postgres` database) as its superuser; the embedded
+    server requires the password, as `kariz up`'s does."""
+    if embedded_pg_dir is None:
+        return os.environ["TEST_DATABASE_URL"]
+    return start_embedded_server(embedded_pg_dir)
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server_url: str, embedded_pg_dir: Path | None) -> str:
+    """A fresh, migrated database for this test session; on the embedded server it belongs to the
+    non-superuser application role and the URL connects as that role, as Kariz's own does."""
+    name = f"kariz_test_{uuid.uuid4().hex[:8]}"
+    if embedded_pg_dir is None:
+        url = ensure_database(pg_server_url, name)
+    else:
+        url = ensure_app_database(pg_server_url, name, app_password=app_role_password(embedded_pg_dir))
     upgrade(url)
     return url
 

