@@ -7,11 +7,13 @@ through running to succeeded or failed and records progress on the way.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -34,10 +36,34 @@ async def submit_request(
     collection_id: uuid.UUID | None = None,
     total: int | None = None,
 ) -> WorkRequest:
-    """Queue a request of `kind` for the tenant; the caller commits."""
+    """Queue a request of `kind` for the tenant; the caller commits.
+
+    An identical request (same tenant, kind, params and collection) still queued is returned
+    instead of a new one, so repeating a housekeeping, export or pull while one waits queues it
+    once: the caller gets the same request id. Concurrent submits of the same request serialise on
+    a transaction-scoped advisory lock, so they also find one row.
+    """
+    params = params or {}
+    identity = json.dumps([str(tenant_id), kind, params, str(collection_id)], sort_keys=True, default=str)
+    await session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(identity, 0))))
+    same = (
+        sa.select(WorkRequest)
+        .where(
+            WorkRequest.tenant_id == tenant_id,
+            WorkRequest.kind == kind,
+            WorkRequest.status == RequestStatus.QUEUED.value,
+            WorkRequest.params == sa.cast(sa.literal(json.dumps(params, default=str), sa.Text), JSONB),
+            WorkRequest.collection_id.is_(None) if collection_id is None else WorkRequest.collection_id == collection_id,
+        )
+        .order_by(WorkRequest.created_at)
+        .limit(1)
+    )
+    existing = (await session.execute(same)).scalar_one_or_none()
+    if existing is not None:
+        return existing
     request = WorkRequest(
         id=uuid.uuid4(), tenant_id=tenant_id, kind=kind, status=RequestStatus.QUEUED.value,
-        params=params or {}, collection_id=collection_id, total=total, progress=0,
+        params=params, collection_id=collection_id, total=total, progress=0,
     )
     session.add(request)
     await session.flush()
@@ -108,6 +134,17 @@ def fail_request(session: Session, request_id: uuid.UUID | str, error: str) -> N
         sa.update(WorkRequest)
         .where(WorkRequest.id == uuid.UUID(str(request_id)))
         .values(status=RequestStatus.FAILED.value, error=error[:2000], finished_at=_now())
+    )
+    session.commit()
+
+
+def requeue_request(session: Session, request_id: uuid.UUID | str, note: str) -> None:
+    """Put a request whose run died (and is being retried) back to queued, saying why in `error`;
+    the retried run takes it over (`start_request`, which counts the attempt)."""
+    session.execute(
+        sa.update(WorkRequest)
+        .where(WorkRequest.id == uuid.UUID(str(request_id)), WorkRequest.status.not_in(TERMINAL))
+        .values(status=RequestStatus.QUEUED.value, error=note[:2000])
     )
     session.commit()
 

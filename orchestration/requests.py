@@ -3,7 +3,8 @@
 Each area builds its sensor with `build_request_sensor(kind, job)`. The sensor lists queued rows of
 its kind and asks for one run per row with `run_key` = request id, which Dagster never launches
 twice; the run marks the row running, then succeeded or failed. A run that dies before its op can
-say so is caught by `request_failure_sensor`, which fails the row with the run's error.
+say so is caught by `request_failure_sensor`, which fails the row with the run's error, or, when
+Dagster's run retries launch the run again, puts the row back to queued saying so.
 """
 
 # no `from __future__ import annotations`: Dagster reads op and config annotations at definition time
@@ -13,7 +14,7 @@ import uuid
 import dagster as dg
 
 from core.db.models import RequestStatus, WorkRequest
-from core.requests import fail_request, queued_requests
+from core.requests import fail_request, queued_requests, requeue_request
 from orchestration.resources import DatabaseResource
 
 TENANT_TAG = "kariz/tenant"
@@ -27,6 +28,7 @@ IN_PROGRESS = [
     dg.DagsterRunStatus.STARTING,
     dg.DagsterRunStatus.STARTED,
 ]
+WILL_RETRY_TAG = "dagster/will_retry"  # set by Dagster on a failed run its run retries relaunch
 
 
 class RequestConfig(dg.Config):
@@ -92,6 +94,12 @@ def request_failure_sensor(context: dg.RunFailureSensorContext, database: Databa
         if request is None or request.status in (RequestStatus.SUCCEEDED.value, RequestStatus.FAILED.value):
             return
         message = context.failure_event.message or "run failed"
+        if context.dagster_run.tags.get(WILL_RETRY_TAG) == "true":
+            # Dagster launches the run again (run_retries in dagster.yaml: a run that failed to
+            # start or was failed from outside); the retried run takes the row over
+            requeue_request(session, request.id, f"run {context.dagster_run.run_id} failed ({message}); retrying")
+            context.log.info("request %s waits for the retried run", request_id)
+            return
         fail_request(session, request.id, message)
         context.log.info("marked request %s failed", request_id)
 

@@ -11,7 +11,7 @@ from core.db.models import Connector, WorkRequest
 from core.pulls.catalog import REDACTED
 from core.pulls.work import pull_view
 
-DEFAULT_WAIT_S = 60.0
+DEFAULT_WAIT_S = 30.0  # at most this long by default; the SDK waits longer (kariz/sdk PULL_WAIT_S)
 MAX_WAIT_S = 3600.0
 
 

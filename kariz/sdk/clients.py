@@ -98,7 +98,8 @@ class Client(_ClientCore):
         while True:
             try:
                 with call.request_args(self.base_url) as args:
-                    request = self._http.build_request(**args, headers=self.headers, timeout=self.timeout)
+                    request = self._http.build_request(**args, headers=self.headers,
+                                                       timeout=call.http_timeout(self.timeout))
                     response = self._http.send(request, stream=stream)
             except httpx.TransportError as exc:
                 delay = self.retry_policy.after_error(call, attempt, exc)
@@ -222,7 +223,8 @@ class AsyncClient(_ClientCore):
         while True:
             try:
                 with call.request_args(self.base_url) as args:
-                    request = self._http.build_request(**args, headers=self.headers, timeout=self.timeout)
+                    request = self._http.build_request(**args, headers=self.headers,
+                                                       timeout=call.http_timeout(self.timeout))
                     response = await self._http.send(request, stream=stream)
             except httpx.TransportError as exc:
                 delay = self.retry_policy.after_error(call, attempt, exc)

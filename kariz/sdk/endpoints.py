@@ -14,6 +14,8 @@ from kariz.sdk.export_flow import start_call, status_call
 from kariz.sdk.transport import Call, FileSource, Upload, as_json, as_model, as_models, as_none
 
 T = TypeVar("T")
+PULL_WAIT_S = 30.0  # how long the server waits for a pull by default (api/connectors)
+PULL_HTTP_MARGIN_S = 15.0  # the SDK waits this much longer than the server, so the server answers first
 
 
 def _file(file: FileSource, filename: str | None, content_type: str | None) -> Upload:
@@ -183,9 +185,21 @@ class Endpoints:
         """GET /connectors."""
         return self._call(Call("GET", "/connectors", as_models(m.Connector, "connectors")))
 
-    def pull_connector(self, connector_id: str) -> m.PullResult:
-        """POST /connectors/{id}/pull: pull and ingest now."""
-        return self._call(Call("POST", f"/connectors/{connector_id}/pull", as_model(m.PullResult)))
+    def pull_connector(self, connector_id: str, *, wait: bool = True, timeout: float | None = None) -> m.PullResult:
+        """POST /connectors/{id}/pull: pull and ingest now.
+
+        With `wait` the server waits up to `timeout` seconds (its default, 30, when None) for the
+        run and answers the result, or `status: "queued"/"running"` with `request_id` to poll if
+        it has not finished; the HTTP timeout is longer than that wait. `wait=False` answers at
+        once with the queued request."""
+        params: dict[str, Any] = {"wait": "true" if wait else "false"}
+        if wait and timeout is not None:
+            params["timeout"] = timeout
+        server_wait = (PULL_WAIT_S if timeout is None else timeout) if wait else 0.0
+        return self._call(
+            Call("POST", f"/connectors/{connector_id}/pull", as_model(m.PullResult), params=params,
+                 ok_statuses=frozenset({202}), timeout=server_wait + PULL_HTTP_MARGIN_S, retry=False)
+        )
 
     def delete_connector(self, connector_id: str) -> None:
         """DELETE /connectors/{id}: the connector and its credentials."""

@@ -168,6 +168,8 @@ class PullResult(KarizModel):
     records_archived: int | None = None
     mirror: str | None = None
     duration_seconds: float | None = None
+    request_id: str | None = None
+    status_url: str | None = None
 
 
 # ------------------------------------------------------------------ exports

@@ -76,6 +76,11 @@ class Call(Generic[T]):
     upload: Upload | None = None
     ok_statuses: frozenset[int] = field(default_factory=frozenset)
     retry: bool = True
+    timeout: float | None = None  # this call's HTTP timeout, when longer than the client's
+
+    def http_timeout(self, default: float) -> float:
+        """The HTTP timeout for this call: its own when it needs longer than `default`."""
+        return max(default, self.timeout or 0.0)
 
     @property
     def idempotent(self) -> bool:

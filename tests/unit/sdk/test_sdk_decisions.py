@@ -194,3 +194,28 @@ def test_downloads_land_under_the_servers_file_name_only_when_complete(tmp_path:
     with open_destination("exp_1", sink, response) as (write, finish):
         write(b"x")
     assert sink.getvalue() == b"x" and finish().path is None
+
+
+def test_pull_connector_waits_longer_than_the_server_and_can_return_at_once() -> None:
+    from api.connectors.schemas import DEFAULT_WAIT_S, wait_seconds
+
+    assert wait_seconds(True, False, None) == DEFAULT_WAIT_S == 30.0  # the server waits 30 s by default
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        queued = request.url.params["wait"] == "false"
+        body = {"status": "queued" if queued else "completed", "request_id": "r1", "records_pulled": 3}
+        return httpx.Response(202 if queued else 200, json=body)
+
+    transport = httpx.Client(transport=httpx.MockTransport(answer))
+    client = kariz.Client("http://kariz.test", "sk_live_x", http_client=transport)
+    done = client.pull_connector("c1")
+    assert done.status == "completed" and done.records_pulled == 3
+    assert "timeout" not in seen[0].url.params
+    assert seen[0].extensions["timeout"]["read"] > DEFAULT_WAIT_S  # the server answers before the SDK gives up
+    longer = client.pull_connector("c1", timeout=120)
+    assert longer.status == "completed" and seen[1].url.params["timeout"] == "120"
+    assert seen[1].extensions["timeout"]["read"] > 120
+    queued = client.pull_connector("c1", wait=False)
+    assert queued.status == "queued" and queued.request_id == "r1"
