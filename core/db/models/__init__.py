@@ -5,6 +5,7 @@ from core.db.models.api_key import ApiKey
 from core.db.models.asset_credential import AssetCredential, AuthAttempt
 from core.db.models.auth_session import SESSION_KINDS, AuthSession
 from core.db.models.base import Base
+from core.db.models.chat import Chat, ChatMessage
 from core.db.models.collection import Collection
 from core.db.models.collection_field import CollectionField
 from core.db.models.connector import Connector
@@ -31,6 +32,8 @@ __all__ = [
     "AuthAttempt",
     "AuthSession",
     "Base",
+    "Chat",
+    "ChatMessage",
     "Collection",
     "CollectionField",
     "Connector",
