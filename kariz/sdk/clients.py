@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from kariz.sdk.chat import CHAT_PATH, ChatEvent, chat_body, to_chat_event
 from kariz.sdk.endpoints import Endpoints
 from kariz.sdk.errors import KarizConnectionError
 from kariz.sdk.estimates import (
@@ -122,12 +123,30 @@ class Client(_ClientCore):
         `item` per distinct item, `summary`, `done`). Photos are bytes, file paths or data URLs;
         `tenant_id` defaults to the caller's own. A refused request raises before any event."""
         body = analyze_body(images, tenant_id or self.tenant().id, notes=notes, keep_images=keep_images)
-        request = self._http.build_request("POST", self.base_url + ANALYZE_PATH, json=body,
+        yield from self._events(ANALYZE_PATH, body)
+
+    def chat(self, message: str, *, tenant_id: str | None = None, account_id: str | None = None,
+             files: list[str] | None = None, prompt: str | None = None,
+             chat_id: str | None = None) -> Iterator[ChatEvent]:
+        """POST /chat: the grounded answer's typed events as they arrive (`ChatStart`, `ChatSources`,
+        `ChatDelta`..., `ChatCitation`, `ChatToolCall`/`ChatToolResult`, `ChatError`, `ChatDone`).
+        `tenant_id` defaults to the caller's own; `chat_id` continues a conversation. A refused
+        request (bad input, quota) raises before any event."""
+        body = chat_body(message, tenant_id or self.tenant().id, account_id=account_id, files=files,
+                         prompt=prompt, chat_id=chat_id)
+        for raw in self._events(CHAT_PATH, body):
+            event = to_chat_event(raw.event, raw.data)
+            if event is not None:
+                yield event
+
+    def _events(self, path: str, body: dict[str, Any]) -> Iterator[EstimateEvent]:
+        """The SSE events of `POST path` as they arrive; an error status raises before any."""
+        request = self._http.build_request("POST", self.base_url + path, json=body,
                                            headers={**self.headers, **STREAM_HEADERS}, timeout=self.timeout)
         try:
             response = self._http.send(request, stream=True)
         except httpx.TransportError as exc:
-            raise KarizConnectionError(f"POST {ANALYZE_PATH}: {exc}") from exc
+            raise KarizConnectionError(f"POST {path}: {exc}") from exc
         try:
             if response.status_code >= 400:
                 response.read()
@@ -245,12 +264,28 @@ class AsyncClient(_ClientCore):
                        notes: str | None = None, keep_images: bool = False) -> AsyncIterator[EstimateEvent]:
         """The estimate's events as they arrive; see `Client.estimate`."""
         body = analyze_body(images, tenant_id or (await self.tenant()).id, notes=notes, keep_images=keep_images)
-        request = self._http.build_request("POST", self.base_url + ANALYZE_PATH, json=body,
+        async for event in self._events(ANALYZE_PATH, body):
+            yield event
+
+    async def chat(self, message: str, *, tenant_id: str | None = None, account_id: str | None = None,
+                   files: list[str] | None = None, prompt: str | None = None,
+                   chat_id: str | None = None) -> AsyncIterator[ChatEvent]:
+        """The grounded answer's typed events as they arrive; see `Client.chat`."""
+        body = chat_body(message, tenant_id or (await self.tenant()).id, account_id=account_id, files=files,
+                         prompt=prompt, chat_id=chat_id)
+        async for raw in self._events(CHAT_PATH, body):
+            event = to_chat_event(raw.event, raw.data)
+            if event is not None:
+                yield event
+
+    async def _events(self, path: str, body: dict[str, Any]) -> AsyncIterator[EstimateEvent]:
+        """The SSE events of `POST path` as they arrive; see `Client._events`."""
+        request = self._http.build_request("POST", self.base_url + path, json=body,
                                            headers={**self.headers, **STREAM_HEADERS}, timeout=self.timeout)
         try:
             response = await self._http.send(request, stream=True)
         except httpx.TransportError as exc:
-            raise KarizConnectionError(f"POST {ANALYZE_PATH}: {exc}") from exc
+            raise KarizConnectionError(f"POST {path}: {exc}") from exc
         try:
             if response.status_code >= 400:
                 await response.aread()

@@ -322,6 +322,21 @@ class Endpoints:
         """GET /estimator/estimates: `{estimates, total, limit, offset}`, newest first."""
         return self._call(Call("GET", "/estimator/estimates", as_json, params={"limit": limit, "offset": offset}))
 
+    def chat_history(self, *, account_id: str | None = None, limit: int = 20, offset: int = 0) -> dict[str, Any]:
+        """GET /chat/history: `{data: [chats, newest activity first], pagination}`."""
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if account_id is not None:
+            params["accountId"] = account_id
+        return self._call(Call("GET", "/chat/history", lambda response: response.json(), params=params))
+
+    def get_chat(self, chat_id: str) -> dict[str, Any]:
+        """GET /chat/history/{chatId}: the chat with its messages."""
+        return self._call(Call("GET", f"/chat/history/{chat_id}", as_json))
+
+    def delete_chat(self, chat_id: str) -> dict[str, Any]:
+        """DELETE /chat/history/{chatId}: `{chatId, deleted: true}`."""
+        return self._call(Call("DELETE", f"/chat/history/{chat_id}", as_json))
+
     def tenant(self) -> m.Tenant:
         """GET /tenants: the caller's own tenant."""
         return self._call(Call("GET", "/tenants", as_model(m.Tenant)))

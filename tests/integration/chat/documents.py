@@ -21,3 +21,14 @@ async def add_document(client: httpx.AsyncClient, tenant: TenantKey, name: str, 
     file_id = uuid.uuid4()
     retrieval.add(uuid.UUID(tenant.tenant_id), file_id, name, text, page=1)
     return str(file_id)
+
+
+def add_document_sync(api_url: str, api_key: str, name: str, text: str) -> str:
+    """`add_document` for a caller that has only the served API's URL and a key."""
+    with httpx.Client(base_url=api_url) as http:
+        tenant_id = http.get("/api/v1/tenants", headers={"Authorization": f"Bearer {api_key}"}).json()["data"]["id"]
+    from core.documents import retrieval
+
+    file_id = uuid.uuid4()
+    retrieval.add(uuid.UUID(tenant_id), file_id, name, text, page=1)
+    return str(file_id)
