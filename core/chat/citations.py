@@ -16,7 +16,7 @@ from core.chat.provider import Source
 
 _MARKER = re.compile(r"\[(\d{1,4})\]")
 # an unfinished marker at the end of a delta: "[", "[1", "[12"
-_PARTIAL = re.compile(r"\[\d{0,4}$")
+_PARTIAL = re.compile(r" *\[\d{0,4}$")  # with the spaces before it (a stripped marker takes them)
 
 
 @dataclass
