@@ -1,7 +1,7 @@
 """chats and chat_messages: the grounded chat's history per tenant
 
-Revision ID: 0012_chat
-Revises: 0011_sec_auth_sessions
+Revision ID: 0015_chat
+Revises: 0013_identity
 Create Date: 2026-12-02 04:10:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = "0012_chat"
-down_revision = "0011_sec_auth_sessions"
+revision = "0015_chat"
+down_revision = "0013_identity"
 branch_labels = None
 depends_on = None
 
