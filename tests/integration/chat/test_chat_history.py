@@ -9,7 +9,7 @@ import httpx
 
 from core.streams.sse import parse_sse
 from tests.integration.chat.documents import HANDBOOK, add_document
-from tests.integration.conftest import TenantKey
+from tests.integration.conftest import TenantKey, register_tenant
 
 CHAT = "/api/v1/chat"
 HISTORY = "/api/v1/chat/history"
@@ -29,7 +29,8 @@ def assert_error(response: httpx.Response, status: int) -> dict:
     return body
 
 
-async def test_history_lists_chats_newest_activity_first_with_counts(client, tenant_key) -> None:
+async def test_history_lists_chats_newest_activity_first_with_counts(live_client) -> None:
+    client, tenant_key = live_client, await register_tenant(live_client, "hist")
     await add_document(client, tenant_key, "handbook.txt", HANDBOOK)
     first = (await chat(client, tenant_key, "When does the warehouse open?"))["start"]["chatId"]
     second = (await chat(client, tenant_key, "What must visitors wear?"))["start"]["chatId"]
@@ -49,7 +50,8 @@ async def test_history_lists_chats_newest_activity_first_with_counts(client, ten
     assert [c["chatId"] for c in page["data"]] == [second] and page["pagination"]["hasMore"] is False
 
 
-async def test_one_chat_has_its_messages_with_citations(client, tenant_key) -> None:
+async def test_one_chat_has_its_messages_with_citations(live_client) -> None:
+    client, tenant_key = live_client, await register_tenant(live_client, "hist")
     await add_document(client, tenant_key, "handbook.txt", HANDBOOK)
     events = await chat(client, tenant_key, "When does the warehouse open?")
     chat_id = events["start"]["chatId"]
@@ -127,7 +129,9 @@ async def test_history_never_shows_another_tenants_chats(client, tenant_key, oth
                                   headers=tenant_key.headers), 403)
 
 
-async def test_documents_of_another_tenant_are_never_sources(client, tenant_key, other_tenant_key) -> None:
+async def test_documents_of_another_tenant_are_never_sources(live_client) -> None:
+    client = live_client
+    tenant_key, other_tenant_key = await register_tenant(client, "iso"), await register_tenant(client, "iso-other")
     await add_document(client, other_tenant_key, "handbook.txt", HANDBOOK)
     events = await chat(client, tenant_key, "When does the warehouse open?")
     assert events["sources"]["items"] == [] and "citation" not in events

@@ -13,7 +13,7 @@ from core.chat.providers.extractive import NOTHING_FOUND
 from core.db.models import Tenant
 from core.streams.sse import parse_sse
 from tests.integration.chat.documents import HANDBOOK, RETURNS, add_document
-from tests.integration.conftest import TenantKey
+from tests.integration.conftest import TenantKey, register_tenant
 
 CHAT = "/api/v1/chat"
 
@@ -30,7 +30,8 @@ def names(events) -> list[str]:
     return [name for _, name, _ in events]
 
 
-async def test_a_grounded_answer_streams_in_contract_order(client, tenant_key) -> None:
+async def test_a_grounded_answer_streams_in_contract_order(live_client) -> None:
+    client, tenant_key = live_client, await register_tenant(live_client, "chat")
     handbook = await add_document(client, tenant_key, "handbook.txt", HANDBOOK)
     await add_document(client, tenant_key, "returns.txt", RETURNS)
     events = await ask(client, tenant_key, "When does the warehouse open?")
@@ -55,7 +56,8 @@ async def test_a_grounded_answer_streams_in_contract_order(client, tenant_key) -
     assert usage["totalTokens"] == usage["promptTokens"] + usage["completionTokens"] > 0
 
 
-async def test_without_relevant_documents_it_says_so_and_cites_nothing(client, tenant_key) -> None:
+async def test_without_relevant_documents_it_says_so_and_cites_nothing(live_client) -> None:
+    client, tenant_key = live_client, await register_tenant(live_client, "chat")
     await add_document(client, tenant_key, "handbook.txt", HANDBOOK)
     events = await ask(client, tenant_key, "What is the capital of Mongolia?")
     answer = "".join(d["text"] for _, n, d in events if n == "delta")
@@ -69,7 +71,8 @@ async def test_an_empty_store_still_answers_that_nothing_was_found(client, tenan
     assert "".join(d["text"] for _, n, d in events if n == "delta") == NOTHING_FOUND
 
 
-async def test_json_answer_carries_the_same_content(client, tenant_key) -> None:
+async def test_json_answer_carries_the_same_content(live_client) -> None:
+    client, tenant_key = live_client, await register_tenant(live_client, "chat")
     await add_document(client, tenant_key, "returns.txt", RETURNS)
     response = await client.post(CHAT, json={"tenantId": tenant_key.tenant_id, "message": "How long do refunds take?",
                                              "stream": False}, headers=tenant_key.headers)
@@ -83,7 +86,8 @@ async def test_json_answer_carries_the_same_content(client, tenant_key) -> None:
     assert via_accept.json()["data"]["answer"] == data["answer"]
 
 
-async def test_tokens_count_into_monthly_usage_and_the_quota_refuses_before_streaming(client, tenant_key) -> None:
+async def test_tokens_count_into_monthly_usage_and_the_quota_refuses_before_streaming(live_client) -> None:
+    client, tenant_key = live_client, await register_tenant(live_client, "chat")
     tenant_id = uuid.UUID(tenant_key.tenant_id)
     async with client.app.state.session_factory() as session:
         await session.execute(sa.update(Tenant).where(Tenant.id == tenant_id).values(monthly_token_limit=60))
