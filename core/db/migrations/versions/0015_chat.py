@@ -1,7 +1,7 @@
 """chats and chat_messages: the grounded chat's history per tenant
 
 Revision ID: 0015_chat
-Revises: 0013_identity
+Revises: 0014_docs
 Create Date: 2026-12-02 04:10:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0015_chat"
-down_revision = "0013_identity"
+down_revision = "0014_docs"
 branch_labels = None
 depends_on = None
 
