@@ -44,6 +44,7 @@ from core.chat import history
 from core.chat.grounding import check_files
 from core.chat.tools import TOOL_SCOPE
 from core.errors import InvalidInput, RateLimited
+from core.security.api_keys import ADMIN_SCOPE
 from core.streams.sse import StreamEvent
 
 AuthedRequest = Request[Principal, Any, State]
@@ -62,8 +63,11 @@ def _uuid(value: str | None, name: str) -> uuid.UUID | None:
 
 
 def _bound_account(principal: Principal) -> uuid.UUID | None:
-    """The account an account-scoped credential is bound to (None for tenant-wide keys)."""
-    return getattr(principal, "account_id", None)
+    """The account a member's or viewer's credential confines the chat to: its own documents and
+    chats. Tenant admins (and tenant-wide keys) see the whole tenant."""
+    if principal.account_id is None or principal.allows(ADMIN_SCOPE):
+        return None
+    return principal.account_id
 
 
 def _iso(value: Any) -> str:

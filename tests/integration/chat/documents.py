@@ -28,7 +28,7 @@ def _engine(url: str) -> sa.Engine:
 def run_store_operation(operation_id: str) -> None:
     """Run a queued store operation to its end, as the Dagster job does."""
     from core.documents.sync import run_operation
-    from core.embeddings.providers import get_embedding_provider
+    from core.embeddings.factory import get_embedding_provider
     from core.files import get_file_store
     from core.vectors.factory import get_vector_index
 

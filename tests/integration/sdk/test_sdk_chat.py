@@ -56,4 +56,4 @@ def test_cli_chat_prints_the_answer_then_its_sources(api_url: str, registered) -
                                        "--api-key", registered.api_key], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "five business days [1]" in result.output
-    assert result.output.rstrip().endswith("Sources:\n  [1] returns.txt, page 1")
+    assert result.output.rstrip().endswith("Sources:\n  [1] returns.txt")
