@@ -1,7 +1,7 @@
 """chats and chat_messages: the grounded chat's history per tenant
 
-Revision ID: 0015_chat
-Revises: 0014_docs
+Revision ID: 0016_chat
+Revises: 0015_input_usage
 Create Date: 2026-12-02 04:10:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = "0015_chat"
-down_revision = "0014_docs"
+revision = "0016_chat"
+down_revision = "0015_input_usage"
 branch_labels = None
 depends_on = None
 
