@@ -155,13 +155,14 @@ async def main() -> None:
         override_settings(settings)
         engine = make_sync_engine(url)
         with Session(engine) as s:
-            tenant = create_tenant(s, "bench-chat")
-            key = create_api_key(s, tenant.id, "bench", ["tenant:read", "chat:write", "chat:read"]).raw
+            created = create_tenant(s, "bench-chat")
+            tenant_id = created.id
+            key = create_api_key(s, tenant_id, "bench", ["tenant:read", "chat:write", "chat:read"]).raw
             s.commit()
         headers = {"Authorization": f"Bearer {key}"}
         texts = descriptions(args.chunks)
         t0 = time.perf_counter()
-        seed(engine, tenant.id, texts)
+        seed(engine, tenant_id, texts)
         print(f"seeded {args.chunks:,} chunks in {time.perf_counter() - t0:.1f} s")
         qs = questions(texts, args.queries, rng)
 
@@ -178,15 +179,15 @@ async def main() -> None:
             r = await http.post("/api/v1/ingest/packages", params={"entity_type": "package"}, headers=headers, json=rows)
             assert r.status_code == 200, r.text
             for q in qs[:5]:  # warm-up
-                await first_delta(http, headers, str(tenant.id), q)
+                await first_delta(http, headers, str(tenant_id), q)
 
             # 1. time to first delta beside retrieval alone
             ttfd, alone = [], []
             for q in qs:
-                ttfd.append((await first_delta(http, headers, str(tenant.id), q))[0])
+                ttfd.append((await first_delta(http, headers, str(tenant_id), q))[0])
                 with Session(engine) as s:
                     start = time.perf_counter()
-                    retrieve(s, tenant.id, q, limit=6)
+                    retrieve(s, tenant_id, q, limit=6)
                     alone.append(time.perf_counter() - start)
             print(f"\n1. time to first delta, extractive, {args.chunks:,} chunks, {len(qs)} questions")
             print(f"   POST /chat first delta   {summary(ttfd)}")
@@ -208,7 +209,7 @@ async def main() -> None:
 
             idle = await searches(40)
             start = time.perf_counter()
-            streams = asyncio.gather(*(first_delta(http, headers, str(tenant.id), qs[i % len(qs)])
+            streams = asyncio.gather(*(first_delta(http, headers, str(tenant_id), qs[i % len(qs)])
                                        for i in range(args.streams)))
             busy_task = asyncio.create_task(searches(40))
             results = await streams
@@ -222,10 +223,10 @@ async def main() -> None:
 
             if args.llm:
                 with Session(engine) as s:
-                    bare = create_tenant(s, "bench-chat-llm")  # no documents: the prompt is the rules
-                    bare_key = create_api_key(s, bare.id, "bench", ["chat:write"]).raw
+                    bare_id = create_tenant(s, "bench-chat-llm").id  # no documents: the prompt is the rules
+                    bare_key = create_api_key(s, bare_id, "bench", ["chat:write"]).raw
                     s.commit()
-                await llm_overhead(app, http, {"Authorization": f"Bearer {bare_key}"}, str(bare.id), qs[:6])
+                await llm_overhead(app, http, {"Authorization": f"Bearer {bare_key}"}, str(bare_id), qs[:6])
         server.should_exit = True
         await serve
 
