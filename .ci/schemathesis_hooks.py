@@ -19,6 +19,8 @@ KNOWN_SCHEMA_GAPS = {
     "GET /api/v1/portal/verticals/{name}/replace-status",
     # `format=compact|yaml`: the answer's shape differs from the documented one (search)
     "GET /api/v1/search/{collection}",
+    # an SSE event of the chat stream does not match its documented event schema (chat)
+    "POST /api/v1/chat",
 }
 
 
