@@ -157,7 +157,7 @@ async def main() -> None:
         with Session(engine) as s:
             created = create_tenant(s, "bench-chat")
             tenant_id = created.id
-            key = create_api_key(s, tenant_id, "bench", ["tenant:read", "chat:write", "chat:read"]).raw
+            key = create_api_key(s, tenant_id, "bench", ["tenant:read", "tenant:write", "chat:write", "chat:read"]).raw
             s.commit()
         headers = {"Authorization": f"Bearer {key}"}
         texts = descriptions(args.chunks)
