@@ -28,3 +28,9 @@ INGESTED_RECORDS = Counter("kariz_ingested_records_total", "Records written by i
 REJECTED_RECORDS = Counter("kariz_rejected_records_total", "Rows rejected by ingestion, by source type.",
                            ["source_type"])
 QUEUE_DEPTH = Gauge("kariz_queue_depth", "Work waiting: queued requests and records pending embedding.", ["queue"])
+ASSET_EVENTS = Counter(
+    "kariz_asset_events_total",
+    "Dagster asset events the API reported for its synchronous writes, by asset and outcome "
+    "(reported; failed: Dagster storage unreachable; skipped: paused after a failure; disabled: no DAGSTER_HOME).",
+    ["asset", "outcome"],
+)

@@ -1,17 +1,23 @@
 """`POST /ingest/{collection}/file` (multipart CSV, JSON, NDJSON, XML, PDF) and `POST /ingest/{collection}`
 (a JSON list of records): both call `core.ingestion` in a worker thread and answer the contract's
-ingestion result."""
+ingestion result; after the commit each reports a materialization of the collection's
+`collection_records` partition to Dagster (`api/asset_events.py`)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 import msgspec
+import sqlalchemy as sa
 from litestar import Controller, post
+from litestar.concurrency import sync_to_thread
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
+from api.asset_events import report_collection_records
 from api.auth.guards import requires_scope
 from api.auth.principal import AuthedRequest
 from api.ingest.schemas import RECORDS_BODY, IngestionView, ingestion_view
@@ -21,6 +27,22 @@ from core.errors import InvalidInput, ValidationFailed
 from core.ingestion.json_rows import one_record_or_wrapper
 from core.ingestion.pipeline import IngestionResult, ingest_file, ingest_records
 from core.metrics import INGESTED_RECORDS, INGESTIONS, REJECTED_RECORDS
+
+_ACTIVE_RECORDS = sa.text("SELECT record_count FROM generations WHERE collection_id = :c AND number = :g")
+
+
+def _active_records(session: Session, result: IngestionResult) -> int | None:
+    """The records the generation the ingestion wrote holds now (its `record_count`)."""
+    return session.execute(_ACTIVE_RECORDS, {"c": result.collection_id, "g": result.generation}).scalar()
+
+
+async def _report(result: IngestionResult, active: int | None, *, tenant_id: uuid.UUID, source_type: str,
+                  source_name: str | None) -> None:
+    """The committed ingestion as a `collection_records` materialization (never raises)."""
+    if result.status == "failed":
+        return
+    await sync_to_thread(report_collection_records, result, tenant_id=tenant_id, source_type=source_type,
+                         source_name=source_name, active_records=active)
 
 
 def _observe(result: IngestionResult, source_type: str) -> IngestionView:
@@ -95,9 +117,13 @@ class IngestController(Controller):
                                  filename=filename, entity_type=entity_type, source_name=source_name,
                                  record_tag=record_tag, name_column=name_column, file_format=format,
                                  key_column=key_column, deleted_column=deleted_column, mode=mode or "append")
-            return result
+            return result, _active_records(session, result)
 
-        return _observe(await run_in_worker_session(db_session, work, commit=True), "file_upload")
+        result, active = await run_in_worker_session(db_session, work, commit=True)
+        body = _observe(result, "file_upload")
+        await _report(result, active, tenant_id=tenant_id, source_type="file_upload",
+                      source_name=source_name or filename)
+        return body
 
     @post("/{collection:str}", operation_id="ingestRecords", status_code=200, opt={"request_body": RECORDS_BODY})
     async def ingest_records(
@@ -123,9 +149,12 @@ class IngestController(Controller):
                                     entity_type=entity_type, source_type="api", source_name=source_name,
                                     name_column=name_column, key_column=key_column,
                                     deleted_column=deleted_column, mode=mode or "append")
-            return result
+            return result, _active_records(session, result)
 
-        return _observe(await run_in_worker_session(db_session, work, commit=True), "api")
+        result, active = await run_in_worker_session(db_session, work, commit=True)
+        body = _observe(result, "api")
+        await _report(result, active, tenant_id=tenant_id, source_type="api", source_name=source_name)
+        return body
 
 
 # every route of the area takes an upload (or a body as large): mounted with the upload body limit

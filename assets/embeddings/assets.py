@@ -47,6 +47,7 @@ def _tenant_of(database: DatabaseResource, collection_id: uuid.UUID) -> uuid.UUI
 @dg.asset(
     name="collection_embeddings",
     partitions_def=COLLECTION_PARTITIONS,
+    deps=["collection_search_text"],
     group_name="embeddings",
     kinds={"python"},
     description="Vectors of a collection's active and staging generations (partition = collection id); "

@@ -46,6 +46,7 @@ def _collection(database: DatabaseResource, collection_id: uuid.UUID) -> tuple[u
 @dg.asset(
     name=REINDEX_ASSET,
     partitions_def=COLLECTION_PARTITIONS,
+    deps=["collection_records"],
     group_name="ingestion",
     kinds={"postgres"},
     description="Full-text search text and identifiers of a collection's records (partition = collection id); "

@@ -1,0 +1,141 @@
+"""The API's synchronous writes as Dagster data events: a runless materialization of
+`collection_records` for the collection an ingestion wrote, with that ingestion's counts.
+
+Reported after the commit (the records exist before Dagster hears of them) and never at the
+request's expense: when the Dagster instance cannot be reached, the failure is logged and counted
+(`kariz_asset_events_total{outcome="failed"}`) and the client still gets its ingestion result.
+Reaching a storage that is down costs seconds (Dagster's PostgreSQL storage retries its
+connection), so after a failure the next `RETRY_AFTER_SECONDS` of ingestions do not try
+(`outcome="skipped"`, one warning when the pause starts): a Dagster outage costs one request
+seconds, not every request.
+The instance is the one of `$DAGSTER_HOME` (`kariz up` sets it for the API and copies
+`dagster.yaml` there, whose storage is Kariz's PostgreSQL); without `$DAGSTER_HOME` nothing is
+reported (`outcome="disabled"`). Tests hand in their own instance with `use_instance`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+from typing import Any
+
+import dagster as dg
+
+from assets.embeddings.partitions import COLLECTION_PARTITIONS
+from assets.ingestion.records import RECORDS_ASSET
+from core.ingestion.pipeline import IngestionResult
+from core.metrics import ASSET_EVENTS
+
+log = logging.getLogger(__name__)
+
+_LOCK = threading.Lock()
+_INSTANCE: dg.DagsterInstance | None = None
+_LOADED = False
+_PAUSED_UNTIL = 0.0
+_KNOWN_PARTITIONS: set[str] = set()  # added (or found) on this instance: no lookup per ingestion
+RETRY_AFTER_SECONDS = 60.0
+
+
+def use_instance(instance: dg.DagsterInstance | None) -> None:
+    """Report to `instance` from now on (None: back to `$DAGSTER_HOME`'s, loaded on next use)."""
+    global _INSTANCE, _LOADED, _PAUSED_UNTIL
+    with _LOCK:
+        _INSTANCE, _LOADED, _PAUSED_UNTIL = instance, instance is not None, 0.0
+        _KNOWN_PARTITIONS.clear()
+
+
+def _instance() -> dg.DagsterInstance | None:
+    global _INSTANCE, _LOADED
+    with _LOCK:
+        if not _LOADED:
+            _INSTANCE = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+            _LOADED = True
+        return _INSTANCE
+
+
+def records_metadata(
+    result: IngestionResult, *, tenant_id: uuid.UUID, source_type: str, source_name: str | None,
+    active_records: int | None,
+) -> dict[str, Any]:
+    """What an operator reads on the materialization: the ingestion's counts (the keyed ones only
+    when the collection has a record key), its file hash, source, duration and the active records
+    of the generation it wrote after it."""
+    metadata: dict[str, Any] = {
+        "collection": result.collection,
+        "collection_id": str(result.collection_id),
+        "tenant_id": str(tenant_id),
+        "ingestion_id": str(result.ingestion_id),
+        "status": result.status,
+        "generation": dg.MetadataValue.int(result.generation),
+        "rows_submitted": dg.MetadataValue.int(result.submitted),
+        "rows_accepted": dg.MetadataValue.int(result.accepted),
+        "rows_rejected": dg.MetadataValue.int(result.rejected),
+        "rows_deduplicated": dg.MetadataValue.int(result.dedup_skipped),
+        "source_type": source_type,
+        "source": source_name or "",
+        "duration_ms": dg.MetadataValue.int(result.processing_time_ms),
+    }
+    if result.file_hash:
+        metadata["file_hash"] = result.file_hash
+    if result.file_format:
+        metadata["file_format"] = result.file_format
+    if result.record_key:
+        metadata.update(
+            record_key=", ".join(result.record_key),
+            mode=result.mode,
+            records_inserted=dg.MetadataValue.int(result.inserted),
+            records_updated=dg.MetadataValue.int(result.updated),
+            records_unchanged=dg.MetadataValue.int(result.unchanged),
+            records_archived=dg.MetadataValue.int(result.archived),
+        )
+    if active_records is not None:
+        metadata["active_records"] = dg.MetadataValue.int(active_records)
+    return metadata
+
+
+def report_collection_records(
+    result: IngestionResult, *, tenant_id: uuid.UUID, source_type: str, source_name: str | None,
+    active_records: int | None,
+) -> bool:
+    """Record the materialization of `collection_records` for the result's collection (adding the
+    collection's partition first when Dagster does not know it). True when reported; False when no
+    instance is configured or it failed (logged and counted; never raises)."""
+    global _PAUSED_UNTIL
+    started = time.perf_counter()
+    if started < _PAUSED_UNTIL:
+        ASSET_EVENTS.labels(RECORDS_ASSET, "skipped").inc()
+        return False
+    try:
+        instance = _instance()
+        if instance is None:
+            ASSET_EVENTS.labels(RECORDS_ASSET, "disabled").inc()
+            return False
+        partition = str(result.collection_id)
+        partitions_name = COLLECTION_PARTITIONS.name
+        if partition not in _KNOWN_PARTITIONS:
+            if not instance.has_dynamic_partition(partitions_name, partition):
+                instance.add_dynamic_partitions(partitions_name, [partition])
+            _KNOWN_PARTITIONS.add(partition)
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(
+                asset_key=RECORDS_ASSET,
+                partition=partition,
+                description=f"{source_type} ingestion {result.ingestion_id} into {result.collection}",
+                metadata=records_metadata(result, tenant_id=tenant_id, source_type=source_type,
+                                          source_name=source_name, active_records=active_records),
+                tags={"kariz/tenant": str(tenant_id), "kariz/source_type": source_type},
+            )
+        )
+    except Exception as exc:  # noqa: BLE001 - the ingestion committed; Dagster being down must not fail it
+        ASSET_EVENTS.labels(RECORDS_ASSET, "failed").inc()
+        _PAUSED_UNTIL = time.perf_counter() + RETRY_AFTER_SECONDS
+        log.warning("could not report %s of ingestion %s to Dagster (%s: %s); not trying again for %.0f s",
+                    RECORDS_ASSET, result.ingestion_id, type(exc).__name__, exc, RETRY_AFTER_SECONDS)
+        return False
+    ASSET_EVENTS.labels(RECORDS_ASSET, "reported").inc()
+    log.debug("reported %s of ingestion %s in %.1f ms", RECORDS_ASSET, result.ingestion_id,
+              (time.perf_counter() - started) * 1000)
+    return True

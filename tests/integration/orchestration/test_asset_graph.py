@@ -1,0 +1,42 @@
+"""The asset graph an operator sees in the Dagster UI: its keys, lineage, partitions and checks."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.definitions import defs
+
+DATA_PATH = ["connector_records", "collection_records", "collection_search_text", "collection_embeddings"]
+
+
+def test_the_data_path_is_one_lineage_from_connectors_to_vectors() -> None:
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert set(DATA_PATH) <= keys
+    for upstream, downstream in zip(DATA_PATH, DATA_PATH[1:], strict=False):
+        parents = {key.to_user_string() for key in graph.get(dg.AssetKey(downstream)).parent_keys}
+        assert parents == {upstream}, downstream
+    assert not graph.get(dg.AssetKey("connector_records")).parent_keys
+
+
+def test_collection_stages_share_one_partition_set_and_connectors_have_theirs() -> None:
+    graph = defs.resolve_asset_graph()
+    partitions = {name: graph.get(dg.AssetKey(name)).partitions_def for name in DATA_PATH}
+    assert partitions["connector_records"].name == "connectors"
+    for name in DATA_PATH[1:]:
+        assert isinstance(partitions[name], dg.DynamicPartitionsDefinition)
+        assert partitions[name].name == "embedding_collections", name
+
+
+def test_collection_records_is_reported_not_computed_and_says_what_it_is() -> None:
+    node = defs.resolve_asset_graph().get(dg.AssetKey("collection_records"))
+    assert node.is_external and not node.is_materializable  # the API reports it; no run computes it
+    assert node.group_name == "ingestion"
+    assert node.owners == ["team:ingestion"]
+    assert "postgres" in node.kinds
+    assert "rows accepted" in node.description
+
+
+def test_asset_checks_are_on_the_assets_they_guard() -> None:
+    checks = {(key.asset_key.to_user_string(), key.name) for key in defs.resolve_asset_graph().asset_check_keys}
+    assert ("collection_embeddings", "vectors_match_indexed_records") in checks
