@@ -11,6 +11,7 @@ seconds, not every request.
 The instance is the one of `$DAGSTER_HOME` (`kariz up` sets it for the API and copies
 `dagster.yaml` there, whose storage is Kariz's PostgreSQL); without `$DAGSTER_HOME` nothing is
 reported (`outcome="disabled"`). Tests hand in their own instance with `use_instance`.
+Dagster is imported on first use, so the API's start-up does not pay for it.
 """
 
 from __future__ import annotations
@@ -20,14 +21,13 @@ import os
 import threading
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dagster as dg
-
-from assets.embeddings.partitions import COLLECTION_PARTITIONS
-from assets.ingestion.records import RECORDS_ASSET
 from core.ingestion.pipeline import IngestionResult
 from core.metrics import ASSET_EVENTS
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,8 @@ _LOCK = threading.Lock()
 _INSTANCE: dg.DagsterInstance | None = None
 _LOADED = False
 _PAUSED_UNTIL = 0.0
+RECORDS_ASSET = "collection_records"  # assets/ingestion/records.py, not imported: it loads Dagster
+PARTITIONS_NAME = "embedding_collections"  # assets/embeddings/partitions.py
 _KNOWN_PARTITIONS: set[str] = set()  # added (or found) on this instance: no lookup per ingestion
 RETRY_AFTER_SECONDS = 60.0
 
@@ -51,6 +53,8 @@ def _instance() -> dg.DagsterInstance | None:
     global _INSTANCE, _LOADED
     with _LOCK:
         if not _LOADED:
+            import dagster as dg
+
             _INSTANCE = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
             _LOADED = True
         return _INSTANCE
@@ -63,6 +67,8 @@ def records_metadata(
     """What an operator reads on the materialization: the ingestion's counts (the keyed ones only
     when the collection has a record key), its file hash, source, duration and the active records
     of the generation it wrote after it."""
+    import dagster as dg
+
     metadata: dict[str, Any] = {
         "collection": result.collection,
         "collection_id": str(result.collection_id),
@@ -113,8 +119,10 @@ def report_collection_records(
         if instance is None:
             ASSET_EVENTS.labels(RECORDS_ASSET, "disabled").inc()
             return False
+        import dagster as dg
+
         partition = str(result.collection_id)
-        partitions_name = COLLECTION_PARTITIONS.name
+        partitions_name = PARTITIONS_NAME
         if partition not in _KNOWN_PARTITIONS:
             if not instance.has_dynamic_partition(partitions_name, partition):
                 instance.add_dynamic_partitions(partitions_name, [partition])

@@ -40,3 +40,11 @@ def test_collection_records_is_reported_not_computed_and_says_what_it_is() -> No
 def test_asset_checks_are_on_the_assets_they_guard() -> None:
     checks = {(key.asset_key.to_user_string(), key.name) for key in defs.resolve_asset_graph().asset_check_keys}
     assert ("collection_embeddings", "vectors_match_indexed_records") in checks
+
+
+def test_the_api_reports_the_asset_and_partitions_the_graph_declares() -> None:
+    from api import asset_events
+    from assets.embeddings.partitions import COLLECTION_PARTITIONS
+    from assets.ingestion.records import RECORDS_ASSET
+
+    assert (RECORDS_ASSET, COLLECTION_PARTITIONS.name) == (asset_events.RECORDS_ASSET, asset_events.PARTITIONS_NAME)
