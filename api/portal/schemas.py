@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NotRequired, TypedDict
+from typing import Any, TypedDict
 
 import msgspec
 
@@ -42,8 +42,7 @@ class RecordChangesView(TypedDict):
     removed: int
 
 
-class ReplaceStatusView(TypedDict):
-    record_changes: NotRequired[RecordChangesView]  # keyed collections with a pending replace
+class _ReplaceStatusFields(TypedDict):
     has_pending_replace: bool
     staging_generation: int | None
     staging_status: str | None
@@ -53,6 +52,15 @@ class ReplaceStatusView(TypedDict):
     processing: int | None
     failed: int | None
     ready_to_swap: bool | None
+
+
+class ReplaceStatusView(_ReplaceStatusFields, total=False):
+    """Embedding progress of the pending replace (every field null when none is pending).
+    `record_changes` only for keyed collections with a pending replace. (A subclass with
+    total=False, not NotRequired: under postponed annotations TypedDict cannot see NotRequired,
+    so the schema listed the field as required.)"""
+
+    record_changes: RecordChangesView
 
 
 class RecordChangesStruct(msgspec.Struct):

@@ -7,11 +7,12 @@ from typing import Any
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
 from api.auth.guards import requires_scope
 from api.auth.principal import AuthedRequest
-from api.search.schemas import SearchBody, SearchHealthView
+from api.search.schemas import SearchBody, SearchHealthView, SearchResultView
 from core.errors import InvalidInput
 from core.metrics import SEARCH_CACHE_HITS, SEARCH_FALLBACKS, SEARCH_LATENCY, SEARCH_ZERO_RESULTS, SEARCHES
 from core.search.request import SearchRequest, SearchResponse
@@ -44,18 +45,24 @@ async def _answer(request: AuthedRequest, read_session: Reader, collection: str,
     return Response(body, media_type=media_type)
 
 
+# the handlers answer bytes they encoded themselves (json or yaml); the document says what they hold
+SEARCH_RESPONSES = {
+    200: ResponseSpec(data_container=SearchResultView, description="Results, pagination and metadata")
+}
+
+
 class SearchController(Controller):
     path = "/search"
     tags = ["search"]
     guards = [requires_scope("tenant:read")]
 
-    @post("/{collection:str}", operation_id="searchPost", status_code=200)
+    @post("/{collection:str}", operation_id="searchPost", status_code=200, responses=SEARCH_RESPONSES)
     async def search_post(self, request: AuthedRequest, read_session: Reader, collection: str,
                           data: SearchBody) -> Response[bytes]:
         """Search a collection with a query and/or filters, sort, paging and a response format."""
         return await _answer(request, read_session, collection, data.to_request())
 
-    @get("/{collection:str}", operation_id="searchGet")
+    @get("/{collection:str}", operation_id="searchGet", responses=SEARCH_RESPONSES)
     async def search_get(
         self,
         request: AuthedRequest,

@@ -44,3 +44,49 @@ class SearchHealthView(msgspec.Struct):
     vector_fallback_count: int
     cache_hits: int
     search_modes: dict[str, int]
+
+
+class SearchHitView(msgspec.Struct):
+    """One result. `compact` answers carry only record_id, name, score and collection_data."""
+
+    record_id: str
+    name: str
+    score: float
+    collection_data: dict[str, Any]
+    collection: str | None = None
+    record_type: str | None = None
+    description_llm: str | None = None
+    source_type: str | None = None
+    updated_at: str | None = None
+    # why it ranked: exact_name, identifier, name_prefix, fulltext, semantic, fuzzy or filter
+    match: str | None = None
+
+
+class SearchPaginationView(msgspec.Struct):
+    offset: int
+    limit: int
+    has_more: bool
+
+
+class SearchMetadataView(msgspec.Struct):
+    """How the answer was found; the vector fields appear whenever vectors were considered, the
+    fuzzy flag only when names one typo away answered."""
+
+    search_mode: str
+    query_type: str
+    processing_time_ms: float
+    total_estimate: int
+    zero_result_fallback_used: bool
+    cache_hit: bool
+    timings: dict[str, float]
+    vector_fallback_used: bool | None = None
+    vector_fallback_reason: str | None = None
+    fuzzy_match_used: bool | None = None
+
+
+class SearchResultView(msgspec.Struct):
+    """The search answer (`format=json` or `compact`; `yaml` is the same document as YAML)."""
+
+    results: list[SearchHitView]
+    pagination: SearchPaginationView
+    metadata: SearchMetadataView
