@@ -25,7 +25,6 @@ import datetime as dt
 import os
 import random
 import re
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -37,7 +36,7 @@ import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 
 from bench.embed_pipeline import append_to_readme, debian_packages, fresh_database, ingest  # noqa: E402
-from bench.hybrid_search import NoCache  # noqa: E402
+from bench.hybrid_search import NoCache, pct  # noqa: E402
 from core.db.engine import make_async_engine, make_sync_engine  # noqa: E402
 from core.records.names import name_key  # noqa: E402
 from core.search import SearchRequest, search  # noqa: E402
@@ -148,11 +147,6 @@ def scores(results: list[list[str]], targets: list[str]) -> dict[str, float]:
     return {"top1": top1 / n, "recall@10": recall / n, "mrr@10": mrr / n}
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
 async def kariz_run(url: str, tenant_id, collection: str, queries: list[str]) -> tuple[list[list[str]], list[float]]:
     engine = make_async_engine(url)
     results, times = [], []
@@ -219,7 +213,7 @@ def main() -> None:
             s = scores(results, targets)
             rows.append(
                 f"| {cls} ({len(pairs)}) | {engine_name} | {s['top1']:.1%} | {s['recall@10']:.1%} | "
-                f"{s['mrr@10']:.3f} | {statistics.median(times):.2f} | {percentile(times, 0.95):.2f} |"
+                f"{s['mrr@10']:.3f} | {pct(times, 50):.2f} | {pct(times, 95):.2f} |"
             )
     load = os.getloadavg()[0]
     table = "\n".join(

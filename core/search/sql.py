@@ -126,7 +126,8 @@ def base_params(tenant_id: uuid.UUID, collection_id: uuid.UUID, generation: int)
 
 # --- name matches (migration 0012_name_match) -------------------------------------------------
 # the query's name key equals / starts the record's: the btree over kariz_name_key(name) in byte order
-_NAME_KEY = 'kariz_name_key(r.name) COLLATE "C"'
+_ROW_KEY = "kariz_name_key(r.name)"
+_NAME_KEY = f'{_ROW_KEY} COLLATE "C"'
 _QUERY_KEY = "kariz_name_key(CAST(:q AS text))"
 _EXACT_NAME = f"{_NAME_KEY} = {_QUERY_KEY}"
 # a prefix as a range, so the index is used even by generic plans (LIKE needs a constant pattern)
@@ -135,15 +136,12 @@ _NAME_PREFIX = f"{_NAME_KEY} > {_QUERY_KEY} AND {_NAME_KEY} < {_QUERY_KEY} || U&
 #: the query's share of the name the higher
 NAME_PREFIX_FLOOR = 0.99
 NAME_PREFIX_LIMIT = 50
-_PREFIX_SCORE = (
-    f"{NAME_PREFIX_FLOOR} + 0.009 * length({_QUERY_KEY})::float8 / greatest(length(kariz_name_key(r.name)), 1)"
-)
+_PREFIX_SCORE = f"{NAME_PREFIX_FLOOR} + 0.009 * length({_QUERY_KEY})::float8 / greatest(length({_ROW_KEY}), 1)"
 #: one typo (a letter added, dropped, replaced, or two swapped): trigram candidates from the GIN
 #: index, confirmed by edit distance (a swap is two edits that keep the length); below prefixes
 _FUZZY = (
-    "kariz_name_key(r.name) % kariz_name_key(CAST(:q AS text)) AND "
-    "levenshtein_less_equal(kariz_name_key(r.name), kariz_name_key(CAST(:q AS text)), 2) "
-    "<= CASE WHEN length(kariz_name_key(r.name)) = length(kariz_name_key(CAST(:q AS text))) THEN 2 ELSE 1 END"
+    f"{_ROW_KEY} % {_QUERY_KEY} AND levenshtein_less_equal({_ROW_KEY}, {_QUERY_KEY}, 2) "
+    f"<= CASE WHEN length({_ROW_KEY}) = length({_QUERY_KEY}) THEN 2 ELSE 1 END"
 )
 FUZZY_SCORE = 0.9
 
@@ -272,8 +270,8 @@ def fuzzy(plan: QueryPlan, conditions: list[Condition], sort: Sort | None, param
     where = _SCOPE_AS_FILTER + _conditions(conditions, params)
     cols = _sort_columns(sort, params)
     inner = (
-        f"SELECT r.id, CAST({FUZZY_SCORE} AS float8) * similarity(kariz_name_key(r.name), "
-        f"kariz_name_key(CAST(:q AS text))) AS score, 'fuzzy' AS match{cols} FROM records r "
+        f"SELECT r.id, CAST({FUZZY_SCORE} AS float8) * similarity({_ROW_KEY}, {_QUERY_KEY}) AS score, "
+        f"'fuzzy' AS match{cols} FROM records r "
         f"WHERE {where} AND {_FUZZY} LIMIT {RANK_CANDIDATES}"
     )
     return Statement(
