@@ -4,7 +4,7 @@ For PostgreSQL (asyncpg) and MariaDB (asyncmy) the 1M-row `bench_products` table
 `bench/pull_sources.py` (same seeding, database `kariz_bench_src`) is read by the same query:
   * raw      - the driver alone, server-side cursor, `batch_size`-row fetches, rows untouched;
   * stream   - `build_connector(...).stream(...)`: read-only transaction, JSON-safe dicts;
-  * pull e2e - `core.pulls.run_pull`: decrypt the stored config, stream, ingest into a fresh vertical
+  * pull e2e - `core.pulls.run_pull`: decrypt the stored config, stream, ingest into a fresh collection
                (content hash, identifiers, COPY to staging, INSERT ... ON CONFLICT computing
                search_text), commit per 50,000-row unit, advance the watermark;
   * one call - the same stream handed to a single `ingest_records` call (one transaction, no units):
@@ -54,7 +54,7 @@ def kariz_engine(database_url: str | None, workdir: Path) -> sa.Engine:
 def e2e_rate(
     engine: sa.Engine, box: CredentialBox, kind: str, config: dict, batch_size: int, rows: int
 ) -> tuple[float, float]:
-    """(rows/s of run_pull into a fresh vertical, seconds)."""
+    """(rows/s of run_pull into a fresh collection, seconds)."""
     with Session(engine) as session:
         tenant = create_tenant(session, f"bench-{uuid.uuid4().hex[:8]}")
         connector = Connector(
@@ -62,7 +62,7 @@ def e2e_rate(
             tenant_id=tenant.id,
             name=f"bench {kind}",
             connector_type=kind,
-            vertical=f"bench_{kind}_{uuid.uuid4().hex[:6]}",
+            collection_name=f"bench_{kind}_{uuid.uuid4().hex[:6]}",
             entity_type="product",
             config_encrypted=box.encrypt(config),
             query=pull_sources.QUERY,

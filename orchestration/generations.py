@@ -126,7 +126,7 @@ def auto_promote_sensor(context: dg.SensorEvaluationContext, database: DatabaseR
                             "config": {
                                 "tenant_id": str(c.tenant_id),
                                 "collection_id": str(c.collection_id),
-                                "vertical": c.vertical,
+                                "vertical": c.collection_name,
                                 "generation": c.generation,
                             }
                         }

@@ -72,7 +72,7 @@ def connector_body(connector: Connector) -> ConnectorView:
         id=str(connector.id),
         name=connector.name,
         connector_type=connector.connector_type,
-        vertical=connector.vertical,
+        vertical=connector.collection_name,
         entity_type=connector.entity_type,
         connection_config=REDACTED,
         query=connector.query,

@@ -63,7 +63,7 @@ class ReplaceController(Controller):
             lambda s: generations.start_replace(
                 s,
                 tenant_id=tenant_id,
-                vertical=name,
+                collection_name=name,
                 data=content,
                 filename=filename,
                 entity_type=entity_type,

@@ -45,16 +45,16 @@ class GenerationRef:
     record_count: int
 
 
-def get_collection(db: Session, tenant_id: uuid.UUID, vertical: str, *, lock: bool = False) -> CollectionRef:
-    """The tenant's collection named `vertical` (NotFound otherwise, also for other tenants' names);
+def get_collection(db: Session, tenant_id: uuid.UUID, collection_name: str, *, lock: bool = False) -> CollectionRef:
+    """The tenant's collection named `collection_name` (NotFound otherwise, also for other tenants' names);
     with `lock`, its row stays locked until the transaction ends (swaps and cancels serialise)."""
     sql = (
         "SELECT id, tenant_id, name, active_generation, settings FROM collections "
         "WHERE tenant_id = :t AND name = :n" + (" FOR UPDATE" if lock else "")
     )
-    row = db.execute(sa.text(sql), {"t": tenant_id, "n": vertical}).first()
+    row = db.execute(sa.text(sql), {"t": tenant_id, "n": collection_name}).first()
     if row is None:
-        raise NotFound(f"Vertical '{vertical}' not found")
+        raise NotFound(f"Vertical '{collection_name}' not found")
     return CollectionRef(row.id, row.tenant_id, row.name, row.active_generation, dict(row.settings or {}))
 
 
@@ -108,11 +108,11 @@ def nothing_unfinished(counts: dict[str, int]) -> bool:
     return not any(counts[status] for status in UNFINISHED)
 
 
-def replace_status(db: Session, tenant_id: uuid.UUID, vertical: str) -> dict[str, Any]:
+def replace_status(db: Session, tenant_id: uuid.UUID, collection_name: str) -> dict[str, Any]:
     """The contract's replace-status: counts of the staging generation by embedding status and
     `ready_to_swap` (every record indexed); every field but `has_pending_replace` null when none.
     A keyed collection's also has `record_changes` (added, changed, removed vs the live generation)."""
-    collection = get_collection(db, tenant_id, vertical)
+    collection = get_collection(db, tenant_id, collection_name)
     staging = staging_generation(db, collection.id)
     if staging is None:
         return {

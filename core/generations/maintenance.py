@@ -32,7 +32,7 @@ class PromotionCandidate:
 
     tenant_id: uuid.UUID
     collection_id: uuid.UUID
-    vertical: str
+    collection_name: str
     generation: int
     record_count: int
 

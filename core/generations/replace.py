@@ -87,7 +87,7 @@ def start_replace(
     db: Session,
     *,
     tenant_id: uuid.UUID,
-    vertical: str,
+    collection_name: str,
     data: bytes,
     filename: str | None,
     entity_type: str | None,
@@ -102,17 +102,17 @@ def start_replace(
     collection, and commit; the active generation is untouched. Returns the ingestion result plus
     `staging {generation, status, vertical}`.
 
-    NotFound (unknown vertical), ValidationFailed (no entity_type, unreadable file), PayloadTooLarge
+    NotFound (unknown collection), ValidationFailed (no entity_type, unreadable file), PayloadTooLarge
     (over `max_upload_bytes`), Conflict (a staging generation exists), QuotaExceeded (other verticals'
     entities + the file's rows over the plan's limit; checked before anything is written). A keyed
     collection (its remembered key, or `key_column`; Conflict when another) keys the staging records.
     """
     settings = settings or core.settings.get_settings()
-    collection = get_collection(db, tenant_id, vertical)
-    check_names(vertical, entity_type, "file_upload", source_name)
+    collection = get_collection(db, tenant_id, collection_name)
+    check_names(collection_name, entity_type, "file_upload", source_name)
     raw = read_upload(data, max_bytes=settings.max_upload_bytes)
     if staging_generation(db, collection.id) is not None:
-        raise Conflict(f"Replace already in progress for vertical '{vertical}'")
+        raise Conflict(f"Replace already in progress for vertical '{collection_name}'")
     try:
         upload = prepare_upload(raw, filename=filename, record_tag=record_tag, max_bytes=settings.max_upload_bytes)
         rows = list(upload.source.rows)
@@ -127,7 +127,7 @@ def start_replace(
         db,
         upload,
         tenant_id=tenant_id,
-        collection_name=vertical,
+        collection_name=collection_name,
         entity_type=entity_type,
         source_name=source_name,
         generation=number,
@@ -145,9 +145,9 @@ def start_replace(
     log.info(
         "replace of %s/%s: staging generation %d with %d records (vectors %s)",
         tenant_id,
-        vertical,
+        collection_name,
         number,
         result.accepted,
         vectors,
     )
-    return {**result.to_dict(), "staging": {"generation": number, "status": "staging", "vertical": vertical}}
+    return {**result.to_dict(), "staging": {"generation": number, "status": "staging", "vertical": collection_name}}

@@ -73,7 +73,7 @@ def _restore_alias(index: VectorIndex, alias: str, previous: str | None, moved_t
 def swap(
     db: Session,
     tenant_id: uuid.UUID,
-    vertical: str,
+    collection_name: str,
     index: VectorIndex,
     *,
     generation: int | None = None,
@@ -87,21 +87,21 @@ def swap(
     # a keyed collection's record changes are counted before the locks (a pass over both
     # generations; the live one takes no writes while a replace is pending), so the locked part
     # stays independent of record counts
-    unlocked = get_collection(db, tenant_id, vertical)
+    unlocked = get_collection(db, tenant_id, collection_name)
     pending = staging_generation(db, unlocked.id)
     changes = (
         record_changes(db, unlocked.id, live=unlocked.active_generation, staging=pending.number)
         if pending is not None
         else None
     )
-    collection = get_collection(db, tenant_id, vertical, lock=True)
+    collection = get_collection(db, tenant_id, collection_name, lock=True)
     staging = staging_generation(db, collection.id, lock=True)
     if staging is None:
-        raise Conflict(f"No staging generation to swap for vertical '{vertical}'")
+        raise Conflict(f"No staging generation to swap for vertical '{collection_name}'")
     if generation is not None and staging.number != generation:
-        raise Conflict(f"the staging generation of '{vertical}' is {staging.number}, not {generation}")
+        raise Conflict(f"the staging generation of '{collection_name}' is {staging.number}, not {generation}")
     if not fully_indexed(db, collection.id, staging.number):
-        raise Conflict(f"Staging generation {staging.number} of '{vertical}' is not fully indexed")
+        raise Conflict(f"Staging generation {staging.number} of '{collection_name}' is not fully indexed")
     alias = vector_alias_name(tenant_id, collection.id)
     target = vector_collection_name(tenant_id, collection.id, staging.number)
     if not index.collection_exists(target):
@@ -145,7 +145,7 @@ def swap(
             db.rollback()
             raise
     result = SwapResult(
-        collection=vertical,
+        collection=collection_name,
         old_generation=old.number if old is not None else collection.active_generation,
         new_generation=staging.number,
         old_entity_count=int(old.record_count) if old is not None else 0,
@@ -159,7 +159,7 @@ def swap(
     log.info(
         "swapped %s/%s: generation %d -> %d (alias %s -> %s) in %.1f ms",
         tenant_id,
-        vertical,
+        collection_name,
         result.old_generation,
         result.new_generation,
         alias,
@@ -184,13 +184,13 @@ def drop_vectors(db: Session, index: VectorIndex, generation: GenerationRef) -> 
     return True
 
 
-def cancel_replace(db: Session, tenant_id: uuid.UUID, vertical: str, index: VectorIndex) -> CancelResult:
+def cancel_replace(db: Session, tenant_id: uuid.UUID, collection_name: str, index: VectorIndex) -> CancelResult:
     """Cancel the staging generation: it becomes cancelled, its records archived, its vector
     collection dropped; the active generation is untouched. Conflict when nothing is staged."""
-    collection = get_collection(db, tenant_id, vertical, lock=True)
+    collection = get_collection(db, tenant_id, collection_name, lock=True)
     staging = staging_generation(db, collection.id, lock=True)
     if staging is None:
-        raise Conflict(f"No staging generation to cancel for vertical '{vertical}'")
+        raise Conflict(f"No staging generation to cancel for vertical '{collection_name}'")
     db.execute(
         sa.text("UPDATE generations SET status = 'cancelled', archived_at = now() WHERE id = :id"),
         {"id": staging.id},
@@ -208,16 +208,16 @@ def cancel_replace(db: Session, tenant_id: uuid.UUID, vertical: str, index: Vect
         dropped = drop_vectors(db, index, staging)
     except Exception:
         log.exception(
-            "dropping the vectors of cancelled generation %d of %s failed", staging.number, vertical
+            "dropping the vectors of cancelled generation %d of %s failed", staging.number, collection_name
         )
         dropped = False
-    return CancelResult(vertical, staging.number, int(archived), dropped)
+    return CancelResult(collection_name, staging.number, int(archived), dropped)
 
 
-def set_auto_promote(db: Session, tenant_id: uuid.UUID, vertical: str, enabled: bool) -> dict[str, Any]:
+def set_auto_promote(db: Session, tenant_id: uuid.UUID, collection_name: str, enabled: bool) -> dict[str, Any]:
     """Switch auto-promotion of ready staging generations on or off for one collection (the caller
     commits)."""
-    collection = get_collection(db, tenant_id, vertical, lock=True)
+    collection = get_collection(db, tenant_id, collection_name, lock=True)
     db.execute(
         sa.text(
             "UPDATE collections SET settings = settings || jsonb_build_object('auto_promote', CAST(:on AS boolean)), "
@@ -225,4 +225,4 @@ def set_auto_promote(db: Session, tenant_id: uuid.UUID, vertical: str, enabled: 
         ),
         {"on": bool(enabled), "c": collection.id},
     )
-    return {"vertical": vertical, "auto_promote": bool(enabled)}
+    return {"vertical": collection_name, "auto_promote": bool(enabled)}

@@ -43,7 +43,7 @@ async def register_connector(
         tenant_id=tenant_id,
         name=spec.name,
         connector_type=spec.connector_type,
-        vertical=spec.vertical,
+        collection_name=spec.collection_name,
         entity_type=spec.entity_type,
         config_encrypted=box.encrypt(spec.connection_config),
         query=spec.query,
@@ -99,7 +99,7 @@ def _queued_pulls(connector_id: uuid.UUID) -> sa.Update:
 
 async def delete_connector(session: AsyncSession, tenant_id: uuid.UUID, connector_id: uuid.UUID) -> None:
     """Delete the connector and its encrypted credentials; its queued pulls are cancelled; the caller
-    commits. Records already pulled stay in the vertical."""
+    commits. Records already pulled stay in the collection."""
     connector = await get_connector(session, tenant_id, connector_id)
     await session.execute(_queued_pulls(connector.id))
     await session.delete(connector)

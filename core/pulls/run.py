@@ -1,4 +1,4 @@
-"""Run one pull: source rows in, deduplicated records of the connector's vertical out.
+"""Run one pull: source rows in, deduplicated records of the connector's collection out.
 
 Transactions: the pull commits in units. The source streams `batch_size`-row batches (never the
 whole result in memory); consecutive batches are fed to one `ingest_records` call until a unit
@@ -19,7 +19,7 @@ Kariz's are all read again by the next pull instead of being lost. Reading them 
 with a `key_column` an unchanged row is skipped and a changed one updates its record in place;
 without one, identical content is skipped by its hash.
 
-Record identity: with `key_column` the vertical is keyed (core/ingestion/keys.py); `deleted_column`
+Record identity: with `key_column` the collection is keyed (core/ingestion/keys.py); `deleted_column`
 archives the records of rows it marks; `mode = 'mirror'` archives, after a complete full pull (no
 `:last_pull` in the query, or the first pull), every active record whose key the pull did not
 return. The key and soft-delete columns must be columns of the query's rows (422 before anything is
@@ -108,7 +108,7 @@ class _Job:
     tenant_id: uuid.UUID
     name: str
     kind: str
-    vertical: str
+    collection_name: str
     entity_type: str
     query: str
     name_column: str | None
@@ -161,7 +161,7 @@ def _load(factory: sessionmaker[Session], connector_id: uuid.UUID, tenant_id: uu
             tenant_id=row.tenant_id,
             name=row.name,
             kind=row.connector_type,
-            vertical=row.vertical,
+            collection_name=row.collection_name,
             entity_type=row.entity_type,
             query=row.query,
             name_column=row.name_column,
@@ -259,7 +259,7 @@ def _mirror(factory: sessionmaker[Session], job: _Job, seen: set[str], result: P
         return "skipped: the source returned no rows"
     with factory() as session:
         archived = archive_missing_keys(
-            session, tenant_id=job.tenant_id, collection_name=job.vertical, keys=seen
+            session, tenant_id=job.tenant_id, collection_name=job.collection_name, keys=seen
         )
         session.commit()
     result.records_archived += archived
@@ -276,7 +276,7 @@ def run_pull(
     box: CredentialBox | None = None,
     commit_rows: int = COMMIT_ROWS,
 ) -> PullResult:
-    """Pull the connector's query into its vertical and return the counts.
+    """Pull the connector's query into its collection and return the counts.
 
     Records get the connector's `entity_type`, `source_type` "connector" and `source_name` the
     connector's name; content already in the collection generation is skipped. `progress` is called
@@ -313,7 +313,7 @@ def run_pull(
                     ingested = ingest_records(
                         session,
                         tenant_id=job.tenant_id,
-                        collection_name=job.vertical,
+                        collection_name=job.collection_name,
                         records=rows,
                         entity_type=job.entity_type,
                         source_type=SOURCE_TYPE,

@@ -33,7 +33,7 @@ class ConnectorSpec:
 
     name: str
     connector_type: str
-    vertical: str
+    collection_name: str  # the body's `vertical`
     entity_type: str
     connection_config: dict[str, Any]
     query: str
@@ -73,10 +73,10 @@ def parse_connector_spec(body: Any) -> ConnectorSpec:
         )
     name = _text(body, "name", required=True)
     kind = _text(body, "connector_type", required=True)
-    vertical = _text(body, "vertical", required=True)
+    collection_name = _text(body, "vertical", required=True)
     entity_type = _text(body, "entity_type", required=True)
     name_column = _text(body, "name_column", required=False)
-    if not COLLECTION_NAME.match(vertical or ""):
+    if not COLLECTION_NAME.match(collection_name or ""):
         raise ValidationFailed(
             "vertical must be 1-100 letters, digits, '_', '-' or '.', starting with a letter or digit",
             extra={"field": "vertical"},
@@ -115,7 +115,7 @@ def parse_connector_spec(body: Any) -> ConnectorSpec:
     return ConnectorSpec(
         name=name or "",
         connector_type=kind or "",
-        vertical=vertical or "",
+        collection_name=collection_name or "",
         entity_type=entity_type or "",
         connection_config=dict(config),
         query=query,

@@ -19,7 +19,7 @@ class Connector(Base):
     tenant_id: Mapped[uuid.UUID] = tenant_fk()
     name: Mapped[str] = mapped_column(sa.String(200))
     connector_type: Mapped[str] = mapped_column(sa.String(20))
-    vertical: Mapped[str] = mapped_column(sa.String(100))
+    collection_name: Mapped[str] = mapped_column("vertical", sa.String(100))
     entity_type: Mapped[str] = mapped_column(sa.String(100))
     config_encrypted: Mapped[str] = mapped_column(sa.Text)
     query: Mapped[str] = mapped_column(sa.Text)

@@ -91,7 +91,7 @@ def test_staging_generation_is_embedded_into_its_own_collection_without_moving_t
     generations.start_replace(
         session,
         tenant_id=seeded.tenant_id,
-        vertical=seeded.name,
+        collection_name=seeded.name,
         data=b"name,category\nsolar panel 400 W,energy\nwind turbine 1 kW,energy\n",
         filename="green.csv",
         entity_type="product",

@@ -33,7 +33,7 @@ def staged(session: Session, backend: Backend, *, indexed: bool = True) -> tuple
     generations.start_replace(
         session,
         tenant_id=tenant.id,
-        vertical=name,
+        collection_name=name,
         data=csv_for("green", 7),
         filename="green.csv",
         entity_type="product",

@@ -92,7 +92,7 @@ async def test_concurrent_searches_see_one_generation_at_a_time(
             started = generations.start_replace(
                 s,
                 tenant_id=tenant.id,
-                vertical=name,
+                collection_name=name,
                 data=csv_for("green", 80),
                 filename="green.csv",
                 entity_type="product",

@@ -43,7 +43,7 @@ def staged_vertical(session: Session, index: VectorIndex) -> tuple[uuid.UUID, st
     generations.start_replace(
         session,
         tenant_id=tenant.id,
-        vertical=name,
+        collection_name=name,
         data=csv_for("green", 9),
         filename="green.csv",
         entity_type="product",

@@ -210,7 +210,7 @@ async def test_one_generation_per_answer_while_a_staged_generation_is_indexed(
     generations.start_replace(
         session,
         tenant_id=indexed.tenant_id,
-        vertical=indexed.name,
+        collection_name=indexed.name,
         data=b"name,category\nFrench press coffee maker,kitchen\n",
         filename="new.csv",
         entity_type="product",

@@ -87,7 +87,7 @@ def test_unreadable_configs_are_reported_and_left_alone(db: Session, app_setting
         tenant_id=tenant.id,
         name="lost key",
         connector_type="postgresql",
-        vertical="v",
+        collection_name="v",
         entity_type="x",
         config_encrypted=foreign,
         query="SELECT 1",
