@@ -202,13 +202,14 @@ class KeyedWriter(StagedWriter):
 
     1. COPY into the staging table (with `record_key`, and `seen_before` for keys an earlier chunk of
        this ingestion already wrote);
-    2. one `UPDATE ... FROM` replaces the records whose key exists with other content, or is archived
-       (new hash, search text, identifiers, `updated_at`, `embedding_status = 'pending'`); unchanged
-       rows are not touched;
-    3. one `INSERT ... SELECT ... WHERE NOT EXISTS ... ON CONFLICT DO NOTHING` adds the new keys.
+    2. one statement probes `ux_records_key` once per staged row (a LEFT JOIN), then replaces the
+       records whose key exists with other content, or is archived (new hash, search text,
+       identifiers, `updated_at`, `embedding_status = 'pending'`; the record's own row by its primary
+       key), and inserts the keys it did not find (`ON CONFLICT DO NOTHING`); unchanged rows are
+       not touched and no search text is computed for them.
 
-    When the generation held no keyed record at the start (a first load), step 2 only looks at keys
-    seen in an earlier chunk, so a first load costs one index probe per row more than an unkeyed one.
+    When the generation held no keyed record at the start (a first load), a chunk without keys of
+    earlier chunks is inserted directly: no key can exist yet, and `ON CONFLICT` guards the race.
     Counts: `inserted` (new keys and revived archived ones), `updated` (records this ingestion found
     with other content), `archived` (soft deletes, and mirror deletes in `archive_absent`).
     """
@@ -226,27 +227,30 @@ class KeyedWriter(StagedWriter):
             self._params,
         )
         self.had_keys = bool(cur.fetchone()[0])
-        only_seen = "" if self.had_keys else "s.seen_before AND "
-        self._update = (
-            "WITH m AS (SELECT r.id AS rid, r.ingestion_id IS DISTINCT FROM %(ingestion)s AS fresh, "
-            "  r.status <> 'active' AS revived, s.* "
-            f"  FROM {self._table} s JOIN records r ON r.collection_id = %(collection)s "
-            "  AND r.generation = %(generation)s AND r.record_key = s.record_key "
-            f"  WHERE {only_seen}(r.content_hash <> s.content_hash OR r.status <> 'active')), "
-            f"u AS (UPDATE records r SET {_RECORD_VALUES.format(tsv=search_text_sql('m'))} "
-            "  FROM m WHERE r.id = m.rid RETURNING m.fresh, m.revived) "
-            "SELECT count(*) FILTER (WHERE fresh AND NOT revived), count(*) FILTER (WHERE fresh AND revived) FROM u"
-        )
-        self._insert_keyed = (
+        insert = (
             "INSERT INTO records (id, tenant_id, collection_id, generation, name, record_type, collection_data, "
             "description_llm, source_type, source_name, status, embedding_status, content_hash, search_text, "
             "identifiers, ingestion_id, record_key) "
-            "SELECT gen_random_uuid(), %(tenant)s, %(collection)s, %(generation)s, s.name, s.record_type, "
-            "s.collection_data, s.description_llm, %(source_type)s, %(source_name)s, 'active', 'pending', "
-            f"s.content_hash, {search_text_sql('s')}, s.identifiers, %(ingestion)s, s.record_key "
-            f"FROM {self._table} s WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.collection_id = %(collection)s "
-            "AND r.generation = %(generation)s AND r.record_key = s.record_key) "
-            "ON CONFLICT DO NOTHING"
+            "SELECT gen_random_uuid(), %(tenant)s, %(collection)s, %(generation)s, {a}.name, {a}.record_type, "
+            "{a}.collection_data, {a}.description_llm, %(source_type)s, %(source_name)s, 'active', 'pending', "
+            "{a}.content_hash, {tsv}, {a}.identifiers, %(ingestion)s, {a}.record_key "
+        )
+        self._insert_new = (
+            insert.format(a="s", tsv=search_text_sql("s")) + f"FROM {self._table} s ON CONFLICT DO NOTHING"
+        )
+        # one probe of ux_records_key per staged row; `m` is materialised once for both writes
+        self._upsert = (
+            "WITH m AS MATERIALIZED (SELECT s.*, r.id AS rid, r.content_hash AS old_hash, "
+            "  r.status <> 'active' AS revived, r.ingestion_id IS DISTINCT FROM %(ingestion)s AS fresh "
+            f"  FROM {self._table} s LEFT JOIN records r ON r.collection_id = %(collection)s "
+            "  AND r.generation = %(generation)s AND r.record_key = s.record_key), "
+            f"u AS (UPDATE records r SET {_RECORD_VALUES.format(tsv=search_text_sql('m'))} "
+            "  FROM m WHERE m.rid IS NOT NULL AND r.id = m.rid AND (m.old_hash <> m.content_hash OR m.revived) "
+            "  RETURNING m.fresh, m.revived), "
+            f"i AS ({insert.format(a='m', tsv=search_text_sql('m'))} FROM m WHERE m.rid IS NULL "
+            "  ON CONFLICT DO NOTHING RETURNING 1) "
+            "SELECT (SELECT count(*) FROM u WHERE fresh AND NOT revived), "
+            "  (SELECT count(*) FROM u WHERE fresh AND revived), (SELECT count(*) FROM i)"
         )
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
@@ -259,12 +263,14 @@ class KeyedWriter(StagedWriter):
         self.sent += len(rows)
         self.staged += cur.rowcount
         if self.had_keys or any(row[-1] for row in rows):
-            cur.execute(self._update, self._params)
-            updated, revived = cur.fetchone()
+            cur.execute(self._upsert, self._params)
+            updated, revived, inserted = cur.fetchone()
             self.updated += updated
             self.revived += revived
-        cur.execute(self._insert_keyed, self._params)
-        self.inserted += cur.rowcount
+            self.inserted += inserted
+        else:
+            cur.execute(self._insert_new, self._params)
+            self.inserted += cur.rowcount
         cur.execute(f"TRUNCATE {self._table}")
 
     def archive(self, keys: Sequence[str]) -> None:
