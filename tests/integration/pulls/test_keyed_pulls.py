@@ -255,6 +255,74 @@ async def test_mariadb_keyed_pulls_update_in_place_converge_and_mirror(
     assert active_prices(sync_engine, owner.tenant_id, vertical) == prices
 
 
+@pytest.mark.mysql
+async def test_mariadb_row_committed_after_the_pull_began_is_picked_up_by_the_next_pull(
+    live_client: httpx.AsyncClient, mysql_source: MySQLSource, sync_engine: sa.Engine
+) -> None:
+    """The cursor-boundary loss: a transaction stamps a row (updated_at = its own clock, before the
+    pull's watermark) and commits only after the pull's snapshot. The pull cannot see it and saves a
+    watermark later than its stamp; the next pull must still pick it up, never lose it."""
+    import asyncmy
+
+    table = unique("late")
+    await asyncio.to_thread(
+        mysql_execute,
+        mysql_source.database,
+        f"CREATE TABLE {table} (sku VARCHAR(20) PRIMARY KEY, label VARCHAR(50), price DECIMAL(10,2), "
+        "updated_at DATETIME(6)) ENGINE=InnoDB",
+        f"INSERT INTO {table} SELECT CONCAT('L-', seq), CONCAT('lock nut ', seq), seq, "
+        "TIMESTAMP '2024-01-01 00:00:00' + INTERVAL seq HOUR FROM seq_1_to_6",
+    )
+    owner = await register_tenant(live_client, "keyed-my-late")
+    vertical = unique("nuts")
+    config = mysql_source.config(user=mysql_source.reader, password=mysql_source.reader_password)
+    created = await register(
+        live_client, owner, name="MariaDB nuts", connector_type="mysql", vertical=vertical,
+        entity_type="nut", connection_config=config, name_column="label", key_column="sku", batch_size=2,
+        query=f"SELECT sku, label, price FROM {table} WHERE updated_at > :last_pull ORDER BY sku",
+    )
+    first = await asyncio.to_thread(run_pull, sync_engine, created["id"], commit_rows=2)
+    assert first.records_inserted == 6
+
+    # four rows stamped now: the next pull reads them in two units
+    await asyncio.to_thread(
+        mysql_execute, mysql_source.database,
+        f"UPDATE {table} SET updated_at = UTC_TIMESTAMP(6) WHERE sku IN ('L-3', 'L-4', 'L-5', 'L-6')",
+    )
+    late = await asyncmy.connect(host="127.0.0.1", port=3306, user="root", password="",
+                                 database=mysql_source.database, autocommit=False)
+    loop = asyncio.get_running_loop()
+    committed: list[str] = []
+    try:
+        async with late.cursor() as cur:  # uncommitted: the row lock is held, the new price invisible
+            await cur.execute(f"UPDATE {table} SET price = 202, updated_at = UTC_TIMESTAMP(6) WHERE sku = 'L-2'")
+            await cur.execute(f"SELECT updated_at FROM {table} WHERE sku = 'L-2'")
+            stamped = (await cur.fetchone())[0]
+        await asyncio.sleep(0.05)  # the pull's watermark is taken after the stamp
+
+        def commit_late(partial) -> None:  # after the pull's first unit: its statement is running
+            if not committed:
+                asyncio.run_coroutine_threadsafe(late.commit(), loop).result(timeout=30)
+                committed.append(partial.records_pulled)
+
+        second = await asyncio.to_thread(run_pull, sync_engine, created["id"], commit_rows=2,
+                                         progress=commit_late)
+    finally:
+        late.close()
+    assert committed == [2] and second.status == "completed"
+    assert second.records_pulled == 4  # the late row was not in the pull's snapshot...
+    saved = watermark(sync_engine, created["id"]).astimezone(dt.UTC).replace(tzinfo=None)
+    assert saved > stamped  # ...and its stamp is older than the watermark the pull saved
+    assert active_prices(sync_engine, owner.tenant_id, vertical)["L-2"] == 2.0
+
+    third = await asyncio.to_thread(run_pull, sync_engine, created["id"], commit_rows=2)
+    assert third.status == "completed" and third.records_updated == 1  # picked up, not lost
+    fourth = await asyncio.to_thread(run_pull, sync_engine, created["id"], commit_rows=2)
+    assert fourth.records_ingested == 0  # converged
+    assert active_prices(sync_engine, owner.tenant_id, vertical) == {f"L-{i}": float(i) for i in range(1, 7)} | {
+        "L-2": 202.0}
+
+
 async def test_mongodb_keyed_pulls_update_in_place_at_the_boundary_and_mirror(
     live_client: httpx.AsyncClient, mongo_server: SecantusServer, sync_engine: sa.Engine
 ) -> None:
