@@ -7,7 +7,9 @@ For one synthetic fastener catalog (bench/ingest_csv.py's generator, `part_numbe
   * COPY    - the keyed rows exported and COPYed into an empty `LIKE records INCLUDING ALL` table;
 then, in the keyed collection of `--rows` records:
   * update  - 10,000 existing part numbers with a new price (each record replaced in place);
-  * insert  - 10,000 new part numbers into the same collection (keyed);
+  * insert  - 10,000 new part numbers into the same collection (keyed), `NEW-` prefixed (adjacent
+              to each other in every index: the cheapest case), then 10,000 scattered ones (each
+              beside an existing part number: the index pages an update touches);
   * insert, unkeyed - 10,000 new rows into the unkeyed collection of the same size.
 
     .venv/bin/python bench/ingest_keyed.py [--rows 1000000] [--changes 10000] [--database-url URL]
@@ -37,8 +39,10 @@ from core.ingestion import ingest_file  # noqa: E402
 from core.tenants.service import create_tenant  # noqa: E402
 
 
-def changed_csv(source: Path, target: Path, count: int, *, new: bool) -> None:
-    """`count` rows of `source` spread over the file: with a new price, or (new) with new part numbers."""
+def changed_csv(source: Path, target: Path, count: int, *, new: bool, scattered: bool = False) -> None:
+    """`count` rows of `source` spread over the file: with a new price, or (new) with new part numbers:
+    `NEW-` prefixed (adjacent to each other in every index) or, `scattered`, `-B` suffixed (each beside
+    an existing part number: the index pages an update of that row would touch)."""
     with source.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     header, body = rows[0], rows[1:]
@@ -50,7 +54,7 @@ def changed_csv(source: Path, target: Path, count: int, *, new: bool) -> None:
         for row in picked:
             row = list(row)
             if new:
-                row[0] = "NEW-" + row[0]
+                row[0] = row[0] + "-B" if scattered else "NEW-" + row[0]
             row[4] = f"{float(row[4]) + 1.11:.2f}"
             out.writerow(row)
 
@@ -108,9 +112,11 @@ def main() -> None:
         workdir = Path(tmp)
         server = bench_server(args.database_url, workdir)
         catalog, updates, inserts = workdir / "catalog.csv", workdir / "updates.csv", workdir / "inserts.csv"
+        scattered = workdir / "scattered.csv"
         synthetic_csv(catalog, args.rows)
         changed_csv(catalog, updates, args.changes, new=False)
         changed_csv(catalog, inserts, args.changes, new=True)
+        changed_csv(catalog, scattered, args.changes, new=True, scattered=True)
         print(f"catalog: {args.rows:,} rows; change sets: {args.changes:,} rows", flush=True)
 
         plain_url, plain, plain_tenant = fresh(server)
@@ -132,10 +138,13 @@ def main() -> None:
         assert result.updated == args.changes, result.to_dict()["summary"]
         result, insert_s = timed_ingest(keyed, keyed_tenant, inserts, "fasteners", None)
         assert result.inserted == args.changes, result.to_dict()["summary"]
+        result, scattered_s = timed_ingest(keyed, keyed_tenant, scattered, "fasteners", None)
+        assert result.inserted == args.changes, result.to_dict()["summary"]
         result, plain_insert_s = timed_ingest(plain, plain_tenant, inserts, "fasteners", None)
         print(f"in a {args.rows:,}-record collection: update {args.changes:,} keyed = {update_s:.2f} s, "
-              f"insert {args.changes:,} keyed = {insert_s:.2f} s, insert {args.changes:,} unkeyed = "
-              f"{plain_insert_s:.2f} s | update/insert = {update_s / insert_s:.2f}", flush=True)
+              f"insert {args.changes:,} keyed = {insert_s:.2f} s (scattered keys {scattered_s:.2f} s), "
+              f"insert {args.changes:,} unkeyed = {plain_insert_s:.2f} s | update/insert = "
+              f"{update_s / insert_s:.2f} (scattered {update_s / scattered_s:.2f})", flush=True)
         plain.dispose()
         keyed.dispose()
         ensure_dropped(server, plain_url)
