@@ -14,7 +14,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from core.db.models import RequestStatus, WorkRequest
@@ -27,8 +26,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def submit_request(
-    session: AsyncSession,
+def submit_request(
+    session: Session,
     *,
     tenant_id: uuid.UUID,
     kind: str,
@@ -45,7 +44,7 @@ async def submit_request(
     """
     params = params or {}
     identity = json.dumps([str(tenant_id), kind, params, str(collection_id)], sort_keys=True, default=str)
-    await session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(identity, 0))))
+    session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(identity, 0))))
     same = (
         sa.select(WorkRequest)
         .where(
@@ -58,7 +57,7 @@ async def submit_request(
         .order_by(WorkRequest.created_at)
         .limit(1)
     )
-    existing = (await session.execute(same)).scalar_one_or_none()
+    existing = session.execute(same).scalar_one_or_none()
     if existing is not None:
         return existing
     request = WorkRequest(
@@ -66,18 +65,18 @@ async def submit_request(
         params=params, collection_id=collection_id, total=total, progress=0,
     )
     session.add(request)
-    await session.flush()
+    session.flush()
     return request
 
 
-async def get_request(
-    session: AsyncSession, tenant_id: uuid.UUID, request_id: uuid.UUID, kind: str | None = None
+def get_request(
+    session: Session, tenant_id: uuid.UUID, request_id: uuid.UUID, kind: str | None = None
 ) -> WorkRequest:
     """The tenant's request; another tenant's id, or the wrong kind, is NotFound."""
     query = sa.select(WorkRequest).where(WorkRequest.id == request_id, WorkRequest.tenant_id == tenant_id)
     if kind is not None:
         query = query.where(WorkRequest.kind == kind)
-    request = (await session.execute(query)).scalar_one_or_none()
+    request = session.execute(query).scalar_one_or_none()
     if request is None:
         raise NotFound(f"request {request_id} not found")
     return request

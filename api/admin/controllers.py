@@ -54,8 +54,10 @@ class AdminController(Controller):
         """Queue a rebuild of search_text (and identifiers) of every record of the collection; the
         records then go back to the embedding queue. `records_reset` is counted now, the rebuild runs
         in Dagster."""
-        queued = await queue_collection_reindex(db_session, request.user.tenant_id, collection)
-        await db_session.commit()
+        tenant_id = request.user.tenant_id
+        queued = await run_in_worker_session(
+            db_session, lambda s: queue_collection_reindex(s, tenant_id, collection), commit=True
+        )
         return CollectionReindexView(
             collection=queued.collection,
             records_reset=queued.records_reset,

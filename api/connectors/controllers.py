@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.auth.guards import requires_scope
 from api.auth.principal import AuthedRequest
 from api.connectors.schemas import ConnectorView, PullView, connector_body, pull_body, wait_seconds
+from api.worker_sessions import run_in_worker_session
 from core.db.models import RequestStatus
 from core.pulls.catalog import delete_connector, get_connector, list_connectors, register_connector
 from core.pulls.spec import parse_connector_spec
@@ -37,21 +38,28 @@ class ConnectorController(Controller):
     ) -> ConnectorView:
         """Register a connector; its `connection_config` is encrypted at rest and never shown again."""
         spec = parse_connector_spec(data)
-        connector = await register_connector(db_session, request.user.tenant_id, spec)
-        await db_session.commit()
+        tenant_id = request.user.tenant_id
+        connector = await run_in_worker_session(
+            db_session, lambda s: register_connector(s, tenant_id, spec), commit=True
+        )
         return connector_body(connector)
 
     @get("/", operation_id="listConnectors")
     async def list_all(self, request: AuthedRequest, db_session: AsyncSession) -> list[ConnectorView]:
         """This tenant's connectors (credentials redacted)."""
-        return [connector_body(c) for c in await list_connectors(db_session, request.user.tenant_id)]
+        tenant_id = request.user.tenant_id
+        found = await run_in_worker_session(db_session, lambda s: list_connectors(s, tenant_id))
+        return [connector_body(c) for c in found]
 
     @get("/{connector_id:uuid}", operation_id="getConnector")
     async def detail(
         self, request: AuthedRequest, db_session: AsyncSession, connector_id: uuid.UUID
     ) -> ConnectorView:
         """One connector (credentials redacted), with its last pull's outcome."""
-        return connector_body(await get_connector(db_session, request.user.tenant_id, connector_id))
+        tenant_id = request.user.tenant_id
+        return connector_body(
+            await run_in_worker_session(db_session, lambda s: get_connector(s, tenant_id, connector_id))
+        )
 
     @post("/{connector_id:uuid}/pull", operation_id="pullConnector", status_code=200, guards=[WRITE])
     async def pull(
@@ -65,8 +73,9 @@ class ConnectorController(Controller):
     ) -> Response[PullView]:
         """Trigger a pull: the result when the run finishes in time (200), else 202 and the request id."""
         tenant_id = request.user.tenant_id
-        queued = await submit_pull(db_session, tenant_id, connector_id)
-        await db_session.commit()
+        queued = await run_in_worker_session(
+            db_session, lambda s: submit_pull(s, tenant_id, connector_id), commit=True
+        )
         seconds = wait_seconds(wait, run_async, timeout)
         row = queued
         if seconds > 0:
@@ -84,14 +93,19 @@ class ConnectorController(Controller):
         self, request: AuthedRequest, db_session: AsyncSession, connector_id: uuid.UUID, request_id: uuid.UUID
     ) -> PullView:
         """Where a pull stands: queued, running (rows pulled so far), completed (the result) or failed."""
-        row = await get_pull(db_session, request.user.tenant_id, connector_id, request_id)
+        tenant_id = request.user.tenant_id
+        row = await run_in_worker_session(
+            db_session, lambda s: get_pull(s, tenant_id, connector_id, request_id)
+        )
         return pull_body(row, str(connector_id))
 
     @delete("/{connector_id:uuid}", operation_id="deleteConnector", status_code=204, guards=[WRITE])
     async def remove(self, request: AuthedRequest, db_session: AsyncSession, connector_id: uuid.UUID) -> None:
         """Delete the connector and its encrypted credentials (records already pulled stay)."""
-        await delete_connector(db_session, request.user.tenant_id, connector_id)
-        await db_session.commit()
+        tenant_id = request.user.tenant_id
+        await run_in_worker_session(
+            db_session, lambda s: delete_connector(s, tenant_id, connector_id), commit=True
+        )
 
 
 ROUTES = [ConnectorController]

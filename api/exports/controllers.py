@@ -16,6 +16,7 @@ from api.exports.schemas import (
     started_view,
     status_view,
 )
+from api.worker_sessions import run_in_worker_session
 from core.exports import active_exports, export_file, get_export, start_export
 from core.security.api_keys import ADMIN_SCOPE
 from core.settings import Settings
@@ -37,28 +38,38 @@ class ExportController(Controller):
         status: str = "active",
     ) -> ExportStarted:
         """Start exporting a collection (csv or json; active, archived or draft records)."""
-        row = await start_export(db_session, request.user.tenant_id, collection, format=format, status=status)
-        await db_session.commit()
+        tenant_id = request.user.tenant_id
+        row = await run_in_worker_session(
+            db_session,
+            lambda s: start_export(s, tenant_id, collection, format=format, status=status),
+            commit=True,
+        )
         return started_view(row)
 
     @get("/active", operation_id="listActiveExports")
     async def active(self, request: AuthedRequest, db_session: AsyncSession) -> list[ActiveExport]:
         """This tenant's exports still processing."""
-        return [active_view(row) for row in await active_exports(db_session, request.user.tenant_id)]
+        tenant_id = request.user.tenant_id
+        found = await run_in_worker_session(db_session, lambda s: active_exports(s, tenant_id))
+        return [active_view(row) for row in found]
 
     @get("/{export_id:str}/status", operation_id="getExportStatus")
     async def status(
         self, request: AuthedRequest, db_session: AsyncSession, export_id: str
     ) -> ExportStatus:
         """Progress of an export: processing, completed, failed (with `error`) or expired."""
-        return status_view(await get_export(db_session, request.user.tenant_id, export_id))
+        tenant_id = request.user.tenant_id
+        return status_view(
+            await run_in_worker_session(db_session, lambda s: get_export(s, tenant_id, export_id))
+        )
 
     @get("/{export_id:str}/download", operation_id="downloadExport", media_type="application/octet-stream")
     async def download(
         self, request: AuthedRequest, db_session: AsyncSession, settings: Settings, export_id: str
     ) -> File:
         """The export file, streamed; 409 while still processing."""
-        row = await get_export(db_session, request.user.tenant_id, export_id)
+        tenant_id = request.user.tenant_id
+        row = await run_in_worker_session(db_session, lambda s: get_export(s, tenant_id, export_id))
         assert settings.export_dir is not None
         found = export_file(row, settings.export_dir)
         return File(

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.auth.guards import own_tenant, requires_scope
 from api.auth.principal import AuthedRequest
 from api.requests.schemas import QueuedRequest, RequestView, request_view
+from api.worker_sessions import run_in_worker_session
 from core.requests import get_request, submit_request
 from core.security.api_keys import ADMIN_SCOPE
 
@@ -22,7 +23,8 @@ class WorkRequestController(Controller):
     @get("/{request_id:uuid}", operation_id="getRequest")
     async def status(self, request: AuthedRequest, request_id: uuid.UUID, db_session: AsyncSession) -> RequestView:
         """Where a piece of background work stands: status, progress, result or error."""
-        row = await get_request(db_session, request.user.tenant_id, request_id)
+        tenant_id = request.user.tenant_id
+        row = await run_in_worker_session(db_session, lambda s: get_request(s, tenant_id, request_id))
         return request_view(row)
 
 
@@ -35,8 +37,9 @@ class HousekeepingController(Controller):
     async def trigger(self, request: AuthedRequest, tenant_id: uuid.UUID, db_session: AsyncSession) -> QueuedRequest:
         """Queue a housekeeping run for the tenant; poll `/requests/{request_id}`."""
         own_tenant(request.user, tenant_id)
-        row = await submit_request(db_session, tenant_id=tenant_id, kind="housekeeping")
-        await db_session.commit()
+        row = await run_in_worker_session(
+            db_session, lambda s: submit_request(s, tenant_id=tenant_id, kind="housekeeping"), commit=True
+        )
         return QueuedRequest(request_id=str(row.id), status=row.status)
 
 

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from core.db.models import RequestStatus, WorkRequest
 from core.errors import NotFound
@@ -32,43 +32,37 @@ class ReindexQueued:
     already_queued: bool
 
 
-async def queue_collection_reindex(
-    session: AsyncSession, tenant_id: uuid.UUID, collection: str
+def queue_collection_reindex(
+    session: Session, tenant_id: uuid.UUID, collection: str
 ) -> ReindexQueued:
     """Queue (or find already queued) a reindex of the tenant's collection; NotFound for a collection
     the tenant does not have. The caller commits."""
-    collection_id = (
-        await session.execute(
-            sa.text("SELECT id FROM collections WHERE tenant_id = :t AND name = :n"),
-            {"t": tenant_id, "n": collection},
-        )
+    collection_id = session.execute(
+        sa.text("SELECT id FROM collections WHERE tenant_id = :t AND name = :n"),
+        {"t": tenant_id, "n": collection},
     ).scalar()
     if collection_id is None:
         raise NotFound(f"collection '{collection}' not found")
     records = int(
-        (
-            await session.execute(
-                sa.text("SELECT count(*) FROM records WHERE collection_id = :c"), {"c": collection_id}
-            )
+        session.execute(
+            sa.text("SELECT count(*) FROM records WHERE collection_id = :c"), {"c": collection_id}
         ).scalar_one()
     )
-    waiting = (
-        await session.execute(
-            sa.select(WorkRequest)
-            .where(
-                WorkRequest.tenant_id == tenant_id,
-                WorkRequest.kind == REINDEX_KIND,
-                WorkRequest.collection_id == collection_id,
-                WorkRequest.status == RequestStatus.QUEUED.value,
-            )
-            .order_by(WorkRequest.created_at)
-            .limit(1)
+    waiting = session.execute(
+        sa.select(WorkRequest)
+        .where(
+            WorkRequest.tenant_id == tenant_id,
+            WorkRequest.kind == REINDEX_KIND,
+            WorkRequest.collection_id == collection_id,
+            WorkRequest.status == RequestStatus.QUEUED.value,
         )
+        .order_by(WorkRequest.created_at)
+        .limit(1)
     ).scalar_one_or_none()
     if waiting is not None:
         waiting.total = records
         return ReindexQueued(waiting.id, collection_id, collection, records, already_queued=True)
-    request = await submit_request(
+    request = submit_request(
         session,
         tenant_id=tenant_id,
         kind=REINDEX_KIND,

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 import core.settings
@@ -65,11 +64,11 @@ def public_status(request: WorkRequest) -> str:
     return PUBLIC_STATUS.get(request.status, request.status)
 
 
-# ------------------------------------------------------------------ API side (async)
+# ------------------------------------------------------------------ API side
 
 
-async def start_export(
-    session: AsyncSession,
+def start_export(
+    session: Session,
     tenant_id: uuid.UUID,
     collection: str,
     *,
@@ -82,27 +81,25 @@ async def start_export(
     """
     fmt = parse_format(format)
     record_status = parse_record_status(status)
-    collection_id = (
-        await session.execute(
-            sa.select(Collection.id).where(Collection.tenant_id == tenant_id, Collection.name == collection)
-        )
+    collection_id = session.execute(
+        sa.select(Collection.id).where(Collection.tenant_id == tenant_id, Collection.name == collection)
     ).scalar_one_or_none()
     if collection_id is None:
         raise NotFound(f"collection {collection!r} not found")
     params = {"collection": collection, "format": fmt.value, "status": record_status}
-    return await submit_request(
+    return submit_request(
         session, tenant_id=tenant_id, kind=EXPORT_KIND, params=params, collection_id=collection_id
     )
 
 
-async def get_export(session: AsyncSession, tenant_id: uuid.UUID, public_id: str) -> WorkRequest:
+def get_export(session: Session, tenant_id: uuid.UUID, public_id: str) -> WorkRequest:
     """The tenant's export by public id; NotFound for a malformed id or another tenant's export."""
-    return await get_request(session, tenant_id, parse_export_id(public_id), kind=EXPORT_KIND)
+    return get_request(session, tenant_id, parse_export_id(public_id), kind=EXPORT_KIND)
 
 
-async def active_exports(session: AsyncSession, tenant_id: uuid.UUID) -> list[WorkRequest]:
+def active_exports(session: Session, tenant_id: uuid.UUID) -> list[WorkRequest]:
     """The tenant's exports still processing (queued or running), newest first."""
-    rows = await session.execute(
+    rows = session.execute(
         sa.select(WorkRequest)
         .where(
             WorkRequest.tenant_id == tenant_id,

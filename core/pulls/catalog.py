@@ -10,7 +10,6 @@ import uuid
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 import core.settings
@@ -32,8 +31,8 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-async def register_connector(
-    session: AsyncSession, tenant_id: uuid.UUID, spec: ConnectorSpec, *, box: CredentialBox | None = None
+def register_connector(
+    session: Session, tenant_id: uuid.UUID, spec: ConnectorSpec, *, box: CredentialBox | None = None
 ) -> Connector:
     """Store a validated connector with its config encrypted; the caller commits."""
     box = box or credential_box()
@@ -57,26 +56,24 @@ async def register_connector(
         updated_at=now,
     )
     session.add(connector)
-    await session.flush()
+    session.flush()
     return connector
 
 
-async def list_connectors(session: AsyncSession, tenant_id: uuid.UUID) -> list[Connector]:
+def list_connectors(session: Session, tenant_id: uuid.UUID) -> list[Connector]:
     """The tenant's connectors, oldest first."""
     query = (
         sa.select(Connector)
         .where(Connector.tenant_id == tenant_id)
         .order_by(Connector.created_at, Connector.id)
     )
-    return list((await session.execute(query)).scalars())
+    return list(session.execute(query).scalars())
 
 
-async def get_connector(session: AsyncSession, tenant_id: uuid.UUID, connector_id: uuid.UUID) -> Connector:
+def get_connector(session: Session, tenant_id: uuid.UUID, connector_id: uuid.UUID) -> Connector:
     """The tenant's connector; another tenant's id is NotFound, exactly like a missing one."""
-    connector = (
-        await session.execute(
-            sa.select(Connector).where(Connector.id == connector_id, Connector.tenant_id == tenant_id)
-        )
+    connector = session.execute(
+        sa.select(Connector).where(Connector.id == connector_id, Connector.tenant_id == tenant_id)
     ).scalar_one_or_none()
     if connector is None:
         raise NotFound(f"connector {connector_id} not found")
@@ -97,13 +94,13 @@ def _queued_pulls(connector_id: uuid.UUID) -> sa.Update:
     )
 
 
-async def delete_connector(session: AsyncSession, tenant_id: uuid.UUID, connector_id: uuid.UUID) -> None:
+def delete_connector(session: Session, tenant_id: uuid.UUID, connector_id: uuid.UUID) -> None:
     """Delete the connector and its encrypted credentials; its queued pulls are cancelled; the caller
     commits. Records already pulled stay in the collection."""
-    connector = await get_connector(session, tenant_id, connector_id)
-    await session.execute(_queued_pulls(connector.id))
-    await session.delete(connector)
-    await session.flush()
+    connector = get_connector(session, tenant_id, connector_id)
+    session.execute(_queued_pulls(connector.id))
+    session.delete(connector)
+    session.flush()
 
 
 def scheduled_connectors(session: Session) -> list[Connector]:

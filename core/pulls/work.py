@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db.models import Connector, RequestStatus, WorkRequest
@@ -48,12 +48,12 @@ def pull_params(connector_id: uuid.UUID, trigger: str) -> dict[str, Any]:
     return {"connector_id": str(connector_id), "trigger": trigger}
 
 
-async def submit_pull(
-    session: AsyncSession, tenant_id: uuid.UUID, connector_id: uuid.UUID, *, trigger: str = "api"
+def submit_pull(
+    session: Session, tenant_id: uuid.UUID, connector_id: uuid.UUID, *, trigger: str = "api"
 ) -> WorkRequest:
     """Queue a pull of the tenant's connector (NotFound for another tenant's); the caller commits."""
-    connector = await get_connector(session, tenant_id, connector_id)
-    return await submit_request(
+    connector = get_connector(session, tenant_id, connector_id)
+    return submit_request(
         session, tenant_id=tenant_id, kind=PULL_KIND, params=pull_params(connector.id, trigger)
     )
 
@@ -81,18 +81,16 @@ def connector_of(request: WorkRequest) -> uuid.UUID:
     return uuid.UUID(str((request.params or {})["connector_id"]))
 
 
-async def get_pull(
-    session: AsyncSession, tenant_id: uuid.UUID, connector_id: uuid.UUID, request_id: uuid.UUID
+def get_pull(
+    session: Session, tenant_id: uuid.UUID, connector_id: uuid.UUID, request_id: uuid.UUID
 ) -> WorkRequest:
     """The tenant's pull request of this connector; anything else is NotFound."""
-    request = (
-        await session.execute(
-            sa.select(WorkRequest).where(
-                WorkRequest.id == request_id,
-                WorkRequest.tenant_id == tenant_id,
-                WorkRequest.kind == PULL_KIND,
-                WorkRequest.params["connector_id"].astext == str(connector_id),
-            )
+    request = session.execute(
+        sa.select(WorkRequest).where(
+            WorkRequest.id == request_id,
+            WorkRequest.tenant_id == tenant_id,
+            WorkRequest.kind == PULL_KIND,
+            WorkRequest.params["connector_id"].astext == str(connector_id),
         )
     ).scalar_one_or_none()
     if request is None:
@@ -161,7 +159,11 @@ async def wait_for_pull(
     timeout: float,
     interval: float = 0.25,
 ) -> WorkRequest:
-    """The request once it is finished, or as it stands when `timeout` seconds have passed."""
+    """The request once it is finished, or as it stands when `timeout` seconds have passed.
+
+    Async, on short sessions of its own from the app's `factory`: the one waiting function in core
+    (`core/db/README.md`), so a handler waiting for a run holds neither a worker thread nor a
+    connection between polls. It only reads."""
     deadline = time.monotonic() + max(timeout, 0.0)
     while True:
         async with factory() as session:
