@@ -125,7 +125,7 @@ def main() -> None:
               flush=True)
         keyed_url, keyed, keyed_tenant = fresh(server)
         result, keyed_s = timed_ingest(keyed, keyed_tenant, catalog, "fasteners", "part_number")
-        assert result.inserted == args.rows, result.to_dict()["summary"]
+        assert result.inserted == args.rows, result
         print(f"keyed:   {result.inserted:,} rows in {keyed_s:.1f} s = {result.inserted / keyed_s:,.0f} rows/s"
               f" | keyed/unkeyed time = {keyed_s / plain_s:.2f}", flush=True)
         print(f"COPY:    {copy_rate(keyed_url, workdir):,.0f} rows/s", flush=True)
@@ -135,11 +135,11 @@ def main() -> None:
         with psycopg.connect(libpq_url(plain_url), autocommit=True) as c:
             c.execute("VACUUM ANALYZE records")
         result, update_s = timed_ingest(keyed, keyed_tenant, updates, "fasteners", None)  # the remembered key
-        assert result.updated == args.changes, result.to_dict()["summary"]
+        assert result.updated == args.changes, result
         result, insert_s = timed_ingest(keyed, keyed_tenant, inserts, "fasteners", None)
-        assert result.inserted == args.changes, result.to_dict()["summary"]
+        assert result.inserted == args.changes, result
         result, scattered_s = timed_ingest(keyed, keyed_tenant, scattered, "fasteners", None)
-        assert result.inserted == args.changes, result.to_dict()["summary"]
+        assert result.inserted == args.changes, result
         result, plain_insert_s = timed_ingest(plain, plain_tenant, inserts, "fasteners", None)
         print(f"in a {args.rows:,}-record collection: update {args.changes:,} keyed = {update_s:.2f} s, "
               f"insert {args.changes:,} keyed = {insert_s:.2f} s (scattered keys {scattered_s:.2f} s), "

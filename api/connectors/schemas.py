@@ -7,12 +7,19 @@ from typing import Any
 import msgspec
 
 from api.timestamps import iso
-from core.db.models import Connector, WorkRequest
+from core.db.models import Connector, RequestStatus, WorkRequest
 from core.pulls.catalog import REDACTED
-from core.pulls.work import pull_view
 
 DEFAULT_WAIT_S = 30.0  # at most this long by default; the SDK waits longer (kariz/sdk PULL_WAIT_S)
 MAX_WAIT_S = 3600.0
+# a pull request's status as the contract spells it
+PUBLIC_STATUS = {
+    RequestStatus.QUEUED.value: "queued",
+    RequestStatus.RUNNING.value: "running",
+    RequestStatus.SUCCEEDED.value: "completed",
+    RequestStatus.FAILED.value: "failed",
+    RequestStatus.CANCELLED.value: "cancelled",
+}
 
 
 class ConnectorView(msgspec.Struct):
@@ -92,9 +99,36 @@ def connector_body(connector: Connector) -> ConnectorView:
 
 def pull_body(request: WorkRequest, connector_id: str) -> PullView:
     """A pull's result (finished) or progress (queued, running), with where to poll it."""
-    return PullView(
-        **pull_view(request), status_url=f"/api/v1/connectors/{connector_id}/pulls/{request.id}"
+    result = dict(request.result or {})
+    params = request.params or {}
+    view = PullView(
+        request_id=str(request.id),
+        connector_id=params.get("connector_id"),
+        run_id=request.run_id,
+        status=PUBLIC_STATUS.get(request.status, request.status),
+        records_pulled=result.get("records_pulled", request.progress),
+        records_ingested=result.get("records_ingested", 0),
+        duplicates_skipped=result.get("duplicates_skipped", 0),
+        records_rejected=result.get("records_rejected", 0),
+        # record identity: records_ingested = inserted + updated; archived by soft or mirror deletes
+        records_inserted=result.get("records_inserted", 0),
+        records_updated=result.get("records_updated", 0),
+        records_archived=result.get("records_archived", 0),
+        mirror=result.get("mirror"),
+        duration_seconds=result.get("duration_seconds"),
+        progress=request.progress,
+        attempts=request.attempts,
+        trigger=params.get("trigger"),
+        created_at=request.created_at.isoformat() if request.created_at else None,
+        finished_at=request.finished_at.isoformat() if request.finished_at else None,
+        status_url=f"/api/v1/connectors/{connector_id}/pulls/{request.id}",
     )
+    if result.get("errors"):
+        view.errors = result["errors"]
+    if request.error:
+        view.error = request.error
+        view.error_code = result.get("error_code")
+    return view
 
 
 def wait_seconds(wait: bool, run_async: bool, timeout: float | None) -> float:

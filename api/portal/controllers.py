@@ -58,7 +58,7 @@ class ReplaceController(Controller):
         content, filename = await read_upload(data)
         tenant_id = request.user.tenant_id
         index = get_vector_index(settings)
-        return await run_in_worker_session(
+        started = await run_in_worker_session(
             db_session,
             lambda s: generations.start_replace(
                 s,
@@ -74,6 +74,7 @@ class ReplaceController(Controller):
                 key_column=key_column,
             ),
         )
+        return ReplaceStarted.of(started)
 
     @get("/{name:str}/replace-status", operation_id="getReplaceStatus")
     async def replace_status(
@@ -81,9 +82,10 @@ class ReplaceController(Controller):
     ) -> ReplaceStatusView:
         """Embedding progress of the pending replace; every field null when none is pending."""
         tenant_id = request.user.tenant_id
-        return await run_in_worker_session(
+        progress = await run_in_worker_session(
             db_session, lambda s: generations.replace_status(s, tenant_id, name)
         )
+        return ReplaceStatusView.of(progress)
 
     @post("/{name:str}/swap", operation_id="swapGeneration", status_code=200)
     async def swap(
@@ -115,9 +117,10 @@ class ReplaceController(Controller):
     ) -> AutoPromoteView:
         """Let Dagster promote this vertical's staging generation as soon as it is fully indexed."""
         tenant_id = request.user.tenant_id
-        return await run_in_worker_session(
+        await run_in_worker_session(
             db_session, lambda s: generations.set_auto_promote(s, tenant_id, name, data.enabled), commit=True
         )
+        return AutoPromoteView(vertical=name, auto_promote=data.enabled)
 
 
 # mounted with the upload body limit: `replace` takes a file

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any
 
 import msgspec
 
-from core.generations import CancelResult, SwapResult
+from api.ingest.schemas import IngestionMetadata, IngestionSummary, ingestion_view
+from core import generations
+from core.generations import CancelResult, StagingProgress, SwapResult
+from core.generations.record_changes import RecordChanges
 
 
 @dataclass
@@ -17,32 +20,51 @@ class AutoPromoteBody:
     enabled: bool
 
 
-class StagingView(TypedDict):
+class StagingView(msgspec.Struct):
     generation: int
     status: str
     vertical: str
 
 
-class ReplaceStarted(TypedDict):
+class ReplaceStarted(msgspec.Struct):
     """The ingestion result plus the staging generation it created."""
 
     ingestion_id: str
     status: str
-    summary: dict[str, int]
+    summary: IngestionSummary
     errors: list[dict[str, Any]]
-    metadata: dict[str, Any]
+    metadata: IngestionMetadata
     staging: StagingView
 
+    @classmethod
+    def of(cls, started: generations.ReplaceStarted) -> ReplaceStarted:
+        ingestion = ingestion_view(started.ingestion)
+        return cls(
+            ingestion_id=ingestion.ingestion_id,
+            status=ingestion.status,
+            summary=ingestion.summary,
+            errors=ingestion.errors,
+            metadata=ingestion.metadata,
+            staging=StagingView(generation=started.staging_generation, status="staging", vertical=started.collection),
+        )
 
-class RecordChangesView(TypedDict):
+
+class RecordChangesStruct(msgspec.Struct):
     """A keyed collection's replace relative to the live generation, by record key."""
 
     added: int
     changed: int
     removed: int
 
+    @classmethod
+    def of(cls, changes: RecordChanges) -> RecordChangesStruct:
+        return cls(changes.added, changes.changed, changes.removed)
 
-class _ReplaceStatusFields(TypedDict):
+
+class ReplaceStatusView(msgspec.Struct, omit_defaults=True):
+    """Embedding progress of the pending replace (every field null when none is pending).
+    `record_changes` only for keyed collections with a pending replace."""
+
     has_pending_replace: bool
     staging_generation: int | None
     staging_status: str | None
@@ -52,23 +74,25 @@ class _ReplaceStatusFields(TypedDict):
     processing: int | None
     failed: int | None
     ready_to_swap: bool | None
+    record_changes: RecordChangesStruct | msgspec.UnsetType = msgspec.UNSET
 
-
-class ReplaceStatusView(_ReplaceStatusFields, total=False):
-    """Embedding progress of the pending replace (every field null when none is pending).
-    `record_changes` only for keyed collections with a pending replace. (A subclass with
-    total=False, not NotRequired: under postponed annotations TypedDict cannot see NotRequired,
-    so the schema listed the field as required.)"""
-
-    record_changes: RecordChangesView
-
-
-class RecordChangesStruct(msgspec.Struct):
-    """A keyed collection's swap relative to the live generation, by record key."""
-
-    added: int
-    changed: int
-    removed: int
+    @classmethod
+    def of(cls, progress: StagingProgress | None) -> ReplaceStatusView:
+        if progress is None:
+            return cls(False, None, None, None, None, None, None, None, None)
+        counts, changes = progress.counts, progress.record_changes
+        return cls(
+            has_pending_replace=True,
+            staging_generation=progress.staging.number,
+            staging_status=progress.staging.status,
+            total=sum(counts.values()),
+            indexed=counts["indexed"],
+            pending=counts["pending"],
+            processing=counts["processing"],
+            failed=counts["failed"],
+            ready_to_swap=progress.ready_to_swap,
+            record_changes=msgspec.UNSET if changes is None else RecordChangesStruct.of(changes),
+        )
 
 
 class SwapView(msgspec.Struct, omit_defaults=True):
@@ -91,9 +115,7 @@ class SwapView(msgspec.Struct, omit_defaults=True):
             new_generation=result.new_generation,
             old_entity_count=result.old_entity_count,
             new_entity_count=result.new_entity_count,
-            record_changes=msgspec.UNSET
-            if changes is None
-            else RecordChangesStruct(changes.added, changes.changed, changes.removed),
+            record_changes=msgspec.UNSET if changes is None else RecordChangesStruct.of(changes),
         )
 
 
@@ -113,6 +135,6 @@ class CancelView(msgspec.Struct):
         )
 
 
-class AutoPromoteView(TypedDict):
+class AutoPromoteView(msgspec.Struct):
     vertical: str
     auto_promote: bool

@@ -5,6 +5,7 @@ readiness), `replace` (starting a replace), `swapping` (swap, cancel, auto-promo
 from core.generations.lookups import (
     CollectionRef,
     GenerationRef,
+    StagingProgress,
     fully_indexed,
     get_collection,
     nothing_unfinished,
@@ -20,7 +21,7 @@ from core.generations.maintenance import (
     promotion_candidates,
     reconcile_aliases,
 )
-from core.generations.replace import check_quota, start_replace
+from core.generations.replace import ReplaceStarted, check_quota, start_replace
 from core.generations.swapping import CancelResult, SwapResult, cancel_replace, set_auto_promote, swap
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "CollectionRef",
     "GenerationRef",
     "PromotionCandidate",
+    "ReplaceStarted",
+    "StagingProgress",
     "SwapResult",
     "archive_generation_records",
     "cancel_replace",

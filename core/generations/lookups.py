@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core.errors import NotFound
-from core.generations.record_changes import record_changes
+from core.generations.record_changes import RecordChanges, record_changes
 
 UNFINISHED = ("pending", "processing", "failed")
 
@@ -108,36 +108,24 @@ def nothing_unfinished(counts: dict[str, int]) -> bool:
     return not any(counts[status] for status in UNFINISHED)
 
 
-def replace_status(db: Session, tenant_id: uuid.UUID, collection_name: str) -> dict[str, Any]:
-    """The contract's replace-status: counts of the staging generation by embedding status and
-    `ready_to_swap` (every record indexed); every field but `has_pending_replace` null when none.
-    A keyed collection's also has `record_changes` (added, changed, removed vs the live generation)."""
+@dataclass(frozen=True, slots=True)
+class StagingProgress:
+    """A pending replace: the staging generation, its records by embedding status, whether every one
+    is indexed, and (keyed collections) what the swap would change."""
+
+    staging: GenerationRef
+    counts: dict[str, int]
+    ready_to_swap: bool
+    record_changes: RecordChanges | None
+
+
+def replace_status(db: Session, tenant_id: uuid.UUID, collection_name: str) -> StagingProgress | None:
+    """Embedding progress of the collection's staging generation; None when no replace is pending.
+    A keyed collection's also counts the records added, changed and removed vs the live generation."""
     collection = get_collection(db, tenant_id, collection_name)
     staging = staging_generation(db, collection.id)
     if staging is None:
-        return {
-            "has_pending_replace": False,
-            "staging_generation": None,
-            "staging_status": None,
-            "total": None,
-            "indexed": None,
-            "pending": None,
-            "processing": None,
-            "failed": None,
-            "ready_to_swap": None,
-        }
+        return None
     counts = embedding_counts(db, collection, staging.number)
     changes = record_changes(db, collection.id, live=collection.active_generation, staging=staging.number)
-    keyed = {"record_changes": changes.to_dict()} if changes is not None else {}
-    return {
-        **keyed,
-        "has_pending_replace": True,
-        "staging_generation": staging.number,
-        "staging_status": staging.status,
-        "total": sum(counts.values()),
-        "indexed": counts["indexed"],
-        "pending": counts["pending"],
-        "processing": counts["processing"],
-        "failed": counts["failed"],
-        "ready_to_swap": nothing_unfinished(counts),
-    }
+    return StagingProgress(staging, counts, nothing_unfinished(counts), changes)

@@ -4,7 +4,7 @@ relative to the live generation, compared by record key (core/ingestion/keys.py)
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -31,9 +31,6 @@ class RecordChanges:
     added: int
     changed: int
     removed: int
-
-    def to_dict(self) -> dict[str, int]:
-        return asdict(self)
 
 
 def record_changes(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 import core.settings
 from core.errors import Conflict, InvalidInput, NotFound, QuotaExceeded, ValidationFailed
 from core.generations.lookups import CollectionRef, get_collection, staging_generation
-from core.ingestion.pipeline import ingest_upload
+from core.ingestion.pipeline import IngestionResult, ingest_upload
 from core.ingestion.rows import ParsedRow
 from core.ingestion.uploads import prepare_upload, read_upload
 from core.ingestion.validation import check_names
@@ -25,6 +25,15 @@ from core.settings import Settings
 from core.vectors.base import VectorIndex, vector_collection_name
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceStarted:
+    """A replace under way: the ingestion into the new staging generation, and its number."""
+
+    ingestion: IngestionResult
+    collection: str
+    staging_generation: int
 
 
 def other_active_entities(db: Session, tenant_id: uuid.UUID, collection_id: uuid.UUID) -> int:
@@ -97,10 +106,10 @@ def start_replace(
     dimension: int | None = None,
     settings: Settings | None = None,
     key_column: str | None = None,
-) -> dict[str, Any]:
+) -> ReplaceStarted:
     """Ingest a file into a new staging generation of an existing collection, with its own vector
-    collection, and commit; the active generation is untouched. Returns the ingestion result plus
-    `staging {generation, status, vertical}`.
+    collection, and commit; the active generation is untouched. Returns the ingestion result and the
+    staging generation's number.
 
     NotFound (unknown collection), ValidationFailed (no entity_type, unreadable file), PayloadTooLarge
     (over `max_upload_bytes`), Conflict (a staging generation exists), QuotaExceeded (other verticals'
@@ -150,4 +159,4 @@ def start_replace(
         result.accepted,
         vectors,
     )
-    return {**result.to_dict(), "staging": {"generation": number, "status": "staging", "vertical": collection_name}}
+    return ReplaceStarted(ingestion=result, collection=collection_name, staging_generation=number)

@@ -17,7 +17,6 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -214,7 +213,7 @@ def cancel_replace(db: Session, tenant_id: uuid.UUID, collection_name: str, inde
     return CancelResult(collection_name, staging.number, int(archived), dropped)
 
 
-def set_auto_promote(db: Session, tenant_id: uuid.UUID, collection_name: str, enabled: bool) -> dict[str, Any]:
+def set_auto_promote(db: Session, tenant_id: uuid.UUID, collection_name: str, enabled: bool) -> None:
     """Switch auto-promotion of ready staging generations on or off for one collection (the caller
     commits)."""
     collection = get_collection(db, tenant_id, collection_name, lock=True)
@@ -225,4 +224,3 @@ def set_auto_promote(db: Session, tenant_id: uuid.UUID, collection_name: str, en
         ),
         {"on": bool(enabled), "c": collection.id},
     )
-    return {"vertical": collection_name, "auto_promote": bool(enabled)}

@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(slots=True)
 class IngestionResult:
-    """The outcome of one ingestion; `to_dict()` is the contract's ingestion result."""
+    """The outcome of one ingestion (`api/ingest/schemas.py` renders it as the contract's result)."""
 
     ingestion_id: uuid.UUID
     status: str
@@ -70,35 +70,6 @@ class IngestionResult:
     record_key: list[str] | None = None
     mode: str = "append"
     keys: set[str] | None = None  # the keys seen, when asked for (`keep_keys`); never serialised
-
-    def to_dict(self) -> dict[str, Any]:
-        """The contract's shape (ingestion_id, status, summary, errors, metadata), the summary also
-        counting inserted, updated, unchanged, archived and replaced_in_file rows."""
-        return {
-            "ingestion_id": str(self.ingestion_id),
-            "status": self.status,
-            "summary": {
-                "submitted": self.submitted,
-                "accepted": self.accepted,
-                "rejected": self.rejected,
-                "dedup_skipped": self.dedup_skipped,
-                "inserted": self.inserted,
-                "updated": self.updated,
-                "unchanged": self.unchanged,
-                "archived": self.archived,
-                "replaced_in_file": self.replaced_in_file,
-                "replaced": self.replaced_lines,  # [{line, replaced_by_line, key}], the first 1000
-            },
-            "errors": self.errors,
-            "metadata": {
-                "processing_time_ms": self.processing_time_ms,
-                "file_hash": self.file_hash,
-                "reconciliation_passed": self.reconciliation_passed,
-                "pipeline_backpressure": self.pipeline_backpressure,
-                "record_key": self.record_key,
-                "mode": self.mode,
-            },
-        }
 
 
 def ingest_records(

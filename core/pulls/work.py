@@ -35,15 +35,6 @@ from core.security.encryption import CredentialBox
 
 log = logging.getLogger(__name__)
 
-PUBLIC_STATUS = {
-    RequestStatus.QUEUED.value: "queued",
-    RequestStatus.RUNNING.value: "running",
-    RequestStatus.SUCCEEDED.value: "completed",
-    RequestStatus.FAILED.value: "failed",
-    RequestStatus.CANCELLED.value: "cancelled",
-}
-
-
 def pull_params(connector_id: uuid.UUID, trigger: str) -> dict[str, Any]:
     return {"connector_id": str(connector_id), "trigger": trigger}
 
@@ -98,53 +89,17 @@ def get_pull(
     return request
 
 
-def pull_view(request: WorkRequest) -> dict[str, Any]:
-    """Where a pull stands: the contract's result fields once it finished, progress while it runs."""
-    result = dict(request.result or {})
-    view: dict[str, Any] = {
-        "request_id": str(request.id),
-        "connector_id": (request.params or {}).get("connector_id"),
-        "run_id": request.run_id,
-        "status": PUBLIC_STATUS.get(request.status, request.status),
-        "records_pulled": result.get("records_pulled", request.progress),
-        "records_ingested": result.get("records_ingested", 0),
-        "duplicates_skipped": result.get("duplicates_skipped", 0),
-        "records_rejected": result.get("records_rejected", 0),
-        # record identity: records_ingested = inserted + updated; archived by soft or mirror deletes
-        "records_inserted": result.get("records_inserted", 0),
-        "records_updated": result.get("records_updated", 0),
-        "records_archived": result.get("records_archived", 0),
-        "mirror": result.get("mirror"),
-        "duration_seconds": result.get("duration_seconds"),
-        "progress": request.progress,
-        "attempts": request.attempts,
-        "trigger": (request.params or {}).get("trigger"),
-        "created_at": request.created_at.isoformat() if request.created_at else None,
-        "finished_at": request.finished_at.isoformat() if request.finished_at else None,
-    }
-    if result.get("errors"):
-        view["errors"] = result["errors"]
-    if request.error:
-        view["error"] = request.error
-        view["error_code"] = result.get("error_code")
-    return view
-
-
 def failure_of(request: WorkRequest) -> PullFailed:
     """The error to answer for a failed (or cancelled) pull request, with its code and counts."""
     result = request.result or {}
     code = result.get("error_code") or "PULL_FAILED"
-    view = pull_view(request)
     extra = {
-        k: view[k]
-        for k in (
-            "request_id",
-            "connector_id",
-            "run_id",
-            "records_pulled",
-            "records_ingested",
-            "duplicates_skipped",
-        )
+        "request_id": str(request.id),
+        "connector_id": (request.params or {}).get("connector_id"),
+        "run_id": request.run_id,
+        "records_pulled": result.get("records_pulled", request.progress),
+        "records_ingested": result.get("records_ingested", 0),
+        "duplicates_skipped": result.get("duplicates_skipped", 0),
     }
     return pull_failure(
         request.error or "the pull failed", code=code, retryable=bool(result.get("retryable")), extra=extra

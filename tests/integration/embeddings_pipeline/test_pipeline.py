@@ -98,14 +98,14 @@ def test_staging_generation_is_embedded_into_its_own_collection_without_moving_t
         index=backend.index,
         dimension=model.dimension,
     )
-    assert generations.replace_status(session, seeded.tenant_id, seeded.name)["ready_to_swap"] is False
+    assert generations.replace_status(session, seeded.tenant_id, seeded.name).ready_to_swap is False
 
     report = embed(sync_engine, seeded, model, backend.index)
 
     assert report.generations == [1, 2] and report.indexed == 2
     status = generations.replace_status(session, seeded.tenant_id, seeded.name)
     session.commit()
-    assert (status["indexed"], status["ready_to_swap"]) == (2, True)
+    assert (status.counts["indexed"], status.ready_to_swap) == (2, True)
     alias = vector_alias_name(seeded.tenant_id, seeded.collection_id)
     assert backend.index.resolve_alias(alias) == vector_collection_name(
         seeded.tenant_id, seeded.collection_id, 1

@@ -98,7 +98,7 @@ async def test_concurrent_searches_see_one_generation_at_a_time(
                 entity_type="product",
                 index=index,
             )
-            replace_log.append(f"staged {started['staging']['generation']}")
+            replace_log.append(f"staged {started.staging_generation}")
             index_generation(s, index, tenant.id, name, 2)
             replace_log.append("indexed")
             generations.swap(s, tenant.id, name, index)

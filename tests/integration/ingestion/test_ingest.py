@@ -15,6 +15,7 @@ from core.errors import InvalidInput, NotFound, PayloadTooLarge, ValidationFaile
 from core.ingestion import ingest_file, ingest_records
 from core.records import reindex_collection, reindex_record
 from core.tenants.service import create_tenant
+from tests.integration.ingestion.rendering import rendered
 from tests.unit.ingestion.samples import BILLION_LAUGHS_XML, PRODUCTS_XML, XXE_XML, text_pdf
 
 CSV = (
@@ -54,7 +55,7 @@ def _ingest(db: Session, tenant_id: uuid.UUID, data: bytes, filename: str, **kw)
 
 def test_csv_lands_typed_searchable_pending_and_in_a_new_active_generation(db: Session, tenant_id) -> None:
     result = _ingest(db, tenant_id, CSV.encode(), "catalog.csv", source_name="catalog-q2")
-    body = result.to_dict()
+    body = rendered(result)
     assert body["status"] == "processing"
     assert body["summary"] == {"submitted": 2, "accepted": 2, "rejected": 0, "dedup_skipped": 0, "inserted": 2, "updated": 0, "unchanged": 0, "archived": 0, "replaced_in_file": 0, "replaced": []}
     assert body["errors"] == []
@@ -110,7 +111,7 @@ def test_reuploading_the_same_file_changes_nothing_and_says_so(db: Session, tena
     first = _ingest(db, tenant_id, CSV.encode(), "catalog.csv")
     before = _records(db, tenant_id)
     again = _ingest(db, tenant_id, CSV.encode(), "catalog.csv")
-    assert again.to_dict()["summary"] == {"submitted": 2, "accepted": 0, "rejected": 0, "dedup_skipped": 2, "inserted": 0, "updated": 0, "unchanged": 2, "archived": 0, "replaced_in_file": 0, "replaced": []}
+    assert rendered(again)["summary"] == {"submitted": 2, "accepted": 0, "rejected": 0, "dedup_skipped": 2, "inserted": 0, "updated": 0, "unchanged": 2, "archived": 0, "replaced_in_file": 0, "replaced": []}
     assert again.status == "completed"
     assert again.file_hash == first.file_hash
     assert _records(db, tenant_id) == before
@@ -128,7 +129,7 @@ def test_malformed_csv_rows_are_rejected_with_their_lines(db: Session, tenant_id
         + 'X-1,Broken "quote" row\nY-2,Nut M8,Steel,0.02,true,2025-01-01,extra\nZ-3,,Steel,1,true,2025-01-01\n'
     )
     result = _ingest(db, tenant_id, text.encode(), "bad.csv")
-    assert result.to_dict()["summary"] == {"submitted": 5, "accepted": 2, "rejected": 3, "dedup_skipped": 0, "inserted": 2, "updated": 0, "unchanged": 0, "archived": 0, "replaced_in_file": 0, "replaced": []}
+    assert rendered(result)["summary"] == {"submitted": 5, "accepted": 2, "rejected": 3, "dedup_skipped": 0, "inserted": 2, "updated": 0, "unchanged": 0, "archived": 0, "replaced_in_file": 0, "replaced": []}
     assert [(e["line"], e["field"]) for e in result.errors] == [(4, None), (5, None), (6, "name")]
     assert len(_records(db, tenant_id)) == 2
 
@@ -285,7 +286,7 @@ def test_records_structured_or_flat_and_their_rejections(db: Session, tenant_id)
             {"name": "Bad\x00name"},
         ],
     )
-    assert result.to_dict()["summary"] == {"submitted": 5, "accepted": 2, "rejected": 3, "dedup_skipped": 0, "inserted": 2, "updated": 0, "unchanged": 0, "archived": 0, "replaced_in_file": 0, "replaced": []}
+    assert rendered(result)["summary"] == {"submitted": 5, "accepted": 2, "rejected": 3, "dedup_skipped": 0, "inserted": 2, "updated": 0, "unchanged": 0, "archived": 0, "replaced_in_file": 0, "replaced": []}
     assert [e["line"] for e in result.errors] == [3, 4, 5]
     rows = _records(db, tenant_id, "docs")
     assert [(r.name, r.record_type, r.collection_data, r.source_type) for r in rows] == [

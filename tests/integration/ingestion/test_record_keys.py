@@ -13,6 +13,7 @@ import core.ingestion.threaded_write as threaded_write
 from core.errors import Conflict, ValidationFailed
 from core.ingestion import ingest_file, ingest_records
 from core.tenants.service import create_tenant
+from tests.integration.ingestion.rendering import rendered
 
 HEADER = "part_number,title,price,stock\n"
 
@@ -58,11 +59,11 @@ def test_a_changed_row_updates_its_record_in_place_and_unchanged_rows_are_skippe
     before = _rows(db, tenant_id)
 
     second = _csv(db, tenant_id, "PG-0001-Z,Gasket Z,24.98,5\nPG-0002-Z,Gasket Y,9.50,1\nPG-0003-Z,Gasket X,1,0\n")
-    summary = second.to_dict()["summary"]
+    summary = rendered(second)["summary"]
     assert {k: summary[k] for k in ("inserted", "updated", "unchanged", "accepted", "dedup_skipped")} == {
         "inserted": 1, "updated": 1, "unchanged": 1, "accepted": 2, "dedup_skipped": 1,
     }
-    assert second.to_dict()["metadata"]["record_key"] == ["part_number"]  # remembered from the first upload
+    assert rendered(second)["metadata"]["record_key"] == ["part_number"]  # remembered from the first upload
     after = _rows(db, tenant_id)
     changed = after["PG-0001-Z"]
     assert changed.id == before["PG-0001-Z"].id  # the same record, not a second copy
@@ -81,7 +82,7 @@ def test_the_last_row_of_a_key_wins_and_earlier_ones_are_reported_with_their_lin
         db, tenant_id, "A-1,Bolt,1,1\nB-2,Nut,2,2\nA-1,Bolt,1.5,1\nA-1,Bolt,1.75,1\n", key_column="part_number"
     )
     assert (result.inserted, result.replaced_in_file, result.submitted) == (2, 2, 4)
-    assert result.to_dict()["summary"]["replaced"] == [
+    assert rendered(result)["summary"]["replaced"] == [
         {"line": 2, "replaced_by_line": 4, "key": "A-1"},
         {"line": 4, "replaced_by_line": 5, "key": "A-1"},
     ]
