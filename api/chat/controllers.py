@@ -256,8 +256,9 @@ class ChatHistoryController(Controller):
                         "tenant, 404 when it does not exist. Scope `chat:delete`.")
     async def delete_chat(self, request: AuthedRequest, chat_id: uuid.UUID,
                           db_session: AsyncSession) -> DeletedChatResponse:
-        tenant = request.user.tenant_id
-        await run_in_worker_session(db_session, lambda s: history.delete_chat(s, tenant, chat_id), commit=True)
+        tenant, bound = request.user.tenant_id, _bound_account(request.user)
+        await run_in_worker_session(db_session, lambda s: history.delete_chat(s, tenant, chat_id, bound),
+                                    commit=True)
         return DeletedChatResponse(success=True, data=DeletedChat(chat_id=str(chat_id), deleted=True))
 
 

@@ -119,8 +119,10 @@ def chat_messages(session: Session, chat_id: uuid.UUID) -> list[ChatMessage]:
         sa.select(ChatMessage).where(ChatMessage.chat_id == chat_id).order_by(ChatMessage.created_at))).all())
 
 
-def delete_chat(session: Session, tenant_id: uuid.UUID, chat_id: uuid.UUID) -> None:
-    """Delete the chat and every message of it (Forbidden for another tenant's, NotFound if missing)."""
-    chat = owned_chat(session, tenant_id, chat_id)
+def delete_chat(session: Session, tenant_id: uuid.UUID, chat_id: uuid.UUID,
+                account_id: uuid.UUID | None = None) -> None:
+    """Delete the chat and every message of it (Forbidden for another tenant's, or another account's
+    for an account-bound caller; NotFound if missing)."""
+    chat = owned_chat(session, tenant_id, chat_id, account_id)
     session.execute(sa.delete(ChatMessage).where(ChatMessage.chat_id == chat.id))
     session.execute(sa.delete(Chat).where(Chat.id == chat.id))

@@ -135,3 +135,39 @@ async def test_documents_of_another_tenant_are_never_sources(live_client) -> Non
     await add_document(client, other_tenant_key, "handbook.txt", HANDBOOK)
     events = await chat(client, tenant_key, "When does the warehouse open?")
     assert events["sources"]["items"] == [] and "citation" not in events
+
+
+async def _member_key(client: httpx.AsyncClient, admin: TenantKey) -> tuple[str, TenantKey]:
+    """A member account of `admin`'s tenant and a key bound to it (capped to the member role)."""
+    base = f"/api/v1/tenants/{admin.tenant_id}"
+    response = await client.post(f"{base}/accounts", headers=admin.headers,
+                                 json={"email": f"{uuid.uuid4().hex[:8]}@example.com", "name": "Ada", "role": "member"})
+    assert response.status_code == 201, response.text
+    account_id = response.json()["data"]["id"]
+    response = await client.post(f"{base}/api-keys", headers=admin.headers,
+                                 json={"name": "member", "scopes": ["chat:read", "chat:write", "chat:delete"],
+                                       "accountId": account_id})
+    assert response.status_code == 201, response.text
+    return account_id, TenantKey(admin.tenant_id, response.json()["data"]["apiKey"])
+
+
+async def test_an_account_key_never_sees_or_touches_another_accounts_chats(client, tenant_key) -> None:
+    alice_id, alice = await _member_key(client, tenant_key)
+    bob_id, bob = await _member_key(client, tenant_key)
+    theirs = (await chat(client, alice, "alice's private question"))["start"]["chatId"]
+    mine = (await chat(client, bob, "bob's question"))["start"]["chatId"]
+    listed = (await client.get(HISTORY, headers=bob.headers)).json()
+    assert [c["chatId"] for c in listed["data"]] == [mine] and listed["pagination"]["total"] == 1
+    assert listed["data"][0]["accountId"] == bob_id
+    # asking for the other account's listing is refused, not widened
+    assert_error(await client.get(HISTORY, params={"accountId": alice_id}, headers=bob.headers), 400)
+    # read, continue, delete: all refused, and nothing of alice's chat changed
+    assert_error(await client.get(f"{HISTORY}/{theirs}", headers=bob.headers), 403)
+    assert_error(await client.post(CHAT, json={"tenantId": bob.tenant_id, "message": "more", "chatId": theirs},
+                                   headers=bob.headers), 403)
+    assert_error(await client.delete(f"{HISTORY}/{theirs}", headers=bob.headers), 403)
+    detail = (await client.get(f"{HISTORY}/{theirs}", headers=alice.headers)).json()["data"]
+    assert detail["messageCount"] == 2 and detail["accountId"] == alice_id
+    # the tenant's admin key sees both accounts' chats
+    everyone = (await client.get(HISTORY, headers=tenant_key.headers)).json()["data"]
+    assert {c["chatId"] for c in everyone} == {theirs, mine}
