@@ -65,7 +65,7 @@ from core.db.migrate import upgrade  # noqa: E402
 from core.db.urls import libpq_url  # noqa: E402
 from core.ingestion import ingest_file  # noqa: E402
 from core.search import SearchRequest, sql  # noqa: E402
-from core.search.service import field_catalog  # noqa: E402
+from core.search.service import search_fields  # noqa: E402
 from core.tenants.service import create_api_key, create_tenant  # noqa: E402
 
 COLLECTION = "catalog"
@@ -209,7 +209,7 @@ def build_requests(
 
 async def sql_one(session: AsyncSession, ids: tuple, catalog_fields: dict, body: dict) -> None:
     """The statements `core.search.search` runs for `body`, without anything around them."""
-    req = SearchRequest(query=body.get("query"), filters=body.get("filters") or {})
+    req = SearchRequest(query=body.get("query"), filters=body.get("filters") or {}, sort=body.get("sort"))
     await run_sql(session, ids, catalog_fields, req)
 
 
@@ -344,7 +344,7 @@ async def bench_catalog(catalog: str, loaded: Loaded, base: str, args: argparse.
                 {"c": row.id},
             )
         ]
-        fields = await field_catalog(session, row.id, row.active_generation, row.version)
+        fields = await search_fields(session, row.id, row.active_generation, row.version)
     ids = (loaded.tenant_id, row.id, row.active_generation)
     headers = {"Authorization": f"Bearer {loaded.api_key}"}
     cache_hits = 0

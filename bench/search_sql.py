@@ -39,8 +39,8 @@ from core.db.urls import libpq_url  # noqa: E402
 from core.ingestion import ingest_file  # noqa: E402
 from core.search import SearchRequest, search, sql  # noqa: E402
 from core.search.classify import classify_query  # noqa: E402
-from core.search.filters import parse_filters  # noqa: E402
-from core.search.service import field_catalog, page_total  # noqa: E402
+from core.search.filters import default_filter_sort, parse_filters, parse_sort  # noqa: E402
+from core.search.service import Fields, page_total, search_fields  # noqa: E402
 from core.tenants.service import create_tenant  # noqa: E402
 
 KEYWORDS = [
@@ -85,22 +85,25 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-async def run_sql(session: AsyncSession, ids: tuple, catalog: dict, req: SearchRequest) -> None:
+async def run_sql(session: AsyncSession, ids: tuple, fields: Fields, req: SearchRequest) -> None:
     """The statements `core.search.search` runs for `req` (full text), without anything around them:
     the page with its records' fields, then a count or estimate only when the page cannot tell the
     total (`page_total`, the same decision search() makes)."""
     tenant_id, collection_id, generation = ids
     plan = classify_query(req.query)
-    conditions = parse_filters(req.filters, catalog)
+    conditions = parse_filters(req.filters, fields.catalog, fields.indexed)
+    sort = parse_sort(req.sort, fields.catalog, fields.indexed)
     params = sql.base_params(tenant_id, collection_id, generation)
     query_plan = plan if plan.text else None
+    if query_plan is None and sort is None:
+        sort = default_filter_sort(conditions)
     for any_word in (False, True):
-        page = sql.page(query_plan, conditions, None, params, limit=req.limit, offset=0, any_word=any_word)
-        page = sql.with_hits(page, None, relevance=query_plan is not None)
+        page = sql.page(query_plan, conditions, sort, params, limit=req.limit, offset=0, any_word=any_word)
+        page = sql.with_hits(page, sort, relevance=query_plan is not None)
         found = (await session.execute(page.clause(), page.params)).all()
         if found or query_plan is None or query_plan.query_type != "keyword":
             break
-    await page_total(session, found, query_plan, conditions, None, params, limit=req.limit, offset=0, any_word=any_word)
+    await page_total(session, found, query_plan, conditions, sort, params, limit=req.limit, offset=0, any_word=any_word)
 
 
 async def bench(url: str, tenant_id: uuid.UUID, collection: str, n: int) -> None:
@@ -109,7 +112,7 @@ async def bench(url: str, tenant_id: uuid.UUID, collection: str, n: int) -> None
     async with AsyncSession(engine) as session:
         row = (await session.execute(sql.COLLECTION, {"tenant": tenant_id, "name": collection})).one()
         ids = (tenant_id, row.id, row.active_generation)
-        catalog = await field_catalog(session, row.id, row.active_generation, row.version)
+        catalog = await search_fields(session, row.id, row.active_generation, row.version)
         part_numbers = list(
             (
                 await session.execute(

@@ -91,6 +91,10 @@ class Settings(BaseSettings):
 
     # search, embeddings, vectors, chat
     search_cache_ttl_s: int = 300
+    # field indexes (core/search/field_indexes.py): active generations of at least this many records
+    # get typed indexes on at most this many catalog fields, built by the Dagster field_index_sensor
+    search_field_index_min_records: int = 50_000
+    search_field_index_max: int = 8
     # load the query embedding model when the API starts (before it serves), so a process's first
     # semantic or hybrid search does not pay the model load
     warm_models: bool = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Row
@@ -15,7 +16,8 @@ from core.records.names import MIN_FUZZY_KEY
 from core.search import hybrid, sql
 from core.search.cache import SearchCache, cache_key, get_search_cache
 from core.search.classify import QueryPlan, classify_query
-from core.search.filters import Condition, Sort, parse_filters, parse_sort
+from core.search.field_indexes import indexed_fields
+from core.search.filters import Condition, Sort, default_filter_sort, parse_filters, parse_sort
 from core.search.request import SearchHit, SearchRequest, SearchResponse, hit_from_row
 
 
@@ -23,36 +25,58 @@ def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 2)
 
 
-async def _total(session: sql.Reader, match: sql.Statement, *, at_least: int = 0) -> int:
-    """Exact up to COUNT_CAP, else the planner's estimate (never below `at_least`, matches already seen)."""
+async def _estimate(session: sql.Reader, match: sql.Statement) -> int:
+    plan = (await session.execute(sql.planner_estimate(match).clause(), match.params)).scalar_one()
+    return int(plan[0]["Plan"]["Plan Rows"]) if isinstance(plan, list) else sql.COUNT_CAP + 1
+
+
+async def _total(
+    session: sql.Reader, match: sql.Statement, *, at_least: int = 0, estimate_first: bool = False
+) -> int:
+    """Exact up to COUNT_CAP, else the planner's estimate (never below `at_least`, matches already seen).
+    `estimate_first`: when the planner's estimate is well past the cap (ESTIMATE_TRUSTED), it is the
+    answer without counting; for filters on indexed fields, whose statistics make it close (counting
+    a thousand of a hundred thousand matches still reads every entry of the index bitmap)."""
+    estimate = None
+    if estimate_first:
+        estimate = await _estimate(session, match)
+        if estimate >= sql.ESTIMATE_TRUSTED:
+            return max(estimate, at_least)
     if at_least <= sql.COUNT_CAP:
         total = (await session.execute(sql.capped_count(match).clause(), match.params)).scalar_one()
         if total <= sql.COUNT_CAP:
             return int(total)
-    plan = (await session.execute(sql.planner_estimate(match).clause(), match.params)).scalar_one()
-    estimate = plan[0]["Plan"]["Plan Rows"] if isinstance(plan, list) else sql.COUNT_CAP + 1
+    if estimate is None:
+        estimate = await _estimate(session, match)
     return int(max(estimate, sql.COUNT_CAP + 1, at_least))
 
 
-_CATALOGS: OrderedDict[tuple[uuid.UUID, int, int], dict[str, list[str]]] = OrderedDict()
+@dataclass(frozen=True, slots=True)
+class Fields:
+    """A generation's field catalog ({field: [kinds]}) and which of its fields have a valid field index."""
+
+    catalog: dict[str, list[str]]
+    indexed: frozenset[str]
+
+
+_FIELDS: OrderedDict[tuple[uuid.UUID, int, int], Fields] = OrderedDict()
 CATALOGS_KEPT = 1024
 
 
-async def field_catalog(
-    session: sql.Reader, collection_id: uuid.UUID, generation: int, version: int
-) -> dict[str, list[str]]:
-    """The generation's field catalog, kept per search version: every write that can change it bumps
-    the version, so a kept catalog is never stale (and a search reads it without planning the
-    aggregate again)."""
+async def search_fields(session: sql.Reader, collection_id: uuid.UUID, generation: int, version: int) -> Fields:
+    """The generation's field catalog and indexed fields, kept per search version: every write that
+    can change them (records, a field index built or dropped) bumps the version, so what is kept is
+    never stale (and a search reads it without planning the aggregate again)."""
     key = (collection_id, generation, version)
-    catalog = _CATALOGS.get(key)
-    if catalog is None:
+    fields = _FIELDS.get(key)
+    if fields is None:
         params = {"collection": collection_id, "generation": generation}
         catalog = (await session.execute(sql.FIELDS, params)).scalar_one()
-        _CATALOGS[key] = catalog
-        while len(_CATALOGS) > CATALOGS_KEPT:
-            _CATALOGS.popitem(last=False)
-    return catalog
+        indexed = await indexed_fields(session, collection_id, generation, catalog)
+        fields = _FIELDS[key] = Fields(catalog, indexed)
+        while len(_FIELDS) > CATALOGS_KEPT:
+            _FIELDS.popitem(last=False)
+    return fields
 
 
 async def _run(
@@ -67,6 +91,8 @@ async def _run(
     filter_score: float = 1.0,
 ) -> tuple[list[Row], bool, int]:
     """One page of rows (id, score, the record's fields), whether more follow, and the total."""
+    if plan is None and sort is None:
+        sort = default_filter_sort(conditions)
     statement = sql.page(
         plan,
         conditions,
@@ -125,7 +151,8 @@ async def page_total(
         total = candidates  # every match was ranked: exact, without scanning the index again
     else:
         match = sql.matches(plan, conditions, params, any_word=any_word)
-        total = await _total(session, match, at_least=candidates)
+        estimate_first = plan is None and bool(conditions) and all(c.indexed for c in conditions)
+        total = await _total(session, match, at_least=candidates, estimate_first=estimate_first)
     return max(total, offset + shown)
 
 
@@ -161,11 +188,11 @@ async def search(
     t0 = time.perf_counter()
     plan = classify_query(request.query)
     if request.filters or request.sort:
-        catalog = await field_catalog(session, collection_id, generation, version)
+        fields = await search_fields(session, collection_id, generation, version)
     else:
-        catalog = {}
-    conditions = parse_filters(request.filters, catalog)
-    sort = parse_sort(request.sort, catalog)
+        fields = Fields({}, frozenset())
+    conditions = parse_filters(request.filters, fields.catalog, fields.indexed)
+    sort = parse_sort(request.sort, fields.catalog, fields.indexed)
     classify_ms = _ms(t0)
 
     # semantic and hybrid answers (core/search/hybrid.py); full text below answers when vectors cannot

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from core.records.names import MIN_PREFIX_KEY
 from core.records.names import name_key as _python_name_key
 from core.search.classify import QueryPlan
+from core.search.field_indexes import field_expression
 from core.search.filters import Condition, Sort
 
 # relevance is ranked over at most this many matches (the exact identifier matches always included);
@@ -23,6 +24,8 @@ from core.search.filters import Condition, Sort
 RANK_CANDIDATES = 2000
 # total_estimate is an exact count up to this many matches, the planner's estimate beyond
 COUNT_CAP = 1_000
+# a planner estimate this far past the cap is taken as the total without counting (indexed filters)
+ESTIMATE_TRUSTED = 10 * COUNT_CAP
 FULLTEXT_SCALE = 0.99  # full-text scores stay below an exact identifier match (1.0)
 
 # the collection, its active generation and its search version (bumped by every write)
@@ -85,20 +88,41 @@ def _conditions(conditions: list[Condition], params: dict[str, Any]) -> str:
     parts: list[str] = []
     for i, cond in enumerate(conditions):
         key, val = f"fk{i}", f"fv{i}"
-        params[key] = cond.field
-        ref = f"r.collection_data -> CAST(:{key} AS text)"
-        if cond.op == "eq":
+        if cond.indexed:
+            # the field index's own expression: the name as a literal (a plain name, see
+            # field_indexes), and equality as `=`, which a btree serves (`@>` on a scalar is the same)
+            ref = field_expression(cond.field)
+        else:
+            params[key] = cond.field
+            ref = f"r.collection_data -> CAST(:{key} AS text)"
+        if cond.op == "eq" and cond.indexed:
+            params[val] = json.dumps(cond.values[0])
+            parts.append(f"{ref} = CAST(:{val} AS jsonb)")
+        elif cond.op == "eq":
             params[val] = json.dumps({cond.field: cond.values[0]})
             parts.append(f"r.collection_data @> CAST(:{val} AS jsonb)")
         elif cond.op == "in":
             params[val] = json.dumps(list(cond.values))
-            parts.append(f"{ref} IN (SELECT jsonb_array_elements(CAST(:{val} AS jsonb)))")
+            parts.append(f"{ref} = ANY(ARRAY(SELECT jsonb_array_elements(CAST(:{val} AS jsonb))))")
         else:
             params[val] = json.dumps(cond.values[0])
-            params[f"ft{i}"] = cond.json_type
-            # the type check keeps comparisons within one JSON type (numbers as numbers)
-            parts.append(f"jsonb_typeof({ref}) = :ft{i} AND {ref} {cond.op} CAST(:{val} AS jsonb)")
+            comparison = f"{ref} {cond.op} CAST(:{val} AS jsonb)"
+            if not cond.single_kind:
+                # the type check keeps comparisons within one JSON type (numbers as numbers)
+                params[f"ft{i}"] = cond.json_type
+                comparison = f"jsonb_typeof({ref}) = :ft{i} AND {comparison}"
+            parts.append(comparison)
     return "".join(f" AND {p}" for p in parts)
+
+
+def _field_index_scope(conditions: list[Condition], sort: Sort | None, params: dict[str, Any]) -> str:
+    """The scope again as literals when a field index may serve the statement: a partial index is
+    used only when the planner can prove its predicate, which bound parameters of a generic plan
+    never prove (uuid and int formatted here, nothing from the request)."""
+    if not any(c.indexed for c in conditions) and not (sort is not None and sort.indexed):
+        return ""
+    collection = uuid.UUID(str(params["collection"]))
+    return f" AND r.collection_id = '{collection}' AND r.generation = {int(params['generation'])}"
 
 
 def _order(sort: Sort | None, *, relevance: bool) -> str:
@@ -116,8 +140,25 @@ def _sort_columns(sort: Sort | None, params: dict[str, Any]) -> str:
         return ""
     if sort.is_column:
         return ", r.name AS sort_name, r.updated_at AS sort_updated"
-    params["sort_key"] = sort.field
-    return ", r.collection_data -> CAST(:sort_key AS text) AS sort_value, r.name AS sort_name, r.updated_at AS sort_updated"
+    if sort.indexed:
+        value = field_expression(sort.field)
+    else:
+        params["sort_key"] = sort.field
+        value = "r.collection_data -> CAST(:sort_key AS text)"
+    return f", {value} AS sort_value, r.name AS sort_name, r.updated_at AS sort_updated"
+
+
+def _indexed_sort(select: str, where: str, sort: Sort) -> str:
+    """`select ... where` in `sort`'s order read from the field's index, to :limit + :offset rows.
+    `ORDER BY f DESC NULLS LAST` is no scan order of an index on (f, id), so the records holding the
+    field and those without it are two legs, each in index order, then merged."""
+    ref = field_expression(sort.field)
+    direction = "DESC" if sort.descending else "ASC"
+    return (
+        f"SELECT * FROM (({select} WHERE {where} AND {ref} IS NOT NULL ORDER BY {ref} {direction}, r.id "
+        f"LIMIT :window) UNION ALL ({select} WHERE {where} AND {ref} IS NULL ORDER BY {ref}, r.id "
+        f"LIMIT :window)) s"
+    )
 
 
 def base_params(tenant_id: uuid.UUID, collection_id: uuid.UUID, generation: int) -> dict[str, Any]:
@@ -200,10 +241,13 @@ def page(
     cap = "" if sort is not None else f" LIMIT {RANK_CANDIDATES}"
     if plan is None:
         params["filter_score"] = filter_score
-        inner = (
-            f"SELECT r.id, CAST(:filter_score AS float8) AS score, 'filter' AS match{cols} "
-            f"FROM records r WHERE {where}"
-        )
+        where += _field_index_scope(conditions, sort, params)
+        select = f"SELECT r.id, CAST(:filter_score AS float8) AS score, 'filter' AS match{cols} FROM records r"
+        if sort is not None and sort.indexed:
+            params["window"] = limit + 1 + offset
+            inner = _indexed_sort(select, where, sort)
+        else:
+            inner = f"{select} WHERE {where}"
         return Statement(
             f"SELECT * FROM ({inner}) m ORDER BY {_order(sort, relevance=False)} LIMIT :limit OFFSET :offset",
             params,
@@ -298,6 +342,7 @@ def matches(
     params = dict(params)
     where = (_SCOPE if plan is None else _SCOPE_AS_FILTER) + _conditions(conditions, params)
     if plan is None:
+        where += _field_index_scope(conditions, None, params)
         return Statement(f"SELECT 1 FROM records r WHERE {where}", params)
     params["q"] = plan.text
     if plan.query_type == "identifier":

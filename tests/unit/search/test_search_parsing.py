@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import yaml
 
 from core.errors import InvalidInput
 from core.search.cache import MemorySearchCache, cache_key
 from core.search.classify import classify_query
-from core.search.filters import Condition, Sort, parse_filters, parse_sort
+from core.search.field_indexes import field_expression, index_name, wanted_fields
+from core.search.filters import Condition, Sort, default_filter_sort, parse_filters, parse_sort
 from core.search.request import SearchHit, SearchRequest, SearchResponse
 
 CATALOG = {
@@ -53,11 +56,12 @@ def test_filters_are_typed_by_the_fields_they_name() -> None:
         CATALOG,
     )
     assert conditions == [
-        Condition("price_eur", "<=", (1.5,), "number"),
-        Condition("price_eur", ">=", (0,), "number"),
+        # the field holds numbers only: the comparison needs no type check
+        Condition("price_eur", "<=", (1.5,), "number", single_kind=True),
+        Condition("price_eur", ">=", (0,), "number", single_kind=True),
         Condition("in_stock", "eq", (True,)),
         Condition("country", "in", ("DE", "FR")),
-        Condition("released", ">", ("2026-01-01",), "string"),
+        Condition("released", ">", ("2026-01-01",), "string", single_kind=True),
         Condition("size", "eq", (8,)),
         # a field whose own name ends in _max is the field, not a range
         Condition("temp_max", "eq", (40,)),
@@ -196,3 +200,32 @@ def test_a_lone_dash_separates_words_and_a_leading_dash_still_excludes() -> None
     assert "-" not in classify_query("Apache Tomcat 10 - Servlet engine -- admin").text
     assert classify_query("bolt -zinc").text == "bolt -zinc"
     assert classify_query("x-response-time").text == "x-response-time"
+
+
+def test_a_mixed_field_keeps_its_type_check_and_indexed_fields_are_marked() -> None:
+    [mixed] = parse_filters({"size_max": 10}, CATALOG)
+    assert (mixed.json_type, mixed.single_kind, mixed.indexed) == ("number", False, False)
+    price, country = parse_filters({"price_eur_max": 1, "country": "DE"}, CATALOG, frozenset({"price_eur", "country"}))
+    assert price.indexed and country.indexed
+    assert parse_sort("-price_eur", CATALOG, frozenset({"price_eur"})) == Sort("price_eur", True, False, True)
+
+
+def test_filter_only_results_follow_the_first_range_filter() -> None:
+    conditions = parse_filters({"country": "DE", "price_eur_max": 5, "released_min": "2026-01-01"}, CATALOG)
+    assert default_filter_sort(conditions) == Sort("price_eur", False, False)
+    assert default_filter_sort(parse_filters({"country": "DE"}, CATALOG)) is None
+
+
+def test_field_indexes_take_single_kind_fields_with_plain_names_typed_first() -> None:
+    catalog = {
+        **CATALOG,
+        "colour": ["string"],
+        "weird'name": ["number"],
+        "notes": ["null", "string"],
+    }
+    assert wanted_fields(catalog, 8) == ["price_eur", "temp_max", "released", "in_stock", "colour", "country", "notes"]
+    assert wanted_fields(catalog, 2) == ["price_eur", "temp_max"]
+    assert field_expression("price_eur") == "(r.collection_data -> 'price_eur')"
+    with pytest.raises(ValueError):
+        field_expression("x'); DROP TABLE records; --")
+    assert index_name(uuid.UUID(int=1), 1, "a") != index_name(uuid.UUID(int=1), 2, "a")
