@@ -76,6 +76,14 @@ REALISTIC_FILTERS = [
     {"section": "python", "price_eur_min": 40},
     {"released_min": "2026-06-01", "country_in": "JP"},
 ]
+# filter-only searches sorted by a field (both directions, with and without a range on it)
+REALISTIC_SORTED = [
+    ({"price_eur_max": 1}, "price_eur"),
+    ({"section": "libs"}, "-price_eur"),
+    ({"country": "JP", "in_stock": True}, "-released"),
+    ({"section": "python"}, "released"),
+    ({"price_eur_min": 10, "price_eur_max": 20}, "-price_eur"),
+]
 _WORD = re.compile(r"[A-Za-z][A-Za-z\-]{3,}")
 _STOP = {"with", "from", "that", "this", "into", "your", "such", "used", "using", "based", "other", "files"}
 
@@ -195,6 +203,8 @@ def build_requests(
     if kind == "filter-only":
         filters = SYNTHETIC_FILTERS if catalog == "synthetic" else REALISTIC_FILTERS
         return [{"filters": rnd.choice(filters)} for _ in range(n)]
+    if kind == "filter+sort":
+        return [dict(zip(("filters", "sort"), rnd.choice(REALISTIC_SORTED))) for _ in range(n)]
     # keyword searches ask for full text: `auto` would make them hybrid (query embedding + vectors),
     # which is not what the SQL side runs
     if catalog == "synthetic":
@@ -381,7 +391,9 @@ async def bench_catalog(catalog: str, loaded: Loaded, base: str, args: argparse.
 
     lines = []
     for concurrency, kind in [
-        (c, k) for c in args.concurrency for k in ("identifier", "keyword", "filter-only")
+        (c, k)
+        for c in args.concurrency
+        for k in ("identifier", "keyword", "filter-only", *(("filter+sort",) if catalog == "realistic" else ()))
     ]:
         bodies = build_requests(catalog, kind, args.queries, samples, rnd)
         await timed(concurrency, bodies[:20], SqlWorker)  # warm up both paths
