@@ -104,17 +104,20 @@ async def read_analyze_request(request: Request[Any, Any, Any]) -> AnalyzeReques
     return AnalyzeRequest(tenant_id=tenant_id, raw_images=raw, notes=notes, keep_images=keep)
 
 
-async def check_images(raw: list[bytes | str]) -> list[CheckedImage]:
-    """Every image decoded and checked, or the first image's 4xx; nothing is analysed before all
-    have passed. Large images decode in a worker thread; small ones (a few ms of work) inline,
-    where the thread hand-off would cost more than the decoding."""
+def _check_all(raw: list[bytes | str]) -> list[CheckedImage]:
     checked = []
     for index, item in enumerate(raw):
         data = decode_text_image(item, index) if isinstance(item, str) else item
         if len(data) > MAX_IMAGE_BYTES:
             raise PayloadTooLarge(f"image {index} exceeds {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
-        if len(data) <= INLINE_CHECK_BYTES:
-            checked.append(check_image(data, index))
-        else:
-            checked.append(await asyncio.to_thread(check_image, data, index))
+        checked.append(check_image(data, index))
     return checked
+
+
+async def check_images(raw: list[bytes | str]) -> list[CheckedImage]:
+    """Every image decoded and checked, or the first failing image's 4xx; nothing is analysed before
+    all have passed. All in one worker thread hop; small requests (a few ms of work) inline, where
+    the hand-off would cost more than the decoding."""
+    if sum(len(item) for item in raw) <= INLINE_CHECK_BYTES:
+        return _check_all(raw)
+    return await asyncio.to_thread(_check_all, raw)

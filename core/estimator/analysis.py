@@ -219,6 +219,11 @@ class EstimateBuilder:
                 "summary": self.summary}
 
 
+def analyze_image(builder: EstimateBuilder, provider: VisionProvider, image: CheckedImage) -> dict[str, Any]:
+    """Detect what is in `image`, add it to `builder` and return the `image` event's payload (blocking)."""
+    return builder.add_image(image, provider.detect(image.rgb))
+
+
 SaveEstimate = Callable[[EstimateBuilder], Awaitable[None]]
 
 
@@ -229,8 +234,10 @@ async def analyze_events(images: list[CheckedImage], provider: VisionProvider, *
     builder = EstimateBuilder(estimate_id, len(images))
     yield StreamEvent("start", {"estimateId": str(estimate_id), "images": len(images)})
     for image in images:
-        detections = await asyncio.to_thread(provider.detect, image.rgb)
-        yield StreamEvent("image", builder.add_image(image, detections))
+        # detection and what follows from it (sizes, colour signatures) in one hop: the images are
+        # analysed one after another, so the builder is never touched by two threads at once
+        payload = await asyncio.to_thread(analyze_image, builder, provider, image)
+        yield StreamEvent("image", payload)
     items, summary = builder.finish()
     for item in items:
         yield StreamEvent("item", item)

@@ -1,7 +1,8 @@
 """Stored estimates, per tenant. Reads never cross tenants: another tenant's estimate is NotFound.
 
-Sync functions on a `Session` that never commit (core/db/README.md): the handler (or, for the save,
-the response stream) crosses to them with `run_in_worker_session` and owns the commit.
+Functions that never commit (core/db/README.md): the reads are sync on a `Session`, which the
+handler reaches with `run_in_worker_session`; the save is async on the caller's `AsyncSession` (one
+of the hot paths that README names), and the response stream that calls it owns the commit.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from core.db.models import Estimate, EstimateImage
@@ -32,19 +34,21 @@ class StoredEstimate:
     images_kept: int
 
 
-def save_estimate(session: Session, *, tenant_id: uuid.UUID, estimate_id: uuid.UUID, provider: str,
-                  result: dict[str, Any], notes: str | None, images: list[CheckedImage],
-                  keep_images: bool) -> Estimate:
-    """Add the estimate (and its photos when `keep_images`) to the session; not committed."""
+async def save_estimate(session: AsyncSession, *, tenant_id: uuid.UUID, estimate_id: uuid.UUID, provider: str,
+                        result: dict[str, Any], notes: str | None, images: list[CheckedImage],
+                        keep_images: bool) -> Estimate:
+    """Write the estimate (and its photos when `keep_images`) in the session's transaction; not
+    committed. Async on the caller's session, unlike the reads: it is on every analysis' path, where a
+    worker-thread session's hand-offs cost more than the INSERT (bench/README.md, Estimator)."""
     row = Estimate(id=estimate_id, tenant_id=tenant_id, provider=provider, image_count=len(images),
                    notes=notes, images_kept=keep_images, result=result)
     session.add(row)
     if keep_images:
-        session.flush()
+        await session.flush()  # the photos' foreign key needs the estimate first
         session.add_all(EstimateImage(estimate_id=estimate_id, position=img.index, tenant_id=tenant_id,
                                       content_type=img.content_type, sha256=img.sha256, data=img.data)
                         for img in images)
-    session.flush()
+    await session.flush()
     return row
 
 

@@ -110,8 +110,8 @@ class NanoDetProvider(VisionProvider):
 
     def preprocess(self, image: Image.Image) -> np.ndarray:
         """The model's input tensor (1, 3, 416, 416) for `image`."""
-        resized = np.asarray(image.convert("RGB").resize((self.SIZE, self.SIZE), Image.Resampling.BILINEAR),
-                             dtype=np.float32)
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
+        resized = np.asarray(rgb.resize((self.SIZE, self.SIZE), Image.Resampling.BILINEAR), dtype=np.float32)
         x = (resized[..., ::-1] - self.MEAN) / self.STD
         return np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)
 

@@ -73,6 +73,8 @@ def test_text_forms_base64_and_data_urls_but_no_remote_urls() -> None:
     png = photo_bytes("coffee.png")
     assert decode_text_image(b64(png), 0) == png
     assert decode_text_image(data_url(png), 0) == png
+    wrapped = "\r\n".join(b64(png)[i:i + 76] for i in range(0, len(b64(png)), 76))  # as MIME tools wrap it
+    assert decode_text_image(wrapped, 0) == png
     for url in ("http://example.com/a.jpg", "https://example.com/a.jpg", "HTTPS://x/y.png", "file:///etc/passwd"):
         with pytest.raises(InvalidInput, match="remote URLs"):
             decode_text_image(url, 0)
@@ -80,6 +82,8 @@ def test_text_forms_base64_and_data_urls_but_no_remote_urls() -> None:
         decode_text_image("data:text/html;base64,PGgxPg==", 0)
     with pytest.raises(InvalidInput, match="base64"):
         decode_text_image("not base64 at all!", 0)
+    with pytest.raises(InvalidInput, match="base64"):
+        decode_text_image(b64(png) + "=", 0)  # padding past the end
 
 
 def test_one_to_ten_images() -> None:
