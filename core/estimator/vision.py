@@ -187,12 +187,13 @@ VISION_PROMPT = (
 
 class OpenAIVisionProvider(VisionProvider):
     """An OpenAI-compatible `/chat/completions` endpoint that accepts image parts and a
-    `json_schema` response format."""
+    `json_schema` response format. An unreachable, silent (`timeout`), failing or off-schema endpoint
+    is `Unavailable` (503) with the reason."""
 
     name = "openai"
 
     def __init__(self, url: str, model: str, api_key: str | None = None, *, timeout: float = 60.0,
-                 threshold: float = 0.3) -> None:
+                 threshold: float = 0.3, max_tokens: int = 2048) -> None:
         import httpx
 
         base = url.rstrip("/")
@@ -201,29 +202,43 @@ class OpenAIVisionProvider(VisionProvider):
         self._http = httpx.Client(timeout=timeout, headers=headers)
         self.model = model
         self.threshold = threshold
+        self.max_tokens = max_tokens  # ~40 tokens an item; an answer cut short is off-schema (503)
 
-    def detect(self, image: Image.Image) -> list[Detection]:
-        import httpx
-
+    def request_body(self, image: Image.Image) -> dict[str, Any]:
+        """The chat-completions request for `image`: the prompt, the photo as a JPEG data URL, and
+        the answer's JSON schema."""
         buf = io.BytesIO()
         image.convert("RGB").save(buf, format="JPEG", quality=88)
         data_url = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
-        body = {
+        return {
             "model": self.model,
             "temperature": 0,
+            "max_tokens": self.max_tokens,
             "messages": [{"role": "user", "content": [
                 {"type": "text", "text": VISION_PROMPT},
                 {"type": "image_url", "image_url": {"url": data_url}},
             ]}],
             "response_format": {"type": "json_schema", "json_schema": VISION_SCHEMA},
         }
+
+    def complete(self, body: dict[str, Any], size: tuple[int, int]) -> list[Detection]:
+        """Send `body` and read the answer as detections in an image of `size` pixels."""
+        import httpx
+
         try:
             response = self._http.post(self._endpoint, json=body)
         except httpx.HTTPError as exc:
             raise Unavailable(f"the vision model cannot be reached ({type(exc).__name__})") from None
         if response.status_code >= 400:
             raise Unavailable(f"the vision model answered {response.status_code}")
-        return parse_openai_answer(response.json(), image.size, self.threshold)
+        try:
+            payload = response.json()
+        except ValueError:
+            raise Unavailable("the vision model's answer is not JSON") from None
+        return parse_openai_answer(payload, size, self.threshold)
+
+    def detect(self, image: Image.Image) -> list[Detection]:
+        return self.complete(self.request_body(image), image.size)
 
     def close(self) -> None:
         self._http.close()

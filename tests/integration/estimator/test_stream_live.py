@@ -1,6 +1,6 @@
 """The estimate stream over a real HTTP server: an image's event leaves as soon as that image is
 analysed, a provider failure after the stream opened is an `error` then `done` (nothing stored),
-and the OpenAI-compatible provider against a local OpenAI-style server."""
+and the OpenAI-compatible provider against a scripted OpenAI-style server."""
 
 from __future__ import annotations
 
@@ -105,8 +105,9 @@ async def test_a_failure_after_the_stream_opened_is_an_error_event_and_nothing_i
 
 
 async def test_openai_provider_sends_the_image_and_schema_and_reads_the_answer() -> None:
-    """Against a local server speaking the OpenAI chat-completions protocol (a scripted peer: no
-    vision model can run on this machine), answering as a model following the schema would."""
+    """Against a local server speaking the OpenAI chat-completions protocol with a scripted answer
+    (no vision model installs offline here; the real-server tests are in test_vision_peer.py),
+    answering as a model that can see would: the photo's part, the key and the parsing."""
     received: list[dict[str, Any]] = []
 
     @post("/v1/chat/completions", status_code=200)
