@@ -136,10 +136,19 @@ def test_export_start_progress_and_download(page, tenant, tmp_path, database_url
     page.get_by_role("link", name="Exports").click()
     page.get_by_label("Collection").select_option("stock")
     page.get_by_label("Format").select_option("csv")
+    page.get_by_role("button", name="Start export").click()
+    expect(page.get_by_text("started.", exact=False)).to_be_visible()
+    job = page.locator("ul.jobs li").filter(has_text="stock.csv")
+    bar = page.get_by_label("Progress of stock.csv")
+    expect(job).to_contain_text("processing")  # no run serves it yet: no link to a file that is not there
+    assert bar.get_attribute("value") == "0"
+    expect(page.get_by_role("link", name="Download stock.csv")).to_have_count(0)
+    screenshot(page, "exports-processing")
     with export_daemon(database_url):
-        page.get_by_role("button", name="Start export").click()
         link = page.get_by_role("link", name="Download stock.csv")
         expect(link).to_be_visible(timeout=60_000)
+    expect(job).to_contain_text("completed: 12 of 12 rows")
+    assert bar.get_attribute("value") == bar.get_attribute("max")
     screenshot(page, "exports")
     with page.expect_download() as info:
         link.click()

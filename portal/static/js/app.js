@@ -9,6 +9,7 @@ import { keysPage, accountsPage, usagePage } from "./pages/admin.js";
 import { notFoundPage } from "./pages/notfound.js";
 import { estimatorPage } from "./pages/estimator.js";
 import { documentsPage } from "./pages/documents.js";
+import { chatPage } from "./pages/chat.js";
 
 export const BASE = "/portal";
 const main = document.getElementById("main");
@@ -33,6 +34,8 @@ const ROUTES = [
   ["/usage", usagePage],
   ["/estimator", estimatorPage],
   ["/documents", documentsPage],
+  ["/chat", chatPage, { scope: "chat:read" }],
+  ["/chat/:id", chatPage, { scope: "chat:read" }],
 ];
 
 // navigation entries: label, path, the scope that makes them useful
@@ -44,6 +47,7 @@ const NAV = [
   ["API keys", "/keys", "admin"],
   ["Accounts", "/accounts", "admin"],
   ["Documents", "/documents", "tenant:read"],
+  ["Chat", "/chat", "chat:read"],
   ["Estimator", "/estimator", "tenant:read"],
   ["Usage", "/usage", "tenant:read"],
 ];

@@ -149,7 +149,7 @@ export async function connectorPage(main, { id }) {
       h("dt", {}, "Kind"), h("dd", {}, c.connector_type),
       h("dt", {}, "Collection"), h("dd", {}, link(`/collections/${encodeURIComponent(c.vertical)}`, c.vertical)),
       h("dt", {}, "Record type"), h("dd", {}, c.entity_type),
-      h("dt", {}, "Credentials"), h("dd", {}, String(c.connection_config)),
+      h("dt", {}, "Credentials"), h("dd", {}, c.connection_config === "***REDACTED***" ? "stored encrypted, never shown" : String(c.connection_config)),
       h("dt", {}, "Query"), h("dd", {}, h("code", {}, c.query)),
       h("dt", {}, "Schedule"), h("dd", {}, c.schedule || "none"),
       h("dt", {}, "Last pull"), h("dd", {}, statusText(c)),

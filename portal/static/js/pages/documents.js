@@ -12,6 +12,23 @@ export async function documentsPage(main) {
   const status = notice();
   const accounts = unwrap(await api("GET", `/tenants/${tenant}/accounts`, { query: { limit: 100 } }));
   const account = h("select", { name: "account" }, accounts.map((a) => h("option", { value: a.id }, `${a.email} (${a.role})`)));
+  // `?file=ID&page=N` (a chat citation's link): that file's account is picked and its row marked
+  const wanted = new URLSearchParams(location.search);
+  const target = wanted.get("file");
+  const targetPage = wanted.get("page");
+  const cited = h("p", { class: "notice", role: "status" });
+  if (target) {
+    const found = unwrap(await api("GET", `/tenants/${tenant}/store`)).files.find((f) => f.id === target);
+    if (found) {
+      account.value = found.accountId;
+      cited.className = "notice info cited";
+      replace(cited, `Cited source: ${found.name}`, targetPage ? `, page ${targetPage}` : "",
+        found.pages ? ` (of ${num(found.pages)} page${found.pages === 1 ? "" : "s"})` : "", ".");
+    } else {
+      cited.className = "notice warn";
+      replace(cited, "The cited file is no longer in the RAG store.");
+    }
+  }
   const files = h("tbody", {});
   const progressBox = h("div", { class: "card", "aria-live": "polite" });
   const storeBox = h("div", {});
@@ -56,7 +73,9 @@ export async function documentsPage(main) {
         } catch (err) { say(err); }
       } }, "Delete"));
     }
-    return h("tr", { class: f.excluded ? "revoked" : "" }, h("th", { scope: "row" }, f.name), h("td", { class: "n" }, size(f.sizeBytes)),
+    const isTarget = f.id === target;
+    return h("tr", { class: `${f.excluded ? "revoked" : ""}${isTarget ? " target" : ""}`, "aria-current": isTarget ? "true" : null },
+      h("th", { scope: "row" }, f.name, isTarget && targetPage ? h("span", { class: "meta" }, ` · page ${targetPage}`) : null), h("td", { class: "n" }, size(f.sizeBytes)),
       h("td", {}, f.excluded ? "excluded" : f.status, f.error ? ` (${f.error})` : ""),
       h("td", { class: "n" }, num(f.chunks)), h("td", {}, when(f.syncedAt)), h("td", {}, actions));
   }
@@ -131,7 +150,7 @@ export async function documentsPage(main) {
   if (p.status === "in_progress") watch();
   replace(main, h("h1", {}, "Documents and RAG store"),
     accounts.length ? field("Account", account) : h("p", {}, "Create an account first (Accounts page)."),
-    status, storeBox,
+    target ? cited : null, status, storeBox,
     h("div", { class: "scroll" }, h("table", {}, h("caption", {}, "Files of this account"),
       h("thead", {}, h("tr", {}, ["Name", "Size", "State", "Chunks", "Synced", ""].map((t) => h("th", { scope: "col" }, t)))), files)),
     write && accounts.length ? form : null,

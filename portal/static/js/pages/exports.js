@@ -25,7 +25,7 @@ export async function exportsPage(main) {
       try {
         const s = unwrap(await api("GET", `/export/${encodeURIComponent(exportId)}/status`));
         if (s.total) { bar.max = String(s.total); bar.value = String(s.progress || 0); }
-        replace(text, `${s.status}: ${num(s.progress)}${s.total ? ` of ${num(s.total)}` : ""} rows`);
+        replace(text, s.progress == null ? s.status : `${s.status}: ${num(s.progress)}${s.total ? ` of ${num(s.total)}` : ""} rows`);
         if (s.status === "completed") {
           clearInterval(timer);
           bar.max = "1"; bar.value = "1";
