@@ -110,6 +110,16 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+def unnamed_controls(page) -> list[str]:
+    """The form controls and links on the page that a screen reader could not name (no label, no
+    aria-label, no text); hidden ones do not count."""
+    return page.evaluate("""[...document.querySelectorAll('input, select, textarea, button, a[href]')]
+        .filter(el => el.getClientRects().length && el.type !== 'hidden')
+        .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                      && !el.getAttribute('aria-labelledby') && !el.textContent.trim())
+        .map(el => el.outerHTML.slice(0, 120))""")
+
+
 def register(base_url: str, prefix: str = "portal") -> Tenant:
     """A new tenant with its first (admin) key, through the API."""
     name = f"{prefix}-{uuid.uuid4().hex[:8]}"

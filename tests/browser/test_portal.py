@@ -18,7 +18,7 @@ from core.embeddings.factory import get_embedding_provider
 from core.embeddings.pipeline import run_embedding_pipeline
 from core.settings import Settings
 from core.vectors.factory import get_vector_index
-from tests.browser.conftest import Tenant, register, screenshot, sign_in
+from tests.browser.conftest import Tenant, register, screenshot, sign_in, unnamed_controls
 
 SCRIPT_NAME = "<script>window.__pwned = 1</script><img src=x onerror=window.__pwned=2>"
 
@@ -57,6 +57,8 @@ def test_upload_search_with_a_filter_and_open_a_record(page, tenant, tmp_path):
     screenshot(page, "upload")
 
     page.get_by_role("link", name="Collections", exact=True).click()
+    expect(page.get_by_role("row").filter(has_text="hardware")).to_contain_text("30")
+    screenshot(page, "collections")
     page.get_by_role("link", name="hardware").click()
     page.get_by_label("Search", exact=True).fill("bolt")
     # filters come from the field catalog: price is a number (min/max), color a pick list, in_stock a toggle
@@ -250,15 +252,35 @@ def test_another_tenants_ids_give_the_404_page(page, tenant, base_url, tmp_path)
     screenshot(page, "not-found")
 
 
+def fits_a_phone_and_is_labelled(page, name: str) -> None:
+    page.locator("main h1").wait_for()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"{name} scrolls sideways on a phone ({width}px)"
+    assert unnamed_controls(page) == [], f"{name} has controls without a name"
+    screenshot(page, f"phone-{name}")
+
+
 @pytest.mark.phone
-def test_pages_on_a_phone_sized_screen(page, tenant, tmp_path):
+def test_every_page_fits_a_phone_sized_screen_and_is_labelled(page, tenant, tmp_path, base_url):
+    page.goto("/portal/")
+    fits_a_phone_and_is_labelled(page, "sign-in")
+    account = httpx.post(f"{base_url}/api/v1/tenants/{tenant.tenant_id}/accounts", headers=tenant.headers,
+                         json={"email": f"p-{uuid.uuid4().hex[:6]}@example.com", "name": "P", "role": "member"})
+    assert account.status_code == 201, account.text
     sign_in(page, tenant.key)
     upload_catalog(page, tmp_path, "phone")
-    for name, path in (("collections", "/portal/collections"), ("search", "/portal/collections/phone"),
-                       ("connectors", "/portal/connectors"), ("usage", "/portal/usage"),
-                       ("accounts", "/portal/accounts"), ("keys", "/portal/keys")):
+    fits_a_phone_and_is_labelled(page, "upload")
+    page.goto("/portal/collections/phone")
+    page.get_by_label("Search", exact=True).fill("M4")
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.get_by_role("table").filter(has_text="Score").wait_for()
+    fits_a_phone_and_is_labelled(page, "search")
+    page.get_by_role("link", name="Hex bolt M4").click()
+    fits_a_phone_and_is_labelled(page, "record")
+    for name, path in (("collections", "/portal/collections"), ("replace", "/portal/collections/phone/replace"),
+                       ("connectors", "/portal/connectors"), ("exports", "/portal/exports"),
+                       ("keys", "/portal/keys"), ("accounts", "/portal/accounts"),
+                       ("documents", "/portal/documents"), ("chat", "/portal/chat"),
+                       ("estimator", "/portal/estimator"), ("usage", "/portal/usage")):
         page.goto(path)
-        page.locator("main h1").wait_for()
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= 390, f"{name} scrolls sideways on a phone ({width}px)"
-        screenshot(page, f"phone-{name}")
+        fits_a_phone_and_is_labelled(page, name)
