@@ -155,4 +155,4 @@ def test_the_chat_on_a_phone_sized_screen(page, tenant, base_url, sync_engine, a
     expect(page.get_by_role("link", name="Source 1: harbour.pdf, page 2")).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the chat scrolls sideways on a phone ({width}px)"
-    screenshot(page, "phone-chat")
+    screenshot(page, "phone-chat-answer")
