@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.app import create_app  # noqa: E402
+from bench.api_process import start_api as serve_api  # noqa: E402
 from core.db.embedded import ensure_database, start_embedded_server, stop_embedded_server  # noqa: E402
 from core.db.migrate import upgrade  # noqa: E402
 from core.estimator.detector_setup import installed_model  # noqa: E402
@@ -47,7 +48,6 @@ from core.estimator.images import check_image  # noqa: E402
 from core.estimator.vision import NanoDetProvider  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from tests.estimator_photos import photo_bytes  # noqa: E402
-from tests.loopback import free_port  # noqa: E402
 
 PHOTOS = [("coffee.png", "PNG"), ("motorcycle_left.png", "JPEG"), ("astronaut.png", "WEBP")]
 LIMITS = {"KARIZ_DEFAULT_PER_MINUTE_LIMIT": "10000000", "KARIZ_DEFAULT_DAILY_LIMIT": "10000000"}
@@ -55,26 +55,9 @@ SECRET = "bench-secret-at-least-32-bytes-long-xx"
 
 
 def start_api(database_url: str, workdir: Path) -> tuple[subprocess.Popen, str]:
-    """The API under uvicorn in its own process; its base URL once it answers."""
-    port = free_port()
-    env = {**os.environ, **LIMITS, "DATABASE_URL": database_url, "KARIZ_DATA_DIR": str(workdir / "data"),
-           "KARIZ_ENV": "development", "KARIZ_JWT_SECRET": SECRET, "KARIZ_WARM_MODELS": "false"}
-    env.pop("REDIS_URL", None)
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "uvicorn"), "--factory", "api.app:app_factory",
-                             "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning"],
-                            cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            raise SystemExit("the API did not start")
-        time.sleep(0.2)
-    proc.terminate()
-    raise SystemExit("the API did not answer")
+    return serve_api({**LIMITS, "DATABASE_URL": database_url, "KARIZ_DATA_DIR": str(workdir / "data"),
+                      "KARIZ_ENV": "development", "KARIZ_JWT_SECRET": SECRET, "KARIZ_WARM_MODELS": "false"},
+                     tries=600)
 
 
 def ms(values: list[float]) -> str:

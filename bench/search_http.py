@@ -36,7 +36,6 @@ import json
 import os
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,7 +46,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,6 +53,7 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.api_process import start_api as serve_api  # noqa: E402
 from bench.ingest_csv import COUNTRIES, apt_catalog_csv, synthetic_csv  # noqa: E402
 from bench.search_sql import FILTERS as SYNTHETIC_FILTERS  # noqa: E402
 from bench.search_sql import KEYWORDS as SYNTHETIC_KEYWORDS  # noqa: E402
@@ -204,7 +203,7 @@ def build_requests(
         filters = SYNTHETIC_FILTERS if catalog == "synthetic" else REALISTIC_FILTERS
         return [{"filters": rnd.choice(filters)} for _ in range(n)]
     if kind == "filter+sort":
-        return [dict(zip(("filters", "sort"), rnd.choice(REALISTIC_SORTED))) for _ in range(n)]
+        return [dict(zip(("filters", "sort"), rnd.choice(REALISTIC_SORTED), strict=True)) for _ in range(n)]
     # keyword searches ask for full text: `auto` would make them hybrid (query embedding + vectors),
     # which is not what the SQL side runs
     if catalog == "synthetic":
@@ -254,51 +253,9 @@ def pct(values: list[float], p: float) -> float:
 # the API server
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_api(url: str, workdir: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "KARIZ_DATA_DIR": str(workdir / "data"),
-        "KARIZ_SEARCH_CACHE_TTL_S": "0",
-        "KARIZ_ENV": "development",
-    }
-    env.pop("REDIS_URL", None)
-    uvicorn = Path(sys.executable).parent / "uvicorn"
-    proc = subprocess.Popen(
-        [
-            str(uvicorn),
-            "--factory",
-            "api.app:app_factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        cwd=Path(__file__).resolve().parent.parent,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            raise SystemExit("the API did not start")
-        time.sleep(0.2)
-    proc.terminate()
-    raise SystemExit("the API did not answer")
+    return serve_api({"DATABASE_URL": url, "KARIZ_DATA_DIR": str(workdir / "data"),
+                      "KARIZ_SEARCH_CACHE_TTL_S": "0", "KARIZ_ENV": "development"})
 
 
 class ThinHttpClient:
