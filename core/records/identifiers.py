@@ -169,3 +169,25 @@ def extract_identifiers(name: str, data: Mapping[str, Any] | None) -> list[str]:
     exact = [i for i in out if not i.endswith(PART_MARK)]
     parts = [i for i in out if i.endswith(PART_MARK) and i[:-1] not in out]
     return (exact + parts)[:MAX_IDENTIFIERS]
+
+
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def one_typo_variants(identifier: str) -> list[str]:
+    """Every normalised identifier one typo from `identifier` (a character added, dropped or replaced,
+    or two neighbours swapped), itself excluded: what a misspelt part number may have been meant as.
+    A normalised identifier of n characters has about 72n of them (some 600 for `SSM840A2`)."""
+    variants: dict[str, None] = {}
+    for i in range(len(identifier) + 1):
+        head, tail = identifier[:i], identifier[i:]
+        for ch in _ALPHABET:
+            variants[head + ch + tail] = None  # added
+            if tail:
+                variants[head + ch + tail[1:]] = None  # replaced
+        if tail:
+            variants[head + tail[1:]] = None  # dropped
+        if len(tail) >= 2:
+            variants[head + tail[1] + tail[0] + tail[2:]] = None  # swapped
+    variants.pop(identifier, None)
+    return list(variants)

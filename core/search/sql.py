@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from core.records.identifiers import one_typo_variants
 from core.records.names import MIN_PREFIX_KEY
 from core.records.names import name_key as _python_name_key
 from core.search.classify import QueryPlan
@@ -185,6 +186,19 @@ _FUZZY = (
     f"<= CASE WHEN length({_ROW_KEY}) = length({_QUERY_KEY}) THEN 2 ELSE 1 END"
 )
 FUZZY_SCORE = 0.9
+#: a misspelt or partial identifier: candidates are records holding one of the query's one-typo
+#: variants (the identifiers' GIN, exact lookups) or whose identifiers' trigrams hold the query's
+#: (ix_records_identifier_trgm, migration 0017, for a part of an identifier: `840A2` of `SSM840A2`);
+#: each is confirmed identifier by identifier and scored by its closest one (a typo above a part)
+_QUERY_IDENTIFIER = "CAST(:identifier AS text)"
+_IDENTIFIER_CANDIDATE = (
+    "r.identifiers <> '{}' AND (r.identifiers && CAST(:typos AS text[]) "
+    f"OR {_QUERY_IDENTIFIER} <% kariz_identifier_text(r.identifiers))"
+)
+_CLOSEST_IDENTIFIER = (
+    f"SELECT max(similarity(i, {_QUERY_IDENTIFIER})) AS similar FROM unnest(r.identifiers) i "
+    f"WHERE i = ANY(CAST(:typos AS text[])) OR (right(i, 1) <> '*' AND strpos(i, {_QUERY_IDENTIFIER}) > 0)"
+)
 
 
 def _name_legs(where: str, cols: str, *, prefix: bool) -> list[str]:
@@ -308,21 +322,25 @@ def exact_names(plan: QueryPlan, conditions: list[Condition], params: dict[str, 
 
 def fuzzy(plan: QueryPlan, conditions: list[Condition], sort: Sort | None, params: dict[str, Any], *,
           limit: int, offset: int) -> Statement:
-    """(id, score, match) of records whose name key is one edit from the query's (`fuzzy`): the
-    answer when nothing else matched."""
+    """(id, score, match) of records whose name key is one edit from the query's, and for identifier
+    plans records with an identifier one typo from the query's or containing it (all `fuzzy`, below
+    every match of the query as written): the answer when nothing else matched."""
     params = dict(params, q=plan.text, limit=limit + 1, offset=offset)
     where = _SCOPE_AS_FILTER + _conditions(conditions, params)
     cols = _sort_columns(sort, params)
-    inner = (
-        f"SELECT r.id, CAST({FUZZY_SCORE} AS float8) * similarity({_ROW_KEY}, {_QUERY_KEY}) AS score, "
-        f"'fuzzy' AS match{cols} FROM records r "
-        f"WHERE {where} AND {_FUZZY} LIMIT {RANK_CANDIDATES}"
-    )
-    return Statement(
-        f"SELECT *, {_CANDIDATES} FROM ({inner}) m ORDER BY {_order(sort, relevance=True)} "
-        "LIMIT :limit OFFSET :offset",
-        params,
-    )
+    legs = [
+        f"(SELECT r.id, CAST({FUZZY_SCORE} AS float8) * similarity({_ROW_KEY}, {_QUERY_KEY}) AS score, "
+        f"'fuzzy' AS match{cols} FROM records r WHERE {where} AND {_FUZZY} LIMIT {RANK_CANDIDATES})"
+    ]
+    if plan.query_type == "identifier" and plan.identifier:
+        params["identifier"] = plan.identifier
+        params["typos"] = one_typo_variants(plan.identifier)
+        legs.append(
+            f"(SELECT r.id, CAST({FUZZY_SCORE} AS float8) * ci.similar AS score, 'fuzzy' AS match{cols} "
+            f"FROM records r, LATERAL ({_CLOSEST_IDENTIFIER}) ci "
+            f"WHERE {where} AND {_IDENTIFIER_CANDIDATE} AND ci.similar IS NOT NULL LIMIT {RANK_CANDIDATES})"
+        )
+    return Statement(_ranked(legs, sort), params)
 
 
 def with_hits(page_statement: Statement, sort: Sort | None, *, relevance: bool) -> Statement:

@@ -163,6 +163,56 @@ async def test_a_standard_is_an_identifier(async_engine, catalog) -> None:
     assert response.results[0].name == "Zinc Hex Head Bolt M8x40 DIN 933" and response.results[0].score == 1.0
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("SS-M8-40-A3", "Stainless Steel Hex Head Bolt M8x40 ISO 4017"),  # a character replaced
+        ("TI-M6-02", "Titanium Socket Cap Screw M6x20"),  # two neighbours swapped
+        ("ZN-M-40", "Zinc Hex Head Bolt M8x40 DIN 933"),  # a character dropped (ZN-M8-40)
+        ("W-M8-1255", "Washer M8 DIN 125"),  # a character added
+        ("M8-50-A2", "Stainless Steel Hex Head Bolt M8x50 ISO 4017"),  # the end of SS-M8-50-A2
+    ],
+)
+async def test_a_misspelt_or_partial_part_number_finds_its_record_flagged_fuzzy(
+    async_engine, catalog, query, expected
+) -> None:
+    response = await _search(async_engine, catalog, query=query)
+    assert _names(response)[0] == expected
+    assert response.results[0].match == "fuzzy" and response.results[0].score < 1.0
+    assert response.to_dict()["metadata"]["fuzzy_match_used"] is True
+
+
+async def test_a_typo_finds_only_what_is_one_typo_away(async_engine, catalog) -> None:
+    # SS-M8-40-A3 is one typo from SS-M8-40-A2, two from SS-M8-50-A2
+    response = await _search(async_engine, catalog, query="SS-M8-40-A3")
+    assert _names(response) == ["Stainless Steel Hex Head Bolt M8x40 ISO 4017"]
+    # two typos are not one
+    assert (await _search(async_engine, catalog, query="SS-M9-41-A2")).results == []
+
+
+async def test_the_exact_part_number_is_never_a_fuzzy_match(async_engine, catalog) -> None:
+    # SS-M8-50-A2 is one typo from SS-M8-40-A2, yet the exact record alone answers, at 1.0
+    response = await _search(async_engine, catalog, query="SS-M8-50-A2")
+    first = response.results[0]
+    assert (first.name, first.score, first.match) == ("Stainless Steel Hex Head Bolt M8x50 ISO 4017", 1.0, "identifier")
+    assert "fuzzy" not in {h.match for h in response.results}
+    assert "fuzzy_match_used" not in response.to_dict()["metadata"]
+
+
+async def test_fuzzy_part_numbers_stay_inside_the_tenant_and_its_active_records(async_engine, catalog) -> None:
+    # the other tenant's SS-M8-40-A2 is one typo away too, and never shown
+    mine = await _search(async_engine, catalog, query="SS-M8-40-A3")
+    assert "Secret Bolt SS-M8-40-A2" not in _names(mine)
+    theirs = await _search(async_engine, catalog, collection="secret", tenant=catalog.other_tenant_id, query="ZN-M8-41")
+    assert theirs.results == []
+    # one typo from the archived SS-M8-99 and from the staged SS-M8-77
+    assert (await _search(async_engine, catalog, query="SS-M8-98")).results == []
+    assert (await _search(async_engine, catalog, query="SS-M8-78")).results == []
+    # a filter still narrows a fuzzy answer
+    narrowed = await _search(async_engine, catalog, query="SS-M8-40-A3", filters={"country": "FR"})
+    assert "fuzzy" not in {h.match for h in narrowed.results}
+
+
 async def test_keywords_rank_full_text_matches_with_scores_between_zero_and_one(
     async_engine, catalog
 ) -> None:

@@ -69,6 +69,16 @@ async def test_identifier_query_scores_one_and_ranks_first(live_client, shop) ->
     assert {"classify_ms", "search_ms", "hydrate_ms"} <= set(timings)
 
 
+async def test_a_misspelt_part_number_is_found_and_says_fuzzy(live_client, shop) -> None:
+    body = (await search(live_client, shop, query="SC-M6-20-192")).json()  # 9 and 2 swapped
+    assert body["results"][0]["collection_data"]["part_number"] == "SC-M6-20-129"
+    assert body["results"][0]["match"] == "fuzzy" and body["results"][0]["score"] < 1.0
+    assert body["metadata"]["fuzzy_match_used"] is True
+    got = (await live_client.get(f"{V1}/search/manufacturing", params={"q": "TR-M10-100O"},
+                                 headers=shop.headers)).json()  # a letter O for the zero
+    assert [r["collection_data"]["part_number"] for r in got["results"]] == ["TR-M10-1000"]
+
+
 async def test_keyword_search_with_typed_filters_sort_and_paging(live_client, shop) -> None:
     body = (await search(live_client, shop, query="M8", filters={"price_eur_min": 0.025, "country": "DE"},
                          sort="-price_eur", limit=1)).json()

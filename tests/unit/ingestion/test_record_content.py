@@ -6,7 +6,7 @@ import pytest
 
 from core.records import content_hash, extract_identifiers, looks_like_identifier, normalize_identifier
 from core.records.content import value_kind
-from core.records.identifiers import leading_parts
+from core.records.identifiers import leading_parts, one_typo_variants
 
 
 def test_content_hash_ignores_key_order_and_sees_every_part() -> None:
@@ -60,6 +60,15 @@ def test_leading_parts_of_codes() -> None:
     assert leading_parts("SS-M8-40-A2") == ["SSM8*", "SSM840*"]
     assert leading_parts("10204:2004") == []  # digits only: no part a person would type
     assert leading_parts("M8") == []
+
+
+def test_one_typo_variants_are_every_single_typo_and_nothing_more() -> None:
+    variants = set(one_typo_variants("AB12"))
+    assert {"AB13", "A12", "AB123", "XAB12", "BA12", "A1B2", "AB21"} <= variants  # replaced, dropped, added, swapped
+    assert "AB12" not in variants
+    assert not {"BA21", "AB", "AB1234", "ab12"} & variants  # two typos, or not normalised
+    # each one is a single edit: n+1 places to add, n to drop or replace, n-1 swaps
+    assert len(variants) <= 36 * 5 + 35 * 4 + 4 + 3
 
 
 def test_value_kinds_for_the_field_catalog() -> None:
