@@ -38,7 +38,7 @@ host    all   all   127.0.0.1/32  scram-sha-256
 host    all   all   ::1/128       scram-sha-256
 """
 # extensions the migrations use; created by the superuser, since the application role may not
-EXTENSIONS = ("pg_trgm", "vector", "unaccent", "fuzzystrmatch")
+EXTENSIONS = ("pg_trgm", "vector", "unaccent", "fuzzystrmatch", "btree_gin")
 
 
 def secrets_dir(pg_dir: Path) -> Path:

@@ -1,4 +1,7 @@
-"""A piece of a synced file's text (full text in `tsv`); its vector has the same id."""
+"""A piece of a synced file's text (full text in `tsv`); its vector has the same id.
+
+`account_id` and `retrievable` (the file is in the store and not excluded) are copies of the file's
+columns that PostgreSQL keeps (migration 0017's triggers), so retrieval filters chunks alone."""
 
 from __future__ import annotations
 
@@ -17,6 +20,8 @@ class FileChunk(Base):
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
     tenant_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, index=True)
     file_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("files.id", ondelete="CASCADE"))
+    account_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)  # set from the file by a trigger
+    retrievable: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())  # likewise
     ordinal: Mapped[int] = mapped_column(sa.Integer)
     page: Mapped[int | None] = mapped_column(sa.Integer)
     text: Mapped[str] = mapped_column(sa.Text)
