@@ -145,7 +145,11 @@ def retrieve(session: Session, tenant_id: uuid.UUID, query: str, *, account_id: 
         ranked = semantic
     else:
         ranked = fuse(fulltext, semantic, semantic_weight=DEFAULT_SEMANTIC_WEIGHT)
-    return _hydrate(session, tenant_id, ranked[: limit * 3], scope, params)[:limit]
+    # the best `limit` are nearly always all visible; the next ones are read only for those that are not
+    found = _hydrate(session, tenant_id, ranked[:limit], scope, params)
+    if len(found) < limit:
+        found += _hydrate(session, tenant_id, ranked[limit : limit * 3], scope, params)[: limit - len(found)]
+    return found
 
 
 def _hydrate(session: Session, tenant_id: uuid.UUID, ranked: list[tuple[uuid.UUID, float]], scope: str,

@@ -16,7 +16,11 @@ from core.db.models import FileChunk, StoredFile
 from core.db.urls import sync_url
 from core.documents.retrieval import retrieve
 from core.documents.store import apply_action
+from core.documents.vectors import ensure_store_collection
+from core.embeddings.factory import get_embedding_provider
+from core.settings import Settings
 from core.tenants.service import create_account, create_tenant
+from core.vectors.factory import get_vector_index
 
 WORDS = "the harbour master opens the lock gates two hours before high tide"
 
@@ -71,6 +75,27 @@ def test_full_text_follows_exclusion_deletion_accounts_and_tenants_at_once(db: S
     assert _found(db, tenant.id, mode="fulltext") == {harbour}
     db.execute(sa.update(StoredFile).where(StoredFile.id == vault_only).values(in_store=True))
     assert _found(db, tenant.id, mode="fulltext") == {harbour, vault_only}  # queued into the store
+
+
+def test_hybrid_passes_over_excluded_files_the_vectors_still_hold(db: Session, app_settings: Settings) -> None:
+    tenant = create_tenant(db, f"retrieval-vectors-{uuid.uuid4().hex[:8]}")
+    ada = create_account(db, tenant.id, f"ada-{uuid.uuid4().hex[:6]}@example.com")
+    texts = {"lock.txt": WORDS, "tide.txt": "a tide table for the harbour", "menu.txt": "soup of the day"}
+    files = {name: _file(db, tenant.id, ada.id, name, text) for name, text in texts.items()}
+    chunks = dict(db.execute(sa.select(FileChunk.file_id, FileChunk.id)
+                             .where(FileChunk.file_id.in_(list(files.values())))).all())
+    provider, index = get_embedding_provider(app_settings), get_vector_index(app_settings)
+    collection = ensure_store_collection(index, tenant.id, provider.dimension)
+    index.upsert(collection, [chunks[files[n]] for n in texts], provider.embed(list(texts.values())),
+                 [{"file_id": str(files[n]), "account_id": str(ada.id)} for n in texts])
+
+    query = "when do the lock gates open before high tide"
+    assert [c.file_name for c in retrieve(db, tenant.id, query, limit=1)] == ["lock.txt"]
+    apply_action(db, tenant.id, "exclude", [files["lock.txt"]])
+    # the vector index still ranks the excluded chunk first; the next visible one takes its place
+    for mode in ("hybrid", "semantic"):
+        assert [c.file_name for c in retrieve(db, tenant.id, query, limit=1, mode=mode)] == ["tide.txt"]
+    assert "lock.txt" not in {c.file_name for c in retrieve(db, tenant.id, query, limit=3, mode="semantic")}
 
 
 def test_the_migration_keeps_excluded_files_out_of_retrieval(pg_server_url: str) -> None:
