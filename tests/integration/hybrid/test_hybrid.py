@@ -19,7 +19,7 @@ from core.embeddings.local_minilm import LocalMiniLMProvider
 from core.errors import InvalidInput
 from core.search import MemorySearchCache, SearchRequest, search
 from core.settings import override_settings
-from tests.integration.embeddings_pipeline.harness import Backend, Seeded, embed, seed
+from tests.integration.embeddings.harness import Backend, Seeded, embed, seed
 
 CATALOG = [
     {"name": "Cordless hammer drill 18 V", "part_number": "HD-18-LI", "category": "tools", "price": 149},

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from core.embeddings.local_minilm import LocalMiniLMProvider
-from tests.integration.embeddings_pipeline.harness import Backend, Seeded, embed, seed
+from tests.integration.embeddings.harness import Backend, Seeded, embed, seed
 from tests.integration.hybrid.test_hybrid import ask, db, names
 
 __all__ = ["db"]

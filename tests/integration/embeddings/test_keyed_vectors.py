@@ -10,7 +10,7 @@ from core.embeddings.consistency import compare_vector_counts
 from core.embeddings.local_minilm import LocalMiniLMProvider
 from core.ingestion import ingest_records
 from core.vectors.base import vector_collection_name
-from tests.integration.embeddings_pipeline.harness import Backend, Seeded, embed, new_tenant
+from tests.integration.embeddings.harness import Backend, Seeded, embed, new_tenant
 
 ROWS = [
     {"sku": "P-1", "name": "Centrifugal water pump 2 kW", "price": 420},

@@ -14,11 +14,6 @@ from core.errors import InvalidInput
 REFERENCE = json.loads((Path(__file__).parent / "reference_vectors.json").read_text())
 
 
-@pytest.fixture(scope="module")
-def model() -> LocalMiniLMProvider:
-    return LocalMiniLMProvider()
-
-
 def test_vectors_are_384_float32_unit_rows_in_input_order(model: LocalMiniLMProvider) -> None:
     texts = ["stainless steel bolt", "a recipe for bread", "stainless steel bolt"]
     vectors = model.embed(texts)

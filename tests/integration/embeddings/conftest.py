@@ -12,7 +12,7 @@ from core.embeddings.factory import get_embedding_provider
 from core.embeddings.local_minilm import LocalMiniLMProvider
 from core.settings import Settings, override_settings
 from core.vectors.factory import get_vector_index
-from tests.integration.embeddings_pipeline.harness import Backend, EmbeddingServer, serve_embeddings
+from tests.integration.embeddings.harness import Backend, EmbeddingServer, serve_embeddings
 
 
 @pytest.fixture(params=["pgvector", "qdrant"])

@@ -120,8 +120,9 @@ class EmbeddingServer(ThreadingHTTPServer):
     """A real `/v1/embeddings` endpoint on loopback computing vectors with the local model."""
 
     model: LocalMiniLMProvider
+    api_key: str | None = None  # when set, requests without `Bearer <api_key>` get a 401
     fail_next: int = 0  # answer this many requests with 503
-    calls: int = 0
+    requests: list[dict]  # every request body, in arrival order
 
     @property
     def url(self) -> str:
@@ -131,7 +132,7 @@ class EmbeddingServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: EmbeddingServer
 
-    def log_message(self, *args: object) -> None:
+    def log_message(self, *args: object) -> None:  # keep test output quiet
         pass
 
     def _send(self, status: int, body: dict) -> None:
@@ -144,20 +145,25 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.server.calls += 1
+        self.server.requests.append(body)
+        if self.path != "/v1/embeddings":
+            return self._send(404, {"error": {"message": "no such route"}})
+        if self.server.api_key is not None and self.headers.get("Authorization") != f"Bearer {self.server.api_key}":
+            return self._send(401, {"error": {"message": "Incorrect API key provided"}})
         if self.server.fail_next:
             self.server.fail_next -= 1
             return self._send(503, {"error": {"message": "model overloaded"}})
         if any(REFUSED_MARKER in text for text in body["input"]):
             return self._send(400, {"error": {"message": "input violates the content policy"}})
         vectors = self.server.model.embed(body["input"])
+        # answer out of order, as the protocol allows: clients must use `index`
         data = [{"object": "embedding", "index": i, "embedding": v.tolist()} for i, v in enumerate(vectors)]
-        self._send(200, {"object": "list", "model": body["model"], "data": data, "usage": {}})
+        self._send(200, {"object": "list", "model": body["model"], "data": data[::-1], "usage": {}})
 
 
 def serve_embeddings(model: LocalMiniLMProvider) -> Iterator[EmbeddingServer]:
     httpd = EmbeddingServer(("127.0.0.1", 0), _Handler)
-    httpd.model = model
+    httpd.model, httpd.requests = model, []
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:

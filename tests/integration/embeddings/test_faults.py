@@ -28,7 +28,7 @@ from core.settings import REPO_ROOT
 from core.vectors.base import vector_collection_name
 from core.vectors.pgvector import PgVectorIndex
 from core.vectors.qdrant import QdrantIndex
-from tests.integration.embeddings_pipeline.harness import (
+from tests.integration.embeddings.harness import (
     REFUSED_MARKER,
     Backend,
     EmbeddingServer,

@@ -16,7 +16,7 @@ from core.records.reindex import reindex_collection
 from core.vectors.base import vector_alias_name, vector_collection_name
 from core.vectors.filters import Match, Range, VectorFilter
 from core.vectors.payloads import data_field
-from tests.integration.embeddings_pipeline.harness import Backend, embed, seed, statuses
+from tests.integration.embeddings.harness import Backend, embed, seed, statuses
 
 CATALOG = [
     {"name": "Centrifugal water pump 2 kW", "category": "pumps", "price": 420, "in_stock": True},

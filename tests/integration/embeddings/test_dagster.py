@@ -31,7 +31,7 @@ from orchestration.embeddings import embed_run_config, embed_run_key
 from orchestration.requests import COLLECTION_TAG, TENANT_TAG
 from orchestration.resources import DatabaseResource, SettingsResource
 from tests.integration.conftest import TenantKey, register_tenant, serve_in_loop
-from tests.integration.embeddings_pipeline.harness import Backend, Seeded, seed, statuses
+from tests.integration.embeddings.harness import Backend, Seeded, seed, statuses
 from tests.integration.landing.dagster_ticks import run, tick
 
 CSV = (
