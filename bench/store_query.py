@@ -11,7 +11,7 @@ chunks would take ~10 minutes here); the HNSW index is built after loading. The 
 vacuumed and analyzed, as autovacuum does within a minute of such a load, so the figures are those
 of a store at rest rather than of one still being bulk-loaded.
 
-    .venv/bin/python bench/store_query.py [--chunks 100000] [--queries 200] [--distinct 2000]
+    .venv/bin/python bench/store_query.py [--chunks 100000] [--queries 200] [--distinct 2000] [--shared-buffers 1GB]
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 from core.db.embedded import ensure_database, start_embedded_server, stop_embedded_server  # noqa: E402
 from core.db.engine import make_sync_engine  # noqa: E402
 from core.db.migrate import upgrade  # noqa: E402
+from core.db.urls import sync_url  # noqa: E402
 from core.documents.retrieval import MAX_MATCHES, ranked_statement, retrieve  # noqa: E402
 from core.documents.vectors import ensure_store_collection, store_collection_name  # noqa: E402
 from core.embeddings.local_minilm import LocalMiniLMProvider  # noqa: E402
@@ -78,17 +79,32 @@ def timed(fn, queries: list[str]) -> list[float]:
     return times
 
 
+def _memory_setting(value: str) -> str:
+    if not re.fullmatch(r"\d+(kB|MB|GB)", value):
+        raise argparse.ArgumentTypeError("a PostgreSQL memory size such as 512MB or 1GB")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--distinct", type=int, default=2000, help="chunks embedded by the real model")
+    parser.add_argument("--shared-buffers", default=None, type=_memory_setting,
+                        help="e.g. 1GB (default: the embedded server's 128MB)")
     args = parser.parse_args()
     print(f"load average at start: {Path('/proc/loadavg').read_text().strip()}")
     rng = random.Random(7)
     pool = sentences()
     with tempfile.TemporaryDirectory() as tmp:
         server = start_embedded_server(Path(tmp) / "pg")
+        if args.shared_buffers:  # a restart applies it
+            admin = sa.create_engine(sync_url(server), isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(sa.text(f"ALTER SYSTEM SET shared_buffers = '{args.shared_buffers}'"))
+            admin.dispose()
+            stop_embedded_server(Path(tmp) / "pg")
+            server = start_embedded_server(Path(tmp) / "pg")
         try:
             url = ensure_database(server, "bench_store_query")
             upgrade(url)
@@ -177,6 +193,7 @@ def main() -> None:
             index.close()
         finally:
             stop_embedded_server(Path(tmp) / "pg")
+    print(f"shared_buffers {args.shared_buffers or '128MB (stock)'}")
     print(f"load average at end: {Path('/proc/loadavg').read_text().strip()}")
     print(f"{args.chunks} chunks, {len(queries)} two-word queries ({hits}/50 with full-text matches), one client")
     print(f"full text: retrieve p50 {p(ft, 50):.2f} ms p95 {p(ft, 95):.2f} ms | raw SQL "
