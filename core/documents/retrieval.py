@@ -35,6 +35,8 @@ MAX_QUERY_CHARS = 1000
 MAX_MATCHES = 2000
 #: candidates per leg before fusion
 DEPTH = 50
+#: hybrid queries' vector legs, run beside their full-text statement (a few: the vector index's
+#: connection pool is small, and more threads would only wait for it)
 _VECTOR_LEGS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="store-vectors")
 
 Mode = Literal["hybrid", "fulltext", "semantic"]
@@ -79,8 +81,8 @@ def ranked_statement(scope: str) -> str:
 
 def _fulltext(session: Session, tenant_id: uuid.UUID, query: str, scope: str, params: dict,
               depth: int) -> list[tuple[uuid.UUID, float]]:
-    rows = session.execute(sa.text(ranked_statement(scope)), {**params, "tenant": tenant_id, "q": query,
-                                                      "matches": MAX_MATCHES, "depth": depth}).all()
+    rows = session.execute(sa.text(ranked_statement(scope)),
+                           {**params, "tenant": tenant_id, "q": query, "matches": MAX_MATCHES, "depth": depth}).all()
     return [(r.id, float(r.score)) for r in rows]
 
 
