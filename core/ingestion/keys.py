@@ -69,10 +69,13 @@ def parse_mode(value: Any) -> str:
 
 
 def _scalar_text(value: Any, field: str, line: int | None) -> str:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise KeyMissing(f"key field '{field}' is missing or empty")
     if isinstance(value, str):
-        return value.strip()
+        text = value.strip()
+        if text:
+            return text
+        raise KeyMissing(f"key field '{field}' is missing or empty")
+    if value is None:
+        raise KeyMissing(f"key field '{field}' is missing or empty")
     if isinstance(value, Mapping | list | tuple):
         where = f"line {line}: " if line is not None else ""
         raise ValidationFailed(

@@ -134,7 +134,7 @@ class KeyedChunk:
 
     def __init__(self, keys: KeyTally) -> None:
         self.keys = keys
-        self.rows: list[list[Any] | None] = []
+        self.rows: list[tuple | None] = []
         self.deletes: dict[str, None] = {}
         self._at: dict[str, int] = {}
         self._new_here: set[str] = set()  # keys first met in this chunk (not written by an earlier one)
@@ -143,28 +143,31 @@ class KeyedChunk:
         return len(self.rows) + len(self.deletes)
 
     def add(self, line: int, prepared: tuple | DeletedRow) -> None:
-        key = prepared.key if isinstance(prepared, DeletedRow) else prepared[6]
-        earlier = self.keys.seen.get(key)
-        if earlier is None:
+        deleted = isinstance(prepared, DeletedRow)
+        key = prepared.key if deleted else prepared[6]
+        keys = self.keys
+        earlier = keys.seen.get(key)
+        keys.seen[key] = line
+        if earlier is None:  # the common case: a key met for the first time
             self._new_here.add(key)
         else:
-            self.keys.replaced(key, earlier, line)
-        self.keys.seen[key] = line
-        index = self._at.pop(key, None)
-        if index is not None:  # the same key earlier in this chunk: that row is dropped
-            self.rows[index] = None
-        self.deletes.pop(key, None)
-        if isinstance(prepared, DeletedRow):
+            keys.replaced(key, earlier, line)
+            index = self._at.pop(key, None)
+            if index is not None:  # the same key earlier in this chunk: that row is dropped
+                self.rows[index] = None
+            self.deletes.pop(key, None)
+            keys.deleted.discard(key)
+        if deleted:
             self.deletes[key] = None
-            self.keys.deleted.add(key)
+            keys.deleted.add(key)
             return
-        self.keys.deleted.discard(key)
-        row = list(prepared)
-        row[7] = key not in self._new_here  # seen_before: an earlier chunk wrote this key
         self._at[key] = len(self.rows)
-        self.rows.append(row)
+        if earlier is not None and key not in self._new_here:
+            # seen_before: an earlier chunk wrote this key
+            prepared = (*prepared[:7], True)  # type: ignore[misc]
+        self.rows.append(prepared)
 
-    def seal(self) -> tuple[list[list[Any]], list[str]]:
+    def seal(self) -> tuple[list[tuple], list[str]]:
         """The chunk's rows and soft-deleted keys."""
         return [r for r in self.rows if r is not None], list(self.deletes)
 
