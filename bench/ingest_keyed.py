@@ -19,13 +19,17 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -59,13 +63,45 @@ def changed_csv(source: Path, target: Path, count: int, *, new: bool, scattered:
             out.writerow(row)
 
 
-def timed_ingest(engine, tenant_id: uuid.UUID, path: Path, collection: str, key: str | None):  # noqa: ANN001, ANN201
-    started = time.perf_counter()
+def backend_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) a local PostgreSQL backend has used; None when it is not local."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(slots=True)
+class Timed:
+    """One ingestion's wall time and the CPU it used: this process (the producer and COPY threads)
+    and its PostgreSQL backend. CPU moves far less than wall time with the shared machine's load."""
+
+    result: Any
+    wall_s: float
+    client_cpu_s: float
+    backend_cpu_s: float | None
+
+    def cpu(self) -> str:
+        backend = "-" if self.backend_cpu_s is None else f"{self.backend_cpu_s:.1f}"
+        return f"CPU client {self.client_cpu_s:.1f} s, backend {backend} s"
+
+
+def timed_ingest(engine, tenant_id: uuid.UUID, path: Path, collection: str, key: str | None) -> Timed:  # noqa: ANN001
+    started, cpu_started = time.perf_counter(), time.process_time()
     with Session(engine) as s:
+        pid = s.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()  # the session's one connection
+        backend_started = backend_cpu_s(pid)
         result = ingest_file(s, tenant_id=tenant_id, collection_name=collection, data=path,
                              entity_type="fastener", key_column=key, max_bytes=1 << 40)
         s.commit()
-    return result, time.perf_counter() - started
+        backend_ended = backend_cpu_s(pid)
+    backend = None if backend_started is None or backend_ended is None else backend_ended - backend_started
+    return Timed(result, time.perf_counter() - started, time.process_time() - cpu_started, backend)
+
+
+def load_average() -> str:
+    return Path("/proc/loadavg").read_text().split()[0]
 
 
 def fresh(server: str):  # noqa: ANN201
@@ -120,31 +156,42 @@ def main() -> None:
         print(f"catalog: {args.rows:,} rows; change sets: {args.changes:,} rows", flush=True)
 
         plain_url, plain, plain_tenant = fresh(server)
-        result, plain_s = timed_ingest(plain, plain_tenant, catalog, "fasteners", None)
-        print(f"unkeyed: {result.accepted:,} rows in {plain_s:.1f} s = {result.accepted / plain_s:,.0f} rows/s",
-              flush=True)
+        load = load_average()
+        plain_load = timed_ingest(plain, plain_tenant, catalog, "fasteners", None)
+        rows = plain_load.result.accepted
+        print(f"unkeyed: {rows:,} rows in {plain_load.wall_s:.1f} s = {rows / plain_load.wall_s:,.0f} rows/s "
+              f"({plain_load.cpu()}; load {load} -> {load_average()})", flush=True)
         keyed_url, keyed, keyed_tenant = fresh(server)
-        result, keyed_s = timed_ingest(keyed, keyed_tenant, catalog, "fasteners", "part_number")
-        assert result.inserted == args.rows, result
-        print(f"keyed:   {result.inserted:,} rows in {keyed_s:.1f} s = {result.inserted / keyed_s:,.0f} rows/s"
-              f" | keyed/unkeyed time = {keyed_s / plain_s:.2f}", flush=True)
+        load = load_average()
+        keyed_load = timed_ingest(keyed, keyed_tenant, catalog, "fasteners", "part_number")
+        assert keyed_load.result.inserted == args.rows, keyed_load.result
+        ratio = keyed_load.wall_s / plain_load.wall_s
+        cpu_ratio = (keyed_load.client_cpu_s + (keyed_load.backend_cpu_s or 0)) / (
+            plain_load.client_cpu_s + (plain_load.backend_cpu_s or 0))
+        print(f"keyed:   {args.rows:,} rows in {keyed_load.wall_s:.1f} s = {args.rows / keyed_load.wall_s:,.0f} rows/s "
+              f"({keyed_load.cpu()}; load {load} -> {load_average()}) | keyed/unkeyed time = {ratio:.2f}, "
+              f"CPU = {cpu_ratio:.2f}", flush=True)
         print(f"COPY:    {copy_rate(keyed_url, workdir):,.0f} rows/s", flush=True)
 
         with psycopg.connect(libpq_url(keyed_url), autocommit=True) as c:
             c.execute("VACUUM ANALYZE records")
         with psycopg.connect(libpq_url(plain_url), autocommit=True) as c:
             c.execute("VACUUM ANALYZE records")
-        result, update_s = timed_ingest(keyed, keyed_tenant, updates, "fasteners", None)  # the remembered key
-        assert result.updated == args.changes, result
-        result, insert_s = timed_ingest(keyed, keyed_tenant, inserts, "fasteners", None)
-        assert result.inserted == args.changes, result
-        result, scattered_s = timed_ingest(keyed, keyed_tenant, scattered, "fasteners", None)
-        assert result.inserted == args.changes, result
-        result, plain_insert_s = timed_ingest(plain, plain_tenant, inserts, "fasteners", None)
-        print(f"in a {args.rows:,}-record collection: update {args.changes:,} keyed = {update_s:.2f} s, "
-              f"insert {args.changes:,} keyed = {insert_s:.2f} s (scattered keys {scattered_s:.2f} s), "
-              f"insert {args.changes:,} unkeyed = {plain_insert_s:.2f} s | update/insert = "
-              f"{update_s / insert_s:.2f} (scattered {update_s / scattered_s:.2f})", flush=True)
+        load = load_average()
+        update = timed_ingest(keyed, keyed_tenant, updates, "fasteners", None)  # the remembered key
+        assert update.result.updated == args.changes, update.result
+        insert = timed_ingest(keyed, keyed_tenant, inserts, "fasteners", None)
+        assert insert.result.inserted == args.changes, insert.result
+        scattered_insert = timed_ingest(keyed, keyed_tenant, scattered, "fasteners", None)
+        assert scattered_insert.result.inserted == args.changes, scattered_insert.result
+        plain_insert = timed_ingest(plain, plain_tenant, inserts, "fasteners", None)
+        print(f"in a {args.rows:,}-record collection (load {load} -> {load_average()}): "
+              f"update {args.changes:,} keyed = {update.wall_s:.2f} s ({update.cpu()}), "
+              f"insert {args.changes:,} keyed = {insert.wall_s:.2f} s ({insert.cpu()}), "
+              f"scattered keys {scattered_insert.wall_s:.2f} s ({scattered_insert.cpu()}), "
+              f"insert {args.changes:,} unkeyed = {plain_insert.wall_s:.2f} s | update/insert = "
+              f"{update.wall_s / insert.wall_s:.2f} (scattered {update.wall_s / scattered_insert.wall_s:.2f})",
+              flush=True)
         plain.dispose()
         keyed.dispose()
         ensure_dropped(server, plain_url)
