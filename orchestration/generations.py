@@ -45,7 +45,7 @@ class PromoteConfig(dg.Config):
 
     tenant_id: str
     collection_id: str
-    vertical: str
+    collection_name: str
     generation: int
 
 
@@ -68,10 +68,10 @@ def promote_staging_generation(
     try:
         with database.session() as session:
             result = generations.swap(
-                session, uuid.UUID(config.tenant_id), config.vertical, index, generation=config.generation
+                session, uuid.UUID(config.tenant_id), config.collection_name, index, generation=config.generation
             )
     except Conflict as exc:  # swapped, cancelled or re-staged since the sensor looked: nothing to do
-        context.log.info("promotion of %s generation %d skipped: %s", config.vertical, config.generation, exc)
+        context.log.info("promotion of %s generation %d skipped: %s", config.collection_name, config.generation, exc)
         context.add_output_metadata(
             {"outcome": "skipped", "reason": str(exc), "generation": config.generation}
         )
@@ -86,7 +86,7 @@ def promote_staging_generation(
     context.add_output_metadata(
         {
             "outcome": "swapped",
-            "vertical": result.collection,
+            "collection_name": result.collection,
             "old_generation": result.old_generation,
             "new_generation": result.new_generation,
             "old_entity_count": result.old_entity_count,
@@ -126,7 +126,7 @@ def auto_promote_sensor(context: dg.SensorEvaluationContext, database: DatabaseR
                             "config": {
                                 "tenant_id": str(c.tenant_id),
                                 "collection_id": str(c.collection_id),
-                                "vertical": c.collection_name,
+                                "collection_name": c.collection_name,
                                 "generation": c.generation,
                             }
                         }

@@ -100,13 +100,6 @@ def queued_operations(session: Session, limit: int = 100) -> list[StoreOperation
     ).scalars())
 
 
-def get_operation(session: Session, tenant_id: uuid.UUID, operation_id: uuid.UUID) -> StoreOperation:
-    op = session.get(StoreOperation, operation_id)
-    if op is None or op.tenant_id != tenant_id:
-        raise NotFound(f"operation {operation_id} not found")
-    return op
-
-
 def latest_operation(session: Session, tenant_id: uuid.UUID) -> StoreOperation | None:
     """The tenant's newest operation (the one progress reports)."""
     return session.execute(

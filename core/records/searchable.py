@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from core.records.content import ISO_DATE_PATTERN
@@ -79,8 +78,3 @@ _BUMP = sa.text(
 def bump_search_version(db: Executor, collection_id: uuid.UUID) -> None:
     """Invalidate every cached search of the collection (call after any write to its records)."""
     db.execute(_BUMP, {"collection_id": collection_id})
-
-
-async def bump_search_version_async(session: AsyncSession, collection_id: uuid.UUID) -> None:
-    """`bump_search_version` for the API's async sessions."""
-    await session.execute(_BUMP, {"collection_id": collection_id})
