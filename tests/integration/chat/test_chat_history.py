@@ -171,3 +171,18 @@ async def test_an_account_key_never_sees_or_touches_another_accounts_chats(clien
     # the tenant's admin key sees both accounts' chats
     everyone = (await client.get(HISTORY, headers=tenant_key.headers)).json()["data"]
     assert {c["chatId"] for c in everyone} == {theirs, mine}
+
+
+async def test_an_account_key_of_another_tenant_never_reaches_this_tenants_chats(client, tenant_key,
+                                                                                 other_tenant_key) -> None:
+    _, alice = await _member_key(client, tenant_key)
+    _, mallory = await _member_key(client, other_tenant_key)
+    theirs = (await chat(client, alice, "alice's private question"))["start"]["chatId"]
+    listed = (await client.get(HISTORY, headers=mallory.headers)).json()
+    assert listed["data"] == [] and listed["pagination"]["total"] == 0
+    assert_error(await client.get(HISTORY, params={"tenantId": tenant_key.tenant_id}, headers=mallory.headers), 403)
+    assert_error(await client.get(f"{HISTORY}/{theirs}", headers=mallory.headers), 403)
+    assert_error(await client.post(CHAT, json={"tenantId": mallory.tenant_id, "message": "more", "chatId": theirs},
+                                   headers=mallory.headers), 403)
+    assert_error(await client.delete(f"{HISTORY}/{theirs}", headers=mallory.headers), 403)
+    assert (await client.get(f"{HISTORY}/{theirs}", headers=alice.headers)).json()["data"]["messageCount"] == 2
