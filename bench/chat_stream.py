@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.percentiles import pct  # noqa: E402
 from core.db.embedded import ensure_database, start_embedded_server  # noqa: E402
 from core.db.engine import make_sync_engine  # noqa: E402
 from core.db.migrate import upgrade  # noqa: E402
@@ -92,11 +93,6 @@ def questions(chunks: list[str], n: int, rng: random.Random) -> list[str]:
             a, b = rng.sample(words, 2)
             out.append(f"What does {a.lower()} {b.lower()} do?")
     return out
-
-
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
 def summary(values: list[float]) -> str:

@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from bench.embed_pipeline import append_to_readme, debian_packages, fresh_database  # noqa: E402
+from bench.percentiles import pct_interpolated as pct  # noqa: E402
 from core.db.engine import make_async_engine, make_sync_engine  # noqa: E402
 from core.embeddings.local_minilm import LocalMiniLMProvider, available_cores  # noqa: E402
 from core.embeddings.text import build_embedding_text  # noqa: E402
@@ -183,10 +184,6 @@ async def measure(url: str, tenant_id: uuid.UUID, name: str, qs: list[str]) -> d
     if modes.get("hybrid", 0) != len(qs):
         raise SystemExit(f"hybrid queries fell back to full text: {modes}")
     return times
-
-
-def pct(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q))
 
 
 def main() -> None:

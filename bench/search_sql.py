@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.ingest_csv import synthetic_csv  # noqa: E402
+from bench.percentiles import pct  # noqa: E402
 from core.db.embedded import ensure_database, start_embedded_server  # noqa: E402
 from core.db.engine import make_async_engine, make_sync_engine  # noqa: E402
 from core.db.migrate import upgrade  # noqa: E402
@@ -78,11 +79,6 @@ def requests(kind: str, n: int, part_numbers: list[str], rnd: random.Random) -> 
         # against the settings' vector store), which the SQL side does not run
         return [SearchRequest(query=rnd.choice(KEYWORDS), search_mode="fulltext") for _ in range(n)]
     return [SearchRequest(filters=rnd.choice(FILTERS)) for _ in range(n)]
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 async def run_sql(session: AsyncSession, ids: tuple, fields: Fields, req: SearchRequest) -> None:

@@ -38,6 +38,7 @@ import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from bench.percentiles import pct  # noqa: E402
 from core.db.embedded import ensure_database, start_embedded_server, stop_embedded_server  # noqa: E402
 from core.db.engine import make_async_engine, make_sync_engine  # noqa: E402
 from core.db.migrate import upgrade  # noqa: E402
@@ -166,11 +167,6 @@ def time_row_archiving(engine: sa.Engine, collection: uuid.UUID) -> float:
     return elapsed
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
 async def search_load(
     url: str, tenant: uuid.UUID, name: str, seconds: float, n_large: int, tasks: int = 4
 ) -> tuple[list[float], int, set[int]]:
@@ -249,10 +245,10 @@ def main() -> None:
             for name, n in sizes.items():
                 time_swaps(engine, index, tenant, name, collections[name], 2)  # warm-up
                 times = time_swaps(engine, index, tenant, name, collections[name], args.rounds)
-                rows.append((backend, n, statistics.median(times), pct(times, 0.95), max(times)))
+                rows.append((backend, n, statistics.median(times), pct(times, 95), max(times)))
                 print(
                     f"  swap {backend} {n:,}: median {statistics.median(times):.1f} ms, "
-                    f"p95 {pct(times, 0.95):.1f} ms"
+                    f"p95 {pct(times, 95):.1f} ms"
                 )
         baseline = {n: time_row_archiving(engine, collections[name]) for name, n in sizes.items()}
         for n, ms in baseline.items():
@@ -280,11 +276,11 @@ def main() -> None:
             during_swaps = results.get(timeout=120)
             swapper.join()
         print(
-            f"  search idle: {len(idle)} searches, p50 {pct(idle, 0.5):.1f} ms, p95 {pct(idle, 0.95):.1f} ms"
+            f"  search idle: {len(idle)} searches, p50 {pct(idle, 50):.1f} ms, p95 {pct(idle, 95):.1f} ms"
         )
         print(
-            f"  search during {len(during_swaps)} swaps: {len(busy)} searches, p50 {pct(busy, 0.5):.1f} ms, "
-            f"p95 {pct(busy, 0.95):.1f} ms, generations seen {sorted(busy_seen)}, failures {busy_failures}"
+            f"  search during {len(during_swaps)} swaps: {len(busy)} searches, p50 {pct(busy, 50):.1f} ms, "
+            f"p95 {pct(busy, 95):.1f} ms, generations seen {sorted(busy_seen)}, failures {busy_failures}"
         )
 
         table = render(
@@ -323,9 +319,9 @@ def render(
         "",
         "| full-text search on the large collection (4 concurrent tasks) | searches | p50 ms | p95 ms |",
         "| --- | ---: | ---: | ---: |",
-        f"| no swap running | {len(idle)} | {pct(idle, 0.5):.1f} | {pct(idle, 0.95):.1f} |",
-        f"| while {len(during_swaps)} swaps ran back to back (pgvector; swap p95 {pct(during_swaps, 0.95):.1f} ms)"
-        f" | {len(busy)} | {pct(busy, 0.5):.1f} | {pct(busy, 0.95):.1f} |",
+        f"| no swap running | {len(idle)} | {pct(idle, 50):.1f} | {pct(idle, 95):.1f} |",
+        f"| while {len(during_swaps)} swaps ran back to back (pgvector; swap p95 {pct(during_swaps, 95):.1f} ms)"
+        f" | {len(busy)} | {pct(busy, 50):.1f} | {pct(busy, 95):.1f} |",
         "",
         f"Failed or mixed-generation searches: {failures}; generations answered during the swaps: "
         f"{sorted(seen)}.",
