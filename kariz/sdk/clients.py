@@ -23,6 +23,7 @@ from kariz.sdk.estimates import (
     ImageSource,
     SseDecoder,
     analyze_body,
+    decode_lines,
 )
 from kariz.sdk.export_flow import Destination, ExportFlow, download_call, open_destination
 from kariz.sdk.models import ExportDownload
@@ -151,11 +152,7 @@ class Client(_ClientCore):
             if response.status_code >= 400:
                 response.read()
                 raise_for_status(response)
-            decoder = SseDecoder()
-            for line in response.iter_lines():
-                event = decoder.feed(line)
-                if event is not None:
-                    yield event
+            yield from decode_lines(response.iter_lines())
         finally:
             response.close()
 

@@ -78,6 +78,7 @@ class SseDecoder:
 
 
 def decode_lines(lines: Iterable[str]) -> Iterator[EstimateEvent]:
+    """The events of a blocking stream of SSE lines, as each completes."""
     decoder = SseDecoder()
     for line in lines:
         event = decoder.feed(line)
