@@ -104,17 +104,33 @@ def convert_batches(raw: Iterator[RawBatch], values: ValueConverter) -> Iterator
             close()
 
 
+class ConfigRules(Protocol):
+    """A kind's light config module: what it checks without connecting."""
+
+    def parse_config(self, raw: Mapping[str, Any]) -> Any: ...
+
+    def validate_query(self, query: str) -> None: ...
+
+
 class SourceConnector(ABC):
     """A pull source of one kind, built from its decrypted config.
 
-    Subclasses set `kind`, parse the config in `__init__` (raising `ConnectorConfigInvalid`), and
-    implement `check`, `stream` and `validate_query`. Every failure raised is a `SourceError`
-    subclass whose message never contains credentials.
+    Subclasses set `kind`, `rules` (their config module: `parse_config` raising
+    `ConnectorConfigInvalid`, and `validate_query`) and the value converters of their driver's
+    types, and implement `check` and `stream`. Every failure raised is a `SourceError` subclass
+    whose message never contains credentials.
     """
 
     kind: ClassVar[str]
+    rules: ClassVar[ConfigRules]
+    converters: ClassVar[Mapping[type, Any] | None] = None
     config: SourceConfig
     policy: TargetPolicy = STRICT
+
+    def __init__(self, config: Mapping[str, Any], *, policy: TargetPolicy | None = None) -> None:
+        self.config = self.rules.parse_config(config)
+        self.policy = policy or STRICT
+        self._values = ValueConverter(self.converters)
 
     @property
     def source(self) -> str:
@@ -153,9 +169,9 @@ class SourceConnector(ABC):
         return f"<{type(self).__name__} {self.source}>"
 
     @classmethod
-    @abstractmethod
     def validate_query(cls, query: str) -> None:
         """Refuse, without connecting, a query this kind can never run (`SourceQueryInvalid`, `SourceWriteRefused`)."""
+        cls.rules.validate_query(query)
 
     @abstractmethod
     def check(self) -> ConnectionCheck:

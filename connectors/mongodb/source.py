@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import bson
@@ -31,8 +31,8 @@ from connectors.errors import (
     SourceQueryInvalid,
     SourceUnreachable,
 )
-from connectors.mongodb.config import LAST_PULL, parse_config, parse_query, validate_query
-from connectors.targets import STRICT, TargetPolicy
+from connectors.mongodb import config as config_rules
+from connectors.mongodb.config import LAST_PULL, parse_query
 from connectors.values import ValueConverter
 
 APP_NAME = "kariz-connector"
@@ -88,15 +88,8 @@ class MongoDBSource(SourceConnector):
     """One MongoDB collection reached through a connection URI."""
 
     kind = "mongodb"
-
-    def __init__(self, config: Mapping[str, Any], *, policy: TargetPolicy | None = None) -> None:
-        self.config = parse_config(config)
-        self.policy = policy or STRICT
-        self._values = ValueConverter(BSON_CONVERTERS)
-
-    @classmethod
-    def validate_query(cls, query: str) -> None:
-        validate_query(query)
+    rules = config_rules
+    converters = BSON_CONVERTERS
 
     def _client(self) -> MongoClient:
         timeout_ms = int(self.config.connect_timeout * 1000)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import asyncmy
@@ -29,10 +29,9 @@ from connectors.errors import (
     SourceUnreachable,
     SourceWriteRefused,
 )
-from connectors.mysql.config import parse_config, validate_query
+from connectors.mysql import config as config_rules
+from connectors.mysql.config import validate_query
 from connectors.sql_statements import bind_last_pull
-from connectors.targets import STRICT, TargetPolicy
-from connectors.values import ValueConverter
 
 PROGRAM_NAME = "kariz-connector"
 AUTH_CODES = frozenset({1044, 1045, 1049, 1142, 1143, 1227, 1698})  # access denied, unknown database
@@ -51,15 +50,7 @@ class MySQLSource(SourceConnector):
     """A MySQL or MariaDB database reached by host, port, user, password and database."""
 
     kind = "mysql"
-
-    def __init__(self, config: Mapping[str, Any], *, policy: TargetPolicy | None = None) -> None:
-        self.config = parse_config(config)
-        self.policy = policy or STRICT
-        self._values = ValueConverter()
-
-    @classmethod
-    def validate_query(cls, query: str) -> None:
-        validate_query(query)
+    rules = config_rules
 
     async def _connect(self) -> Any:
         cfg = self.config

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import neo4j
@@ -29,8 +29,9 @@ from connectors.errors import (
     SourceUnreachable,
     SourceWriteRefused,
 )
-from connectors.neo4j.config import DEFAULT_PORT, parse_config, validate_query
-from connectors.targets import STRICT, Endpoint, TargetPolicy
+from connectors.neo4j import config as config_rules
+from connectors.neo4j.config import DEFAULT_PORT, validate_query
+from connectors.targets import Endpoint
 from connectors.values import ValueConverter
 
 USER_AGENT = "kariz-connector"
@@ -92,15 +93,8 @@ class Neo4jSource(SourceConnector):
     """A Neo4j database reached over Bolt; pulls run in read sessions."""
 
     kind = "neo4j"
-
-    def __init__(self, config: Mapping[str, Any], *, policy: TargetPolicy | None = None) -> None:
-        self.config = parse_config(config)
-        self.policy = policy or STRICT
-        self._values = ValueConverter(NEO4J_CONVERTERS)
-
-    @classmethod
-    def validate_query(cls, query: str) -> None:
-        validate_query(query)
+    rules = config_rules
+    converters = NEO4J_CONVERTERS
 
     def _resolve(self, address: Any) -> list[tuple[str, int]]:
         """The driver's resolver, called for every address it connects to (the seed and every

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import asyncpg
@@ -29,10 +29,9 @@ from connectors.errors import (
     SourceUnreachable,
     SourceWriteRefused,
 )
-from connectors.postgresql.config import parse_config, validate_query
+from connectors.postgresql import config as config_rules
+from connectors.postgresql.config import validate_query
 from connectors.sql_statements import bind_last_pull
-from connectors.targets import STRICT, TargetPolicy
-from connectors.values import ValueConverter
 
 APPLICATION_NAME = "kariz-connector"
 # `:last_pull` becomes a typed parameter; the cast lets it compare with timestamp, timestamptz and date
@@ -44,15 +43,7 @@ class PostgreSQLSource(SourceConnector):
     """A PostgreSQL database reached through its DSN."""
 
     kind = "postgresql"
-
-    def __init__(self, config: Mapping[str, Any], *, policy: TargetPolicy | None = None) -> None:
-        self.config = parse_config(config)
-        self.policy = policy or STRICT
-        self._values = ValueConverter()
-
-    @classmethod
-    def validate_query(cls, query: str) -> None:
-        validate_query(query)
+    rules = config_rules
 
     # -- connection ----------------------------------------------------------------------------
 
