@@ -10,7 +10,10 @@ measured twice, alternating in rounds:
             subprocess), as many keep-alive clients as `--concurrency` says, each a thin HTTP/1.1
             client on one connection; latency seen by the client.
 API overhead = http - sql at p50 and p95 (auth, rate-limit counting, collection lookup,
-classification, response building, JSON, HTTP). The cache is off (KARIZ_SEARCH_CACHE_TTL_S=0) and
+classification, response building, JSON, HTTP). With `--peer tantivy` the identifier and keyword
+requests also run against a Tantivy index of the same records (built in this run from the loaded
+collection: BM25, name boosted 3x, package 2x, part number and section; top 20 with their stored
+fields, as Kariz answers), in process, as many threads as clients, alternating in the same rounds. The cache is off (KARIZ_SEARCH_CACHE_TTL_S=0) and
 every answer is checked for cache_hit=false.
 
 Catalogs (each `--rows`, loaded once through `ingest_file`, then VACUUM ANALYZE):
@@ -22,6 +25,7 @@ Catalogs (each `--rows`, loaded once through `ingest_file`, then VACUUM ANALYZE)
 
     .venv/bin/python bench/search_http.py [--rows 1000000] [--queries 300]
         [--concurrency 1 4] [--catalog synthetic realistic] [--server-url URL] [--keep]
+        [--peer tantivy] [--kinds identifier keyword filter-only filter+sort]
 
 Without --server-url an embedded PostgreSQL starts in a temporary folder. With --keep and
 --server-url, loaded databases are kept and reused by the next run (named by catalog and rows).
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import csv
 import json
 import os
@@ -250,6 +255,57 @@ def pct(values: list[float], p: float) -> float:
 
 
 # ---------------------------------------------------------------------------------------------
+# the peer engine
+
+
+class TantivyPeer:
+    """The loaded collection in a Tantivy index (a benchmark peer only: `pip install tantivy`)."""
+
+    FIELDS = ("name", "package", "part_number", "section")
+
+    def __init__(self, url: str, collection_id: uuid.UUID, folder: Path) -> None:
+        import tantivy
+
+        builder = tantivy.SchemaBuilder()
+        builder.add_text_field("id", stored=True, tokenizer_name="raw")
+        builder.add_text_field("data", stored=True, tokenizer_name="raw")
+        for field in self.FIELDS:
+            builder.add_text_field(field, stored=True, tokenizer_name="en_stem")
+        folder.mkdir(parents=True, exist_ok=True)
+        self.index = tantivy.Index(builder.build(), path=str(folder))
+        writer = self.index.writer(heap_size=300_000_000, num_threads=1)
+        started = time.perf_counter()
+        count = 0
+        with psycopg.connect(libpq_url(url)) as conn, conn.cursor(name="peer") as cur:
+            cur.itersize = 10_000
+            cur.execute(
+                "SELECT id::text, name, collection_data::text FROM records "
+                "WHERE collection_id = %s AND status = 'active'",
+                (collection_id,),
+            )
+            for record_id, name, data in cur:
+                fields = json.loads(data)
+                writer.add_document(tantivy.Document(
+                    id=record_id, data=data, name=name, package=fields.get("package", ""),
+                    part_number=fields.get("part_number", ""), section=fields.get("section", ""),
+                ))
+                count += 1
+        writer.commit()
+        writer.wait_merging_threads()
+        self.index.reload()
+        self.searcher = self.index.searcher()
+        self.build_s = time.perf_counter() - started
+        print(f"tantivy: indexed {count:,} records in {self.build_s:.0f} s", flush=True)
+
+    def search(self, query: str) -> list[dict]:
+        """The top 20 with their stored fields (what a client of the engine would show)."""
+        parsed, _errors = self.index.parse_query_lenient(
+            query, list(self.FIELDS), field_boosts={"name": 3.0, "package": 2.0}
+        )
+        return [self.searcher.doc(address).to_dict() for _score, address in self.searcher.search(parsed, 20).hits]
+
+
+# ---------------------------------------------------------------------------------------------
 # the API server
 
 
@@ -296,7 +352,9 @@ class ThinHttpClient:
 # ---------------------------------------------------------------------------------------------
 
 
-async def bench_catalog(catalog: str, loaded: Loaded, base: str, args: argparse.Namespace) -> list[dict]:
+async def bench_catalog(
+    catalog: str, loaded: Loaded, base: str, args: argparse.Namespace, workdir: Path
+) -> list[dict]:
     engine = make_async_engine(loaded.url, pool_size=max(args.concurrency) + 1)
     rnd = random.Random(11)
     async with AsyncSession(engine) as session:
@@ -313,6 +371,8 @@ async def bench_catalog(catalog: str, loaded: Loaded, base: str, args: argparse.
         ]
         fields = await search_fields(session, row.id, row.active_generation, row.version)
     ids = (loaded.tenant_id, row.id, row.active_generation)
+    peer = TantivyPeer(loaded.url, row.id, workdir / f"tantivy-{catalog}") if args.peer == "tantivy" else None
+    pool = concurrent.futures.ThreadPoolExecutor(max(args.concurrency))
     headers = {"Authorization": f"Bearer {loaded.api_key}"}
     cache_hits = 0
 
@@ -346,22 +406,43 @@ async def bench_catalog(catalog: str, loaded: Loaded, base: str, args: argparse.
         async def __aexit__(self, *exc: Any) -> None:
             await self.client.close()
 
+    class PeerWorker:
+        def __init__(self, _: int) -> None:
+            self.loop = asyncio.get_running_loop()
+
+        async def __aenter__(self):
+            async def call(body: dict) -> None:
+                if not await self.loop.run_in_executor(pool, peer.search, body["query"]):
+                    raise SystemExit(f"tantivy found nothing for {body['query']!r}")
+
+            return call
+
+        async def __aexit__(self, *exc: Any) -> None:
+            return None
+
     lines = []
     for concurrency, kind in [
         (c, k)
         for c in args.concurrency
         for k in ("identifier", "keyword", "filter-only", *(("filter+sort",) if catalog == "realistic" else ()))
+        if args.kinds is None or k in args.kinds
     ]:
         bodies = build_requests(catalog, kind, args.queries, samples, rnd)
         await timed(concurrency, bodies[:20], SqlWorker)  # warm up both paths
         await timed(concurrency, bodies[:20], HttpWorker)
+        with_peer = peer is not None and kind in ("identifier", "keyword")
+        if with_peer:
+            await timed(concurrency, bodies[:20], PeerWorker)
         sql_ms: list[float] = []
         http_ms: list[float] = []
+        peer_ms: list[float] = []
         rounds = 3
         for r in range(rounds):
             part = bodies[r::rounds]
             sql_ms += await timed(concurrency, part, SqlWorker)
             http_ms += await timed(concurrency, part, HttpWorker)
+            if with_peer:
+                peer_ms += await timed(concurrency, part, PeerWorker)
         line = {
             "catalog": catalog,
             "clients": concurrency,
@@ -372,18 +453,24 @@ async def bench_catalog(catalog: str, loaded: Loaded, base: str, args: argparse.
             "http_p50": pct(http_ms, 50),
             "http_p95": pct(http_ms, 95),
         }
+        line["peer_p50"] = pct(peer_ms, 50) if peer_ms else None
+        line["peer_p95"] = pct(peer_ms, 95) if peer_ms else None
+        line["load"] = os.getloadavg()[0]
         line["overhead_p50"] = line["http_p50"] - line["sql_p50"]
         line["overhead_p95"] = line["http_p95"] - line["sql_p95"]
         line["ratio_p50"] = statistics.median(http_ms) / statistics.median(sql_ms)
         print(
             f"{catalog:10s} {concurrency} {kind:12s} sql p50 {line['sql_p50']:7.2f} p95 {line['sql_p95']:7.2f} | "
             f"http p50 {line['http_p50']:7.2f} p95 {line['http_p95']:7.2f} | "
-            f"overhead p50 {line['overhead_p50']:+.2f} p95 {line['overhead_p95']:+.2f} ms",
+            f"overhead p50 {line['overhead_p50']:+.2f} p95 {line['overhead_p95']:+.2f} ms"
+            + (f" | tantivy p50 {line['peer_p50']:.2f} p95 {line['peer_p95']:.2f}" if peer_ms else "")
+            + f" | load {line['load']:.1f}",
             flush=True,
         )
         lines.append(line)
     if cache_hits:
         raise SystemExit(f"{cache_hits} answers came from the cache: the figures would be wrong")
+    pool.shutdown()
     await engine.dispose()
     return lines
 
@@ -402,6 +489,9 @@ def main() -> None:
     )
     parser.add_argument("--server-url", default=None)
     parser.add_argument("--keep", action="store_true", help="keep (and reuse) the loaded databases")
+    parser.add_argument("--peer", choices=["tantivy"], default=None, help="also time a peer engine in process")
+    parser.add_argument("--kinds", nargs="+", default=None,
+                        choices=["identifier", "keyword", "filter-only", "filter+sort"], help="query kinds (all)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kariz-bench-http-") as tmp:
         workdir = Path(tmp)
@@ -411,22 +501,26 @@ def main() -> None:
             loaded = load(server, catalog, args.rows, workdir, keep=args.keep and bool(args.server_url))
             proc, base = start_api(loaded.url, workdir)
             try:
-                results += asyncio.run(bench_catalog(catalog, loaded, base, args))
+                results += asyncio.run(bench_catalog(catalog, loaded, base, args, workdir))
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
         load_avg = os.getloadavg()[0]
         print(
             f"\n| catalog ({args.rows:,} rows) | clients | query kind | sql p50 ms | sql p95 ms | http p50 ms | "
-            f"http p95 ms | API overhead p50 ms | API overhead p95 ms |  (load average {load_avg:.1f})"
+            f"http p95 ms | API overhead p50 ms | API overhead p95 ms | tantivy p50 ms | tantivy p95 ms | load |"
+            f"  (load average {load_avg:.1f} at the end)"
         )
-        print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for r in results:
+            peer = (
+                f"{r['peer_p50']:.2f} | {r['peer_p95']:.2f}" if r["peer_p50"] is not None else "- | -"
+            )
             print(
                 f"| {r['catalog']} | {r['clients']} | {r['kind']} | {r['sql_p50']:.2f} | {r['sql_p95']:.2f} | "
-                f"{r['http_p50']:.2f} | {r['http_p95']:.2f} | {r['overhead_p50']:+.2f} | {r['overhead_p95']:+.2f} |"
+                f"{r['http_p50']:.2f} | {r['http_p95']:.2f} | {r['overhead_p50']:+.2f} | {r['overhead_p95']:+.2f} | "
+                f"{peer} | {r['load']:.1f} |"
             )
-
 
 if __name__ == "__main__":
     main()
