@@ -23,6 +23,7 @@ from litestar.plugins.prometheus import PrometheusConfig
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 import api
+from api import asset_events
 from api.auth.middleware import AuthMiddleware
 from api.deps import provide_db_session, provide_read_session, provide_settings
 from api.errors import EXCEPTION_HANDLERS
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.engine = None
         app.state.search_stats = SearchStats()
         app.state.registrations = RegistrationGate(settings)
+        asset_events.install()  # core's collection events (swaps, replaces) reach Dagster
         if session_factory is not None:
             app.state.session_factory = session_factory
             app.state.read_engine = None

@@ -1,5 +1,8 @@
 """The API's synchronous writes as Dagster data events: a runless materialization of
-`collection_records` for the collection an ingestion wrote, with that ingestion's counts.
+`collection_records` for the collection an ingestion wrote, with that ingestion's counts, and of
+whatever core emits while serving a request (`core/collections/events.py`; a swap through the API is
+a `collection_generation` materialization): `install()` at start-up makes `report_event` core's sink.
+Partitions are readable: `<tenant name>/<collection>` in the `collections` set.
 
 Reported after the commit (the records exist before Dagster hears of them) and never at the
 request's expense: when the Dagster instance cannot be reached, the failure is logged and counted
@@ -23,6 +26,8 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from core.collections import events
+from core.collections.events import CollectionEvent
 from core.ingestion.pipeline import IngestionResult
 from core.metrics import ASSET_EVENTS
 
@@ -35,8 +40,8 @@ _LOCK = threading.Lock()
 _INSTANCE: dg.DagsterInstance | None = None
 _LOADED = False
 _PAUSED_UNTIL = 0.0
-RECORDS_ASSET = "collection_records"  # assets/ingestion/records.py, not imported: it loads Dagster
-PARTITIONS_NAME = "embedding_collections"  # assets/embeddings/partitions.py
+RECORDS_ASSET = events.RECORDS  # assets/ingestion/records.py, not imported: it loads Dagster
+PARTITIONS_NAME = events.PARTITIONS_NAME  # assets/embeddings/partitions.py
 _KNOWN_PARTITIONS: set[str] = set()  # added (or found) on this instance: no lookup per ingestion
 RETRY_AFTER_SECONDS = 60.0
 
@@ -60,29 +65,28 @@ def _instance() -> dg.DagsterInstance | None:
         return _INSTANCE
 
 
+def install() -> None:
+    """Report core's collection events of this process (swaps, replaces) as runless materializations."""
+    events.set_sink(report_event)
+
+
 def records_metadata(
-    result: IngestionResult, *, tenant_id: uuid.UUID, source_type: str, source_name: str | None,
-    active_records: int | None,
+    result: IngestionResult, *, source_type: str, source_name: str | None, active_records: int | None,
 ) -> dict[str, Any]:
     """What an operator reads on the materialization: the ingestion's counts (the keyed ones only
     when the collection has a record key), its file hash, source, duration and the active records
-    of the generation it wrote after it."""
-    import dagster as dg
-
+    of the generation it wrote after it (tenant and collection names and ids are added by the event)."""
     metadata: dict[str, Any] = {
-        "collection": result.collection,
-        "collection_id": str(result.collection_id),
-        "tenant_id": str(tenant_id),
         "ingestion_id": str(result.ingestion_id),
         "status": result.status,
-        "generation": dg.MetadataValue.int(result.generation),
-        "rows_submitted": dg.MetadataValue.int(result.submitted),
-        "rows_accepted": dg.MetadataValue.int(result.accepted),
-        "rows_rejected": dg.MetadataValue.int(result.rejected),
-        "rows_deduplicated": dg.MetadataValue.int(result.dedup_skipped),
+        "generation": result.generation,
+        "rows_submitted": result.submitted,
+        "rows_accepted": result.accepted,
+        "rows_rejected": result.rejected,
+        "rows_deduplicated": result.dedup_skipped,
         "source_type": source_type,
         "source": source_name or "",
-        "duration_ms": dg.MetadataValue.int(result.processing_time_ms),
+        "duration_ms": result.processing_time_ms,
     }
     if result.file_hash:
         metadata["file_hash"] = result.file_hash
@@ -92,58 +96,59 @@ def records_metadata(
         metadata.update(
             record_key=", ".join(result.record_key),
             mode=result.mode,
-            records_inserted=dg.MetadataValue.int(result.inserted),
-            records_updated=dg.MetadataValue.int(result.updated),
-            records_unchanged=dg.MetadataValue.int(result.unchanged),
-            records_archived=dg.MetadataValue.int(result.archived),
+            records_inserted=result.inserted,
+            records_updated=result.updated,
+            records_unchanged=result.unchanged,
+            records_archived=result.archived,
         )
     if active_records is not None:
-        metadata["active_records"] = dg.MetadataValue.int(active_records)
+        metadata["active_records"] = active_records
     return metadata
 
 
 def report_collection_records(
-    result: IngestionResult, *, tenant_id: uuid.UUID, source_type: str, source_name: str | None,
-    active_records: int | None,
+    result: IngestionResult, *, tenant_id: uuid.UUID, tenant_name: str, source_type: str,
+    source_name: str | None, active_records: int | None,
 ) -> bool:
-    """Record the materialization of `collection_records` for the result's collection (adding the
-    collection's partition first when Dagster does not know it). True when reported; False when no
-    instance is configured or it failed (logged and counted; never raises)."""
+    """Record the materialization of `collection_records` for the result's collection (see
+    `report_event`)."""
+    event = CollectionEvent(
+        RECORDS_ASSET, tenant_id, tenant_name, result.collection_id, result.collection,
+        f"{source_type} ingestion {result.ingestion_id} into {result.collection}",
+        records_metadata(result, source_type=source_type, source_name=source_name, active_records=active_records),
+        {"kariz/source_type": source_type},
+    )
+    return report_event(event)
+
+
+def report_event(event: CollectionEvent) -> bool:
+    """Record the event as a runless materialization of its asset and partition (adding the
+    partition first when Dagster does not know it). True when reported; False when no instance is
+    configured or it failed (logged and counted; never raises)."""
     global _PAUSED_UNTIL
     started = time.perf_counter()
     if started < _PAUSED_UNTIL:
-        ASSET_EVENTS.labels(RECORDS_ASSET, "skipped").inc()
+        ASSET_EVENTS.labels(event.asset, "skipped").inc()
         return False
     try:
         instance = _instance()
         if instance is None:
-            ASSET_EVENTS.labels(RECORDS_ASSET, "disabled").inc()
+            ASSET_EVENTS.labels(event.asset, "disabled").inc()
             return False
-        import dagster as dg
+        from orchestration.collection_events import materialization
 
-        partition = str(result.collection_id)
-        partitions_name = PARTITIONS_NAME
+        partition = event.partition
         if partition not in _KNOWN_PARTITIONS:
-            if not instance.has_dynamic_partition(partitions_name, partition):
-                instance.add_dynamic_partitions(partitions_name, [partition])
+            if not instance.has_dynamic_partition(PARTITIONS_NAME, partition):
+                instance.add_dynamic_partitions(PARTITIONS_NAME, [partition])
             _KNOWN_PARTITIONS.add(partition)
-        instance.report_runless_asset_event(
-            dg.AssetMaterialization(
-                asset_key=RECORDS_ASSET,
-                partition=partition,
-                description=f"{source_type} ingestion {result.ingestion_id} into {result.collection}",
-                metadata=records_metadata(result, tenant_id=tenant_id, source_type=source_type,
-                                          source_name=source_name, active_records=active_records),
-                tags={"kariz/tenant": str(tenant_id), "kariz/source_type": source_type},
-            )
-        )
-    except Exception as exc:  # noqa: BLE001 - the ingestion committed; Dagster being down must not fail it
-        ASSET_EVENTS.labels(RECORDS_ASSET, "failed").inc()
+        instance.report_runless_asset_event(materialization(event))
+    except Exception as exc:  # noqa: BLE001 - the write committed; Dagster being down must not fail it
+        ASSET_EVENTS.labels(event.asset, "failed").inc()
         _PAUSED_UNTIL = time.perf_counter() + RETRY_AFTER_SECONDS
-        log.warning("could not report %s of ingestion %s to Dagster (%s: %s); not trying again for %.0f s",
-                    RECORDS_ASSET, result.ingestion_id, type(exc).__name__, exc, RETRY_AFTER_SECONDS)
+        log.warning("could not report %s of %s to Dagster (%s: %s); not trying again for %.0f s",
+                    event.asset, event.partition, type(exc).__name__, exc, RETRY_AFTER_SECONDS)
         return False
-    ASSET_EVENTS.labels(RECORDS_ASSET, "reported").inc()
-    log.debug("reported %s of ingestion %s in %.1f ms", RECORDS_ASSET, result.ingestion_id,
-              (time.perf_counter() - started) * 1000)
+    ASSET_EVENTS.labels(event.asset, "reported").inc()
+    log.debug("reported %s of %s in %.1f ms", event.asset, event.partition, (time.perf_counter() - started) * 1000)
     return True

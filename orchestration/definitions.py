@@ -14,7 +14,7 @@ import assets
 import orchestration
 from orchestration.resources import RESOURCES
 
-_NOT_AREAS = {"definitions", "resources"}
+_NOT_AREAS = {"collection_events", "definitions", "resources"}
 
 
 def area_definitions() -> list[dg.Definitions]:

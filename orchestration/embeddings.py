@@ -23,10 +23,13 @@ from typing import Optional
 import dagster as dg
 
 from assets.embeddings import collection_embeddings
+from assets.embeddings.assets import embedded_share
+from core.collections import events
 from core.embeddings import queue
 from core.embeddings.factory import get_embedding_provider
 from core.embeddings.pipeline import PipelineOptions, run_embedding_pipeline
 from core.vectors.factory import get_vector_index
+from orchestration.collection_events import log_events
 from orchestration.requests import COLLECTION_TAG, IN_PROGRESS, TENANT_TAG
 from orchestration.resources import DatabaseResource, SettingsResource
 
@@ -64,6 +67,23 @@ def embed_run_config(tenant_id: uuid.UUID | str, collection_id: uuid.UUID | str,
     }
 
 
+def _log_embeddings(
+    context: dg.OpExecutionContext, database: DatabaseResource, collection_id: uuid.UUID, metadata: dict
+) -> None:
+    """The run's embedding work as a materialization of `collection_embeddings` (also when it
+    stopped: the vectors it indexed before are there), with the live generation's embedded share."""
+    with database.session() as session:
+        names = events.names_of(session, collection_id)
+    if names is None or not metadata.get("records_claimed"):
+        return
+    found = names.event(
+        events.EMBEDDINGS,
+        f"embedding run {context.run_id[:8]}: {metadata['records_indexed']} records indexed",
+        {**metadata, **embedded_share(database, collection_id)},
+    )
+    log_events(context, [found])
+
+
 @dg.op(
     name=EMBED_OP,
     description="Embed the pending records of one collection (active, then staging generation).",
@@ -88,6 +108,7 @@ def embed_collection(
         ),
     )
     metadata = report.to_metadata()
+    _log_embeddings(context, database, uuid.UUID(config.collection_id), metadata)
     context.log.info(
         "tenant %s collection %s: %d claimed, %d indexed, %d failed, %.1f texts/s, %d still queued",
         config.tenant_id,

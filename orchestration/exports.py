@@ -5,6 +5,7 @@
 import dagster as dg
 
 from core.exports import execute_export_request, expire_exports
+from orchestration.collection_events import collection_events
 from orchestration.requests import RequestConfig, build_request_sensor
 from orchestration.resources import DatabaseResource, SettingsResource
 
@@ -17,14 +18,15 @@ def export_collection(
     settings: SettingsResource,
 ) -> None:
     current = settings.get()
-    result = execute_export_request(
-        database.session,
-        database.engine,
-        config.request_id,
-        context.run_id,
-        export_dir=current.export_dir,
-        retention_hours=current.export_retention_hours,
-    )
+    with collection_events(context):  # the finished export: a collection_exports materialization
+        result = execute_export_request(
+            database.session,
+            database.engine,
+            config.request_id,
+            context.run_id,
+            export_dir=current.export_dir,
+            retention_hours=current.export_retention_hours,
+        )
     context.log.info(
         "export %s: %d rows of %s (%s, %s) in %d bytes",
         config.request_id,

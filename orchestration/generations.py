@@ -23,6 +23,7 @@ from core import generations
 from core.errors import Conflict
 from core.vectors.base import VectorIndex
 from core.vectors.factory import get_vector_index
+from orchestration.collection_events import collection_events
 from orchestration.requests import COLLECTION_TAG, IN_PROGRESS, TENANT_TAG
 from orchestration.resources import DatabaseResource, SettingsResource
 
@@ -66,7 +67,7 @@ def promote_staging_generation(
 ) -> None:
     index = vector_index_for(database, settings)
     try:
-        with database.session() as session:
+        with collection_events(context), database.session() as session:
             result = generations.swap(
                 session, uuid.UUID(config.tenant_id), config.collection_name, index, generation=config.generation
             )

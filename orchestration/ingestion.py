@@ -27,9 +27,11 @@ import sqlalchemy as sa
 from assets.embeddings.partitions import COLLECTION_PARTITIONS
 from assets.ingestion.search_text import REINDEX_ASSET, collection_search_text
 from core.admin.reindex import REINDEX_KIND
+from core.collections import events
 from core.ingestion.landing import (
     SOURCE_TYPE,
     LandingFile,
+    LandingOutcome,
     complete_files,
     process_landing_file,
     scan_landing,
@@ -37,6 +39,7 @@ from core.ingestion.landing import (
 )
 from core.metrics import INGESTED_RECORDS, INGESTIONS, REJECTED_RECORDS
 from core.requests import fail_request, queued_requests
+from orchestration.collection_events import log_events
 from orchestration.requests import TENANT_TAG, request_tags
 from orchestration.resources import DatabaseResource, SettingsResource
 
@@ -66,6 +69,41 @@ def landing_run_config(file: LandingFile) -> dict:
     }
 
 
+def _log_landing_events(
+    context: dg.OpExecutionContext, database: DatabaseResource, path: str, outcome: LandingOutcome
+) -> None:
+    """An ingested file is a materialization of `landing_files` and of `collection_records` for
+    its collection's readable partition (a refused file fails the run instead)."""
+    result = outcome.result
+    if result is None or result.status == "failed":
+        return
+    with database.session() as session:
+        names = events.names_of(session, result.collection_id)
+        active = session.execute(
+            sa.text("SELECT record_count FROM generations WHERE collection_id = :c AND number = :g"),
+            {"c": result.collection_id, "g": result.generation},
+        ).scalar()
+    if names is None:
+        return
+    counts = {
+        "ingestion_id": str(result.ingestion_id),
+        "generation": result.generation,
+        "rows_submitted": result.submitted,
+        "rows_accepted": result.accepted,
+        "rows_rejected": result.rejected,
+        "rows_deduplicated": result.dedup_skipped,
+        "duration_ms": result.processing_time_ms,
+        "file_hash": result.file_hash or "",
+    }
+    log_events(context, [
+        names.event(events.LANDING, f"landing file {path} ingested into {names.collection}",
+                    {"file": path, "moved_to": outcome.moved_to or "", **counts}),
+        names.event(events.RECORDS, f"landing ingestion {result.ingestion_id} into {names.collection}",
+                    {**counts, "source_type": SOURCE_TYPE, "source": path, "active_records": active},
+                    {"kariz/source_type": SOURCE_TYPE}),
+    ])
+
+
 @dg.op(name=LANDING_OP, description="Ingest one landing-zone file and move it to processed/ or failed/.")
 def ingest_landing_file(
     context: dg.OpExecutionContext,
@@ -78,6 +116,7 @@ def ingest_landing_file(
         database.session, root, config.path, size=config.size, mtime_ns=config.mtime_ns
     )
     metadata = outcome.to_metadata()
+    _log_landing_events(context, database, config.path, outcome)
     if outcome.result is not None:
         INGESTIONS.labels(SOURCE_TYPE, outcome.result.status).inc()
         INGESTED_RECORDS.labels(SOURCE_TYPE).inc(outcome.result.accepted)
@@ -157,7 +196,7 @@ reindex_collection_job = dg.define_asset_job(
     selection=[REINDEX_ASSET],
     partitions_def=COLLECTION_PARTITIONS,
     tags=AREA_TAGS,
-    description="Rebuild search_text of one collection (partition = collection id) and queue its "
+    description="Rebuild search_text of one collection (partition = <tenant name>/<collection>) and queue its "
     "records for re-embedding; launched by reindex_request_sensor or a backfill.",
 )
 
@@ -170,7 +209,7 @@ def reindex_run_config(request_id: uuid.UUID | str) -> dict:
 def _partition_changes(context: dg.SensorEvaluationContext, database: DatabaseResource) -> list:
     """Requests that make the collection partitions equal to the collections table."""
     with database.session() as session:
-        current = {str(i) for i in session.execute(sa.text("SELECT id FROM collections")).scalars()}
+        current = events.all_partition_keys(session)
     known = set(context.instance.get_dynamic_partitions(COLLECTION_PARTITIONS.name))
     added, dropped = sorted(current - known), sorted(known - current)
     changes = []
@@ -200,6 +239,14 @@ def reindex_request_sensor(
         for request_id in orphans:  # the collection was deleted after the request was queued
             fail_request(session, request_id, "the collection no longer exists")
         rows = [r for r in rows if r.collection_id is not None]
+        keys = {}
+        for r in rows:
+            names = events.names_of(session, r.collection_id)
+            if names is None:
+                fail_request(session, r.id, "the collection no longer exists")
+            else:
+                keys[r.id] = names.partition
+        rows = [r for r in rows if r.id in keys]
     # after reading the requests: a request's collection is in the table, so it gets its partition
     changes = _partition_changes(context, database)
     if not rows:
@@ -209,7 +256,7 @@ def reindex_request_sensor(
     runs = [
         dg.RunRequest(
             run_key=str(r.id),
-            partition_key=str(r.collection_id),
+            partition_key=keys[r.id],
             run_config=reindex_run_config(r.id),
             tags={**request_tags(r), **AREA_TAGS},
         )

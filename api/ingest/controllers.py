@@ -28,21 +28,27 @@ from core.ingestion.json_rows import one_record_or_wrapper
 from core.ingestion.pipeline import IngestionResult, ingest_file, ingest_records
 from core.metrics import INGESTED_RECORDS, INGESTIONS, REJECTED_RECORDS
 
-_ACTIVE_RECORDS = sa.text("SELECT record_count FROM generations WHERE collection_id = :c AND number = :g")
+_ACTIVE_RECORDS = sa.text(
+    "SELECT g.record_count, t.name AS tenant_name FROM generations g JOIN collections c ON c.id = g.collection_id "
+    "JOIN tenants t ON t.id = c.tenant_id WHERE g.collection_id = :c AND g.number = :g"
+)
 
 
-def _active_records(session: Session, result: IngestionResult) -> int | None:
-    """The records the generation the ingestion wrote holds now (its `record_count`)."""
-    return session.execute(_ACTIVE_RECORDS, {"c": result.collection_id, "g": result.generation}).scalar()
+def _active_records(session: Session, result: IngestionResult) -> tuple[int | None, str | None]:
+    """The records the generation the ingestion wrote holds now (its `record_count`), and the
+    tenant's name (the readable partition is `<tenant name>/<collection>`)."""
+    row = session.execute(_ACTIVE_RECORDS, {"c": result.collection_id, "g": result.generation}).first()
+    return (row.record_count, row.tenant_name) if row is not None else (None, None)
 
 
-async def _report(result: IngestionResult, active: int | None, *, tenant_id: uuid.UUID, source_type: str,
-                  source_name: str | None) -> None:
+async def _report(result: IngestionResult, active: tuple[int | None, str | None], *, tenant_id: uuid.UUID,
+                  source_type: str, source_name: str | None) -> None:
     """The committed ingestion as a `collection_records` materialization (never raises)."""
-    if result.status == "failed":
+    records, tenant_name = active
+    if result.status == "failed" or tenant_name is None:
         return
-    await sync_to_thread(report_collection_records, result, tenant_id=tenant_id, source_type=source_type,
-                         source_name=source_name, active_records=active)
+    await sync_to_thread(report_collection_records, result, tenant_id=tenant_id, tenant_name=tenant_name,
+                         source_type=source_type, source_name=source_name, active_records=records)
 
 
 def _observe(result: IngestionResult, source_type: str) -> IngestionView:

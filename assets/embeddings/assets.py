@@ -17,6 +17,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from assets.embeddings.partitions import COLLECTION_PARTITIONS
+from core.collections import events
 from core.embeddings import queue
 from core.embeddings.consistency import compare_vector_counts
 from core.embeddings.factory import get_embedding_provider
@@ -34,14 +35,28 @@ class ReembedConfig(dg.Config):
     batch_size: int = _DEFAULTS.batch_size
 
 
-def _tenant_of(database: DatabaseResource, collection_id: uuid.UUID) -> uuid.UUID:
+def _collection(database: DatabaseResource, key: str) -> events.CollectionNames:
     with database.session() as session:
-        tenant_id = session.execute(
-            sa.text("SELECT tenant_id FROM collections WHERE id = :c"), {"c": collection_id}
-        ).scalar()
-    if tenant_id is None:
-        raise dg.Failure(f"collection {collection_id} no longer exists", allow_retries=False)
-    return tenant_id
+        names = events.resolve_partition(session, key)
+    if names is None:
+        raise dg.Failure(f"collection {key} no longer exists", allow_retries=False)
+    return names
+
+
+def embedded_share(database: DatabaseResource, collection_id: uuid.UUID) -> dict[str, float | int]:
+    """Active records of the live generation, how many are indexed, and the share (%)."""
+    with database.session() as session:
+        row = session.execute(
+            sa.text(
+                "SELECT count(*) AS active, count(*) FILTER (WHERE r.embedding_status = 'indexed') AS indexed "
+                "FROM records r JOIN collections c ON c.id = r.collection_id AND r.generation = c.active_generation "
+                "WHERE r.collection_id = :c AND r.status = 'active'"
+            ),
+            {"c": collection_id},
+        ).one()
+    share = 100.0 * row.indexed / row.active if row.active else 100.0
+    return {"active_records": int(row.active), "embedded_records": int(row.indexed),
+            "embedded_percent": round(share, 1)}
 
 
 @dg.asset(
@@ -50,7 +65,7 @@ def _tenant_of(database: DatabaseResource, collection_id: uuid.UUID) -> uuid.UUI
     deps=["collection_search_text"],
     group_name="embeddings",
     kinds={"python"},
-    description="Vectors of a collection's active and staging generations (partition = collection id); "
+    description="Vectors of a collection's active and staging generations (partition = <tenant name>/<collection>); "
     "materializing a partition re-embeds that collection.",
 )
 def collection_embeddings(
@@ -59,8 +74,8 @@ def collection_embeddings(
     database: DatabaseResource,
     settings: SettingsResource,
 ) -> dg.MaterializeResult:
-    collection_id = uuid.UUID(context.partition_key)
-    tenant_id = _tenant_of(database, collection_id)
+    names = _collection(database, context.partition_key)
+    tenant_id, collection_id = names.tenant_id, names.collection_id
     reset = 0
     if config.reset:
         with database.session() as session:
@@ -75,7 +90,8 @@ def collection_embeddings(
         index=get_vector_index(current, database_url=database.resolved_url),
         options=PipelineOptions(batch_size=config.batch_size),
     )
-    metadata = {**report.to_metadata(), "records_reset": reset}
+    metadata = {**report.to_metadata(), **embedded_share(database, collection_id), "records_reset": reset,
+                "tenant": names.tenant_name, "tenant_id": str(tenant_id), "collection_id": str(collection_id)}
     if report.stopped:
         raise dg.Failure(description=f"re-embedding stopped: {report.stopped}", metadata=metadata)
     return dg.MaterializeResult(metadata=metadata)

@@ -1,7 +1,7 @@
 """`collection_search_text`: what makes a collection's records findable by full text and identifier
 (`search_text`, `identifiers`, the field catalog), one partition per collection.
 
-The partitions are `embedding_collections` (key = collection id), the same set as
+The partitions are `collections` (key = `<tenant name>/<collection>`), the same set as
 `collection_embeddings`: both describe one collection, so one set serves both and an operator picks
 collections once in the UI. Materializing a partition rebuilds every record of the collection (all
 generations) with `core.records.reindex_collection`, which also puts them back to
@@ -13,13 +13,12 @@ reports through it; a backfill from the UI has none.
 
 # no `from __future__ import annotations`: Dagster reads op and config annotations at definition time
 
-import uuid
 from typing import Optional
 
 import dagster as dg
-import sqlalchemy as sa
 
 from assets.embeddings.partitions import COLLECTION_PARTITIONS
+from core.collections import events
 from core.records import reindex_collection
 from core.requests import fail_request, finish_request, start_request
 from orchestration.resources import DatabaseResource
@@ -33,14 +32,12 @@ class ReindexConfig(dg.Config):
     request_id: Optional[str] = None  # noqa: UP045 - Dagster's config types want Optional here
 
 
-def _collection(database: DatabaseResource, collection_id: uuid.UUID) -> tuple[uuid.UUID, str]:
+def _collection(database: DatabaseResource, key: str) -> events.CollectionNames:
     with database.session() as session:
-        row = session.execute(
-            sa.text("SELECT tenant_id, name FROM collections WHERE id = :c"), {"c": collection_id}
-        ).first()
-    if row is None:
-        raise dg.Failure(f"collection {collection_id} no longer exists", allow_retries=False)
-    return row.tenant_id, row.name
+        names = events.resolve_partition(session, key)
+    if names is None:
+        raise dg.Failure(f"collection {key} no longer exists", allow_retries=False)
+    return names
 
 
 @dg.asset(
@@ -49,14 +46,14 @@ def _collection(database: DatabaseResource, collection_id: uuid.UUID) -> tuple[u
     deps=["collection_records"],
     group_name="ingestion",
     kinds={"postgres"},
-    description="Full-text search text and identifiers of a collection's records (partition = collection id); "
+    description="Full-text search text and identifiers of a collection's records (partition = <tenant name>/<collection>); "
     "materializing a partition rebuilds them and queues the records for re-embedding.",
 )
 def collection_search_text(
     context: dg.AssetExecutionContext, config: ReindexConfig, database: DatabaseResource
 ) -> dg.MaterializeResult:
-    collection_id = uuid.UUID(context.partition_key)
-    tenant_id, name = _collection(database, collection_id)
+    names = _collection(database, context.partition_key)
+    tenant_id, collection_id, name = names.tenant_id, names.collection_id, names.collection
     if config.request_id:
         with database.session() as session:
             request = start_request(session, config.request_id, context.run_id)

@@ -9,6 +9,7 @@ goes; the expiry sweep then marks it `expired`.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -20,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 import core.settings
+from core.collections import events
 from core.db.models import Collection, RequestStatus, WorkRequest
 from core.errors import Conflict, KarizError, NotFound
 from core.exports.expiry import EXPIRED, EXPORT_KIND, expires_at
@@ -163,6 +165,7 @@ def execute_export_request(
     root = export_dir if export_dir is not None else settings.export_dir
     assert root is not None
     request_uuid = uuid.UUID(str(request_id))
+    started = time.perf_counter()
     with sessions() as session:
         request = start_request(session, request_uuid, run_id)
         tenant_id, params = request.tenant_id, dict(request.params or {})
@@ -194,8 +197,18 @@ def execute_export_request(
         raise
     stored = result.as_request_result()
     stored["path"] = str(result.path.resolve().relative_to(root.resolve()))
+    until = expires_at(datetime.now(UTC), retention_hours)
     with sessions() as session:
-        finish_request(
-            session, request_uuid, stored, expires_at=expires_at(datetime.now(UTC), retention_hours)
-        )
+        finish_request(session, request_uuid, stored, expires_at=until)
+        names = events.names_by_name(session, tenant_id, result.collection)
+    if names is not None:
+        events.emit(names.event(
+            events.EXPORTS,
+            f"export {export_id(request_uuid)} of {result.collection}: {result.rows} rows ({result.format})",
+            {"export_id": export_id(request_uuid), "request_id": str(request_uuid), "format": result.format,
+             "record_status": result.status, "rows": result.rows, "bytes": result.bytes,
+             "columns": result.columns, "path": stored["path"],
+             "expires_at": until.isoformat(),
+             "duration_ms": round((time.perf_counter() - started) * 1000, 1)},
+        ))
     return result

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 import core.settings
+from core.collections import events
 from core.errors import Conflict, InvalidInput, NotFound, QuotaExceeded, ValidationFailed
 from core.generations.lookups import CollectionRef, get_collection, staging_generation
 from core.ingestion.pipeline import IngestionResult, ingest_upload
@@ -151,6 +152,15 @@ def start_replace(
     except BaseException:
         index.drop_collection(vectors)  # nothing refers to it: the generation was never committed
         raise
+    names = events.names_of(db, collection.id)
+    if names is not None:
+        events.emit(names.event(
+            events.GENERATION,
+            f"staging generation {number} of {collection_name} loaded ({result.accepted} records)",
+            {"operation": "replace", "staging_generation": number, "generation": collection.active_generation,
+             "staging_records": result.accepted, "rows_rejected": result.rejected,
+             "file_hash": result.file_hash or "", "duration_ms": result.processing_time_ms},
+        ))
     log.info(
         "replace of %s/%s: staging generation %d with %d records (vectors %s)",
         tenant_id,

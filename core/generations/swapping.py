@@ -13,6 +13,7 @@ transaction. `set_auto_promote` leaves the commit to its caller.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import uuid
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from core.collections import events
 from core.errors import Conflict
 from core.generations.lookups import GenerationRef, fully_indexed, get_collection, staging_generation
 from core.generations.record_changes import RecordChanges, record_changes
@@ -155,6 +157,7 @@ def swap(
         duration_ms=(time.perf_counter() - started) * 1000,
         record_changes=changes if pending is not None and pending.number == staging.number else None,
     )
+    _emit_swap(db, result)
     log.info(
         "swapped %s/%s: generation %d -> %d (alias %s -> %s) in %.1f ms",
         tenant_id,
@@ -166,6 +169,28 @@ def swap(
         result.duration_ms,
     )
     return result
+
+
+def _emit_swap(db: Session, result: SwapResult) -> None:
+    """The committed swap as a `collection_generation` event: the live generation and its records."""
+    names = events.names_of(db, result.collection_id)
+    if names is None:
+        return
+    changes = result.record_changes
+    metadata = {
+        "operation": "swap",
+        "generation": result.new_generation,
+        "previous_generation": result.old_generation,
+        "active_records": result.new_entity_count,
+        "previous_records": result.old_entity_count,
+        "vector_collection": result.vector_collection,
+        "swap_ms": round(result.duration_ms, 1),
+    }
+    if changes is not None:
+        metadata["record_changes"] = dataclasses.asdict(changes)
+    events.emit(names.event(events.GENERATION,
+                            f"generation {result.new_generation} of {names.collection} is live "
+                            f"(was {result.old_generation})", metadata))
 
 
 def drop_vectors(db: Session, index: VectorIndex, generation: GenerationRef) -> bool:

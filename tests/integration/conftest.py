@@ -30,6 +30,7 @@ from tests.conftest import peer_allow_list
 class TenantKey:
     tenant_id: str
     key: str
+    name: str = ""  # the tenant's name (Dagster partitions read `<tenant name>/<collection>`)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -107,7 +108,7 @@ async def register_tenant(client: httpx.AsyncClient, prefix: str = "t") -> Tenan
     response = await client.post("/api/v1/register", json={"name": name, "email": f"{name}@example.com"})
     assert response.status_code == 201, response.text
     data = response.json()["data"]
-    return TenantKey(tenant_id=data["tenantId"], key=data["apiKey"])
+    return TenantKey(tenant_id=data["tenantId"], key=data["apiKey"], name=name)
 
 
 @pytest_asyncio.fixture

@@ -102,8 +102,8 @@ async def test_reindex_collection_runs_as_a_partitioned_dagster_run(
         result = tick(instance, "reindex_request_sensor", database_url)
         ours = [r for r in result.run_requests if r.run_key == request_id]
         assert len(ours) == 1
-        assert ours[0].partition_key == str(collection_id)
-        assert str(collection_id) in instance.get_dynamic_partitions(COLLECTION_PARTITIONS.name)
+        assert ours[0].partition_key == f"{shop.name}/manufacturing"  # readable: tenant name/collection
+        assert f"{shop.name}/manufacturing" in instance.get_dynamic_partitions(COLLECTION_PARTITIONS.name)
         executed = run(instance, "reindex_collection_job", ours[0], database_url)
         assert executed.success
         metadata = output_metadata(executed)
@@ -131,18 +131,17 @@ async def test_backfill_from_the_ui_rebuilds_chosen_collections(
     await _spoil(async_engine, collection_id)
     with dg.instance_for_test() as instance:
         tick(instance, "reindex_request_sensor", database_url)
-        assert str(collection_id) in instance.get_dynamic_partitions(COLLECTION_PARTITIONS.name)
+        key = f"{shop.name}/manufacturing"
+        assert key in instance.get_dynamic_partitions(COLLECTION_PARTITIONS.name)
         # what a backfill launches per chosen partition: the job without a request
-        executed = run(
-            instance, "reindex_collection_job", dg.RunRequest(partition_key=str(collection_id)), database_url
-        )
+        executed = run(instance, "reindex_collection_job", dg.RunRequest(partition_key=key), database_url)
         assert executed.success
         # a partition whose collection was deleted is dropped by the next tick
-        instance.add_dynamic_partitions(COLLECTION_PARTITIONS.name, [str(uuid.uuid4())])
+        instance.add_dynamic_partitions(COLLECTION_PARTITIONS.name, [f"{shop.name}/deleted-{uuid.uuid4().hex[:6]}"])
         before = set(instance.get_dynamic_partitions(COLLECTION_PARTITIONS.name))
         tick(instance, "reindex_request_sensor", database_url)
         after = set(instance.get_dynamic_partitions(COLLECTION_PARTITIONS.name))
-        assert len(before - after) == 1 and str(collection_id) in after
+        assert len(before - after) == 1 and key in after
     assert {stale for _, stale, _ in await _state(async_engine, collection_id)} == {False}
     assert await _search(live_client, shop, "washer") == ["FW-M8-125"]
 

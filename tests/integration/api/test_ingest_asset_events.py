@@ -56,11 +56,13 @@ async def test_a_file_upload_is_a_materialization_of_its_collection_with_its_cou
     assert answer.status_code == 200, answer.text
     body = answer.json()
     collection_id = _collection_id(database_url, tenant_key, "parts")
+    partition = f"{tenant_key.name}/parts"  # readable: the tenant's name and the collection's
 
-    assert collection_id in instance.get_dynamic_partitions("embedding_collections")
-    [event] = _materializations(instance, collection_id)
+    assert partition in instance.get_dynamic_partitions("collections")
+    [event] = _materializations(instance, partition)
     meta = {key: value.value for key, value in event.metadata.items()}
-    assert meta["collection"] == "parts"
+    assert meta["collection"] == "parts" and meta["tenant"] == tenant_key.name
+    assert meta["collection_id"] == collection_id
     assert meta["tenant_id"] == tenant_key.tenant_id
     assert meta["ingestion_id"] == body["ingestion_id"]
     assert (meta["rows_accepted"], meta["rows_rejected"], meta["rows_deduplicated"]) == (2, 0, 1)
@@ -75,7 +77,7 @@ async def test_a_file_upload_is_a_materialization_of_its_collection_with_its_cou
                                     {"sku": "A-3", "name": "Nut M8", "price": 0.02}],
                               headers=tenant_key.headers)
     assert again.status_code == 200, again.text
-    latest = _materializations(instance, collection_id)[0]
+    latest = _materializations(instance, partition)[0]
     meta = {key: value.value for key, value in latest.metadata.items()}
     assert meta["source_type"] == "api"
     assert (meta["records_inserted"], meta["records_updated"], meta["records_unchanged"]) == (1, 1, 0)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from assets.embeddings import COLLECTION_PARTITIONS, collection_embeddings, vectors_match_indexed_records
+from core.collections import events
 from core.db.embedded import ensure_database
 from core.db.engine import make_sync_engine
 from core.db.migrate import upgrade
@@ -162,15 +163,25 @@ def test_the_run_reports_what_it_did_and_the_queue(
         result = execute(request, instance, database)
         assert result.success
         meta = op_metadata(result)
-    assert (meta["records_claimed"], meta["records_indexed"], meta["records_failed"]) == (10, 10, 0)
-    assert meta["texts_per_s"] > 0
-    assert (meta["queue_pending"], meta["queue_processing"], meta["queue_indexed"], meta["queue_depth"]) == (
-        0,
-        0,
-        10,
-        0,
-    )
-    assert statuses(session, seeded.collection_id) == {"indexed": 10}
+        assert (meta["records_claimed"], meta["records_indexed"], meta["records_failed"]) == (10, 10, 0)
+        assert meta["texts_per_s"] > 0
+        assert (meta["queue_pending"], meta["queue_processing"], meta["queue_indexed"], meta["queue_depth"]) == (
+            0,
+            0,
+            10,
+            0,
+        )
+        assert statuses(session, seeded.collection_id) == {"indexed": 10}
+        # the run is a materialization of collection_embeddings for the readable partition
+        key = partition_of(database, seeded)
+        assert key.endswith(f"/{seeded.name}") and str(seeded.collection_id) not in key
+        [record] = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey("collection_embeddings"), asset_partitions=[key]), limit=5
+        ).records
+        event = {k: v.value for k, v in record.asset_materialization.metadata.items()}
+        assert (event["records_indexed"], event["embedded_records"], event["embedded_percent"]) == (10, 10, 100.0)
+        assert event["collection_id"] == str(seeded.collection_id)
+        assert key in instance.get_dynamic_partitions(COLLECTION_PARTITIONS.name)
 
 
 def test_an_unreachable_vector_store_fails_the_run_and_keeps_the_records(
@@ -213,12 +224,19 @@ def own(own_database: str, app_settings: Settings) -> Iterator[tuple[Session, Da
     engine.dispose()
 
 
+def partition_of(database: DatabaseResource, seeded: Seeded) -> str:
+    """The readable partition of the seeded collection: `<tenant name>/<collection>`."""
+    with database.session() as s:
+        return events.names_of(s, seeded.collection_id).partition
+
+
 def materialize_reembed(seeded: Seeded, instance: dg.DagsterInstance, database: DatabaseResource):
     """What a backfill of one partition runs: the asset, then its check."""
-    instance.add_dynamic_partitions(COLLECTION_PARTITIONS.name, [str(seeded.collection_id)])
+    key = partition_of(database, seeded)
+    instance.add_dynamic_partitions(COLLECTION_PARTITIONS.name, [key])
     return dg.materialize(
         [collection_embeddings, vectors_match_indexed_records],
-        partition_key=str(seeded.collection_id),
+        partition_key=key,
         instance=instance,
         resources={"database": database, "settings": ChosenSettings()},
         raise_on_error=False,

@@ -46,13 +46,25 @@ def run(
 
 def output_metadata(result: dg.ExecuteInProcessResult) -> dict:
     """The metadata the run's step reported (materialization or output), as plain values."""
-    for event in result.all_events:
+    for event in result.all_events:  # an op's output first: it may also log collection events
         data = event.event_specific_data
-        if event.event_type_value == "ASSET_MATERIALIZATION":
-            return {k: v.value for k, v in data.materialization.metadata.items()}
         if event.event_type_value == "STEP_OUTPUT" and data.metadata:
             return {k: v.value for k, v in data.metadata.items()}
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_MATERIALIZATION":
+            return {k: v.value for k, v in event.event_specific_data.materialization.metadata.items()}
     return {}
+
+
+def materializations(result: dg.ExecuteInProcessResult, asset: str) -> list[tuple[str, dict]]:
+    """(partition, metadata) of every materialization of `asset` the run logged."""
+    found = []
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_MATERIALIZATION":
+            m = event.event_specific_data.materialization
+            if m.asset_key.to_user_string() == asset:
+                found.append((m.partition, {k: v.value for k, v in m.metadata.items()}))
+    return found
 
 
 def failure_metadata(result: dg.ExecuteInProcessResult) -> tuple[str, dict]:

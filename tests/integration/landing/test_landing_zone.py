@@ -18,7 +18,13 @@ from core.ingestion.landing import complete_files, process_landing_file, resolve
 from core.settings import Settings
 from orchestration.resources import DatabaseResource
 from tests.integration.conftest import TenantKey, register_tenant
-from tests.integration.landing.dagster_ticks import failure_metadata, output_metadata, run, tick
+from tests.integration.landing.dagster_ticks import (
+    failure_metadata,
+    materializations,
+    output_metadata,
+    run,
+    tick,
+)
 
 V1 = "/api/v1"
 CATALOG = (
@@ -81,6 +87,11 @@ async def test_dropped_file_is_ingested_once_and_moved(
         assert executed.success
         metadata = output_metadata(executed)
     assert metadata["outcome"] == "ingested"
+    # the run materializes landing_files and collection_records for the readable partition
+    [(partition, landed)] = materializations(executed, "landing_files")
+    assert partition.endswith("/parts") and landed["rows_accepted"] == metadata["accepted"]
+    [(records_partition, records)] = materializations(executed, "collection_records")
+    assert records_partition == partition and records["source_type"] == "landing_zone"
     assert (metadata["submitted"], metadata["accepted"], metadata["rejected"], metadata["dedup_skipped"]) == (
         2,
         2,

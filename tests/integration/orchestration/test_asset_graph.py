@@ -6,7 +6,9 @@ import dagster as dg
 
 from orchestration.definitions import defs
 
-DATA_PATH = ["connector_records", "collection_records", "collection_search_text", "collection_embeddings"]
+DATA_PATH = ["connector_records", "collection_records", "collection_search_text", "collection_embeddings",
+             "collection_generation"]
+COLLECTION_STAGES = ["landing_files", *DATA_PATH[1:], "collection_exports"]
 
 
 def test_the_data_path_is_one_lineage_from_connectors_to_vectors() -> None:
@@ -15,17 +17,21 @@ def test_the_data_path_is_one_lineage_from_connectors_to_vectors() -> None:
     assert set(DATA_PATH) <= keys
     for upstream, downstream in zip(DATA_PATH, DATA_PATH[1:], strict=False):
         parents = {key.to_user_string() for key in graph.get(dg.AssetKey(downstream)).parent_keys}
-        assert parents == {upstream}, downstream
+        assert upstream in parents, downstream
+    records_from = {key.to_user_string() for key in graph.get(dg.AssetKey("collection_records")).parent_keys}
+    assert records_from == {"connector_records", "landing_files"}
+    exports_from = {key.to_user_string() for key in graph.get(dg.AssetKey("collection_exports")).parent_keys}
+    assert exports_from == {"collection_records"}
     assert not graph.get(dg.AssetKey("connector_records")).parent_keys
 
 
 def test_collection_stages_share_one_partition_set_and_connectors_have_theirs() -> None:
     graph = defs.resolve_asset_graph()
-    partitions = {name: graph.get(dg.AssetKey(name)).partitions_def for name in DATA_PATH}
-    assert partitions["connector_records"].name == "connectors"
-    for name in DATA_PATH[1:]:
-        assert isinstance(partitions[name], dg.DynamicPartitionsDefinition)
-        assert partitions[name].name == "embedding_collections", name
+    assert graph.get(dg.AssetKey("connector_records")).partitions_def.name == "connectors"
+    for name in COLLECTION_STAGES:
+        partitions = graph.get(dg.AssetKey(name)).partitions_def
+        assert isinstance(partitions, dg.DynamicPartitionsDefinition)
+        assert partitions.name == "collections", name
 
 
 def test_collection_records_is_reported_not_computed_and_says_what_it_is() -> None:
