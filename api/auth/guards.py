@@ -9,7 +9,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from api.auth.principal import Principal
-from core.errors import Forbidden
+from core.errors import Forbidden, NotFound
 
 Guard = Callable[[ASGIConnection, BaseRouteHandler], Awaitable[None]]
 
@@ -33,3 +33,11 @@ def own_tenant(principal: Principal, tenant_id: uuid.UUID) -> None:
     """Callers act on their own tenant only (operators on any)."""
     if principal.tenant_id != tenant_id and not principal.is_system:
         raise Forbidden("this tenant does not belong to you")
+
+
+def own_account(principal: Principal, account_id: uuid.UUID) -> None:
+    """A member's or viewer's credential reaches its own account only: another account of the
+    tenant answers 404, as an unknown one does (its existence is not revealed)."""
+    bound = principal.bound_account
+    if bound is not None and bound != account_id:
+        raise NotFound(f"account {account_id} not found")

@@ -8,6 +8,8 @@ for at most `CACHE_SECONDS` per process, so a revocation in any API process (a r
 sign-out, a password change) ends its tokens everywhere within that time. A key or token of an
 account is capped by the account's role (`core/accounts/roles.py`) and refused while the account is
 disabled, read with the same lookups, so a role change also applies everywhere within that time.
+The account's role also says what it sees: a member's or viewer's credential only its own account's
+files (`Principal.bound_account`).
 """
 
 from __future__ import annotations
@@ -84,7 +86,8 @@ async def _principal_for_token(connection: ASGIConnection, raw: str) -> Principa
     key_id = uuid.UUID(claims.subject) if claims.kind == "key" else None
     return Principal(tenant_id=claims.tenant_id, scopes=effective_scopes(claims.scopes, account), key_id=key_id,
                      subject=claims.subject, via="jwt", session_id=claims.session_id,
-                     account_id=account.id if account is not None else None)
+                     account_id=account.id if account is not None else None,
+                     account_role=str(account.role) if account is not None else None)
 
 
 def extract_credential(connection: ASGIConnection) -> str | None:
@@ -125,7 +128,8 @@ async def _principal_for_key(connection: ASGIConnection, raw: str) -> Principal:
         scopes = effective_scopes(key.scopes, account)  # the account's role caps the key; disabled: 401
         await session.execute(sa.update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
         await session.commit()
-        principal = Principal(tenant_id=key.tenant_id, scopes=scopes, key_id=key.id, account_id=key.account_id)
+        principal = Principal(tenant_id=key.tenant_id, scopes=scopes, key_id=key.id, account_id=key.account_id,
+                              account_role=str(account.role) if account is not None else None)
         _key_cache[digest] = (principal, key.expires_at, time.monotonic() + CACHE_SECONDS)
         return principal
 

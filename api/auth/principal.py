@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Request
 from litestar.datastructures import State
 
+from core.db.models import Role
 from core.security.api_keys import ADMIN_SCOPE, SYSTEM_SCOPE
 
 
@@ -21,6 +22,16 @@ class Principal:
     via: str = "api_key"  # or "jwt"
     session_id: uuid.UUID | None = None  # the token session of a JWT
     account_id: uuid.UUID | None = None  # the account whose role caps the scopes, if any
+    account_role: str | None = None  # that account's role
+
+    @property
+    def bound_account(self) -> uuid.UUID | None:
+        """The account a member's or viewer's credential is confined to: it sees and acts on that
+        account's files (and chats) only. None for admins, tenant-level credentials and operators,
+        who see the whole tenant."""
+        if self.account_id is None or self.account_role == Role.ADMIN or self.is_system:
+            return None
+        return self.account_id
 
     @property
     def is_system(self) -> bool:

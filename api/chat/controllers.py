@@ -44,7 +44,6 @@ from core.chat import history
 from core.chat.grounding import check_files
 from core.chat.tools import TOOL_SCOPE
 from core.errors import InvalidInput, RateLimited
-from core.security.api_keys import ADMIN_SCOPE
 from core.streams.sse import StreamEvent
 
 AuthedRequest = Request[Principal, Any, State]
@@ -65,9 +64,7 @@ def _uuid(value: str | None, name: str) -> uuid.UUID | None:
 def _bound_account(principal: Principal) -> uuid.UUID | None:
     """The account a member's or viewer's credential confines the chat to: its own documents and
     chats. Tenant admins (and tenant-wide keys) see the whole tenant."""
-    if principal.account_id is None or principal.allows(ADMIN_SCOPE):
-        return None
-    return principal.account_id
+    return principal.bound_account
 
 
 def _iso(value: Any) -> str:
@@ -182,7 +179,7 @@ class ChatController(Controller):
             if account_id is not None:
                 history.check_account(session, tenant_id, account_id)
             if file_ids:
-                check_files(session, tenant_id, file_ids)
+                check_files(session, tenant_id, file_ids, account_id=bound)
             if chat_id is not None:
                 history.owned_chat(session, tenant_id, chat_id, bound)
             if usage.remaining_tokens() <= 0:

@@ -1,18 +1,30 @@
-"""The asset vault: an account's files (`/tenants/{tenantId}/accounts/{accountId}/files`)."""
+"""The asset vault: an account's files (`/tenants/{tenantId}/accounts/{accountId}/files`).
+
+A member's or viewer's credential reaches its own account's files only; another account's (or
+another account's file) answers 404 like an unknown one. Admins and tenant-level keys reach all."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Controller, Response, delete, get, post
+from litestar.concurrency import sync_to_thread
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.guards import own_tenant, requires_scope
+from api.auth.guards import own_account, own_tenant, requires_scope
 from api.auth.principal import AuthedRequest
-from api.files.schemas import FileListResponse, FileResponse, Pagination, file_view, upload_view
+from api.files.schemas import (
+    FileDetailResponse,
+    FileListResponse,
+    FileResponse,
+    Pagination,
+    file_view,
+    upload_view,
+)
 from api.uploads import read_upload
 from api.worker_sessions import run_in_worker_session
 from core.documents import store, vault
@@ -36,6 +48,7 @@ class AccountFilesController(Controller):
         sync: bool = False,
     ) -> Response[FileResponse]:
         own_tenant(request.user, tenant_id)
+        own_account(request.user, account_id)
         raw, filename = await read_upload(data)
         files = get_file_store(settings)
 
@@ -56,11 +69,40 @@ class AccountFilesController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50, offset: Annotated[int, Parameter(ge=0)] = 0,
     ) -> FileListResponse:
         own_tenant(request.user, tenant_id)
+        own_account(request.user, account_id)
         rows, total = await run_in_worker_session(
             db_session,
             lambda s: vault.list_files(s, tenant_id, account_id, limit=limit, offset=offset))
         return FileListResponse(data=[file_view(f) for f in rows],
                                 pagination=Pagination(limit=limit, offset=offset, total=total))
+
+    @get("/{file_id:uuid}", operation_id="getAccountFile", guards=[requires_scope("tenant:read")],
+         summary="One file of the account", description="The file's metadata and store state.")
+    async def get_file(
+        self, request: AuthedRequest, tenant_id: uuid.UUID, account_id: uuid.UUID, file_id: uuid.UUID,
+        db_session: AsyncSession,
+    ) -> FileDetailResponse:
+        own_tenant(request.user, tenant_id)
+        own_account(request.user, account_id)
+        stored = await run_in_worker_session(
+            db_session, lambda s: vault.get_file(s, tenant_id, file_id, account_id))
+        return FileDetailResponse(data=file_view(stored))
+
+    @get("/{file_id:uuid}/content", operation_id="downloadAccountFile", guards=[requires_scope("tenant:read")],
+         media_type="application/octet-stream", summary="Download a file",
+         description="The stored bytes, with the file's content type and name (as an attachment).",
+         response_description="the file's bytes")
+    async def download(
+        self, request: AuthedRequest, tenant_id: uuid.UUID, account_id: uuid.UUID, file_id: uuid.UUID,
+        db_session: AsyncSession, settings: Settings,
+    ) -> Response[bytes]:
+        own_tenant(request.user, tenant_id)
+        own_account(request.user, account_id)
+        stored = await run_in_worker_session(
+            db_session, lambda s: vault.get_file(s, tenant_id, file_id, account_id))
+        data = await sync_to_thread(get_file_store(settings).get, stored.storage_key)
+        disposition = f"attachment; filename*=UTF-8''{quote(stored.name, safe='')}"
+        return Response(data, media_type=stored.content_type, headers={"Content-Disposition": disposition})
 
     @delete("/{file_id:uuid}", operation_id="deleteAccountFile", guards=[requires_scope("tenant:write")],
             status_code=204, summary="Delete a file",
@@ -70,6 +112,7 @@ class AccountFilesController(Controller):
         db_session: AsyncSession, settings: Settings,
     ) -> None:
         own_tenant(request.user, tenant_id)
+        own_account(request.user, account_id)
         key = await run_in_worker_session(
             db_session, lambda s: vault.delete_file(s, tenant_id, file_id, account_id=account_id), commit=True)
         files = get_file_store(settings)

@@ -43,6 +43,11 @@ class FileResponse(msgspec.Struct):
     success: bool = True
 
 
+class FileDetailResponse(msgspec.Struct):
+    data: FileView
+    success: bool = True
+
+
 class FileListResponse(msgspec.Struct):
     data: list[FileView]
     pagination: Pagination

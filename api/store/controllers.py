@@ -1,5 +1,9 @@
 """The RAG store of a tenant (`/tenants/{tenantId}/store`): details, sync, progress, refresh, per-file
-actions, the audit trail and retrieval."""
+actions, the audit trail and retrieval.
+
+A member's or viewer's credential sees and acts on its own account's files only (`bound_account`):
+every route narrows to them, and another account's file id is answered as an unknown one. Admins
+and tenant-level keys see the whole tenant."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from litestar.concurrency import sync_to_thread
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.guards import own_tenant, requires_scope
+from api.auth.guards import own_account, own_tenant, requires_scope
 from api.auth.principal import AuthedRequest
 from api.files.schemas import Pagination
 from api.store.schemas import (
@@ -54,7 +58,8 @@ class StoreController(Controller):
          description="File counts by state, storage against the quota, chunk count, the last sync and the files.")
     async def details(self, request: AuthedRequest, tenant_id: uuid.UUID, db_session: AsyncSession) -> StoreResponse:
         own_tenant(request.user, tenant_id)
-        summary = await run_in_worker_session(db_session, lambda s: store.summary(s, tenant_id))
+        bound = request.user.bound_account
+        summary = await run_in_worker_session(db_session, lambda s: store.summary(s, tenant_id, account_id=bound))
         return StoreResponse(data=store_view(summary))
 
     @post("/sync", operation_id="syncStore", guards=[requires_scope("tenant:write")], status_code=202,
@@ -64,8 +69,9 @@ class StoreController(Controller):
     async def sync(self, request: AuthedRequest, tenant_id: uuid.UUID, data: AssetIdsBody,
                    db_session: AsyncSession) -> OperationResponse:
         own_tenant(request.user, tenant_id)
+        bound = request.user.bound_account
         op = await run_in_worker_session(
-            db_session, lambda s: store.queue_operation(s, tenant_id, data.asset_ids), commit=True)
+            db_session, lambda s: store.queue_operation(s, tenant_id, data.asset_ids, account_id=bound), commit=True)
         return OperationResponse(data=OperationView(operation_id=str(op.id), status=op.status, total=op.total))
 
     @get("/progress", operation_id="getStoreProgress", guards=[requires_scope("tenant:read")],
@@ -74,8 +80,17 @@ class StoreController(Controller):
          "One indexed read: poll it every 1.5 s.")
     async def progress(self, request: AuthedRequest, tenant_id: uuid.UUID, db_session: AsyncSession) -> ProgressResponse:
         own_tenant(request.user, tenant_id)
-        op = await run_in_worker_session(db_session, lambda s: store.latest_operation(s, tenant_id))
-        return ProgressResponse(data=progress_view(op, datetime.now(UTC)))
+        bound = request.user.bound_account
+
+        def latest(s):
+            op = store.latest_operation(s, tenant_id, account_id=bound)
+            # the file being synced is named only to those who may see it
+            hide = (bound is not None and op is not None and op.current_file_id is not None
+                    and not store.tenant_files(s, tenant_id, [op.current_file_id], account_id=bound))
+            return op, hide
+
+        op, hide_current = await run_in_worker_session(db_session, latest)
+        return ProgressResponse(data=progress_view(op, datetime.now(UTC), hide_current_file=hide_current))
 
     @post("/refresh", operation_id="refreshStore", guards=[requires_scope("tenant:write")], status_code=200,
           summary="Re-read file metadata", description="Re-reads size and sha256 of the store's files (or "
@@ -85,8 +100,9 @@ class StoreController(Controller):
         own_tenant(request.user, tenant_id)
         files = get_file_store(settings)
         ids = data.asset_ids if data is not None else None
+        bound = request.user.bound_account
         result = await run_in_worker_session(
-            db_session, lambda s: store.refresh(s, tenant_id, ids, files=files), commit=True)
+            db_session, lambda s: store.refresh(s, tenant_id, ids, files=files, account_id=bound), commit=True)
         return RefreshResponse(data=RefreshView(checked=result.checked, changed=result.changed,
                                                 operation_id=str(result.operation.id) if result.operation else None))
 
@@ -98,8 +114,10 @@ class StoreController(Controller):
     async def actions(self, request: AuthedRequest, tenant_id: uuid.UUID, data: ActionsBody,
                       db_session: AsyncSession) -> ActionsResponse:
         own_tenant(request.user, tenant_id)
+        bound = request.user.bound_account
         results, op = await run_in_worker_session(
-            db_session, lambda s: store.apply_action(s, tenant_id, data.action, data.file_ids), commit=True)
+            db_session, lambda s: store.apply_action(s, tenant_id, data.action, data.file_ids, account_id=bound),
+            commit=True)
         if data.action == "delete":
             def purge(s):
                 from core.search.hybrid import vector_index
@@ -120,9 +138,10 @@ class StoreController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100, offset: Annotated[int, Parameter(ge=0)] = 0,
     ) -> AuditResponse:
         own_tenant(request.user, tenant_id)
+        bound = request.user.bound_account
         rows, total = await run_in_worker_session(
-            db_session,
-            lambda s: audit.list_events(s, tenant_id, asset_id=asset_id, limit=limit, offset=offset))
+            db_session, lambda s: audit.list_events(s, tenant_id, asset_id=asset_id, account_id=bound,
+                                                    limit=limit, offset=offset))
         return AuditResponse(
             data=[AuditEventView(id=e.id, event=e.event, asset_id=str(e.asset_id) if e.asset_id else None,
                                  account_id=str(e.account_id) if e.account_id else None,
@@ -138,6 +157,12 @@ class StoreController(Controller):
     async def query(self, request: AuthedRequest, tenant_id: uuid.UUID, data: QueryBody,
                     db_session: AsyncSession) -> QueryResponse:
         own_tenant(request.user, tenant_id)
+        bound = request.user.bound_account
+        account_id = data.account_id
+        if bound is not None:  # a member or viewer retrieves from its own account's files only
+            if account_id is not None:
+                own_account(request.user, account_id)
+            account_id = bound
         text = data.query.strip()
         if not text:
             raise InvalidInput("query must not be empty")
@@ -151,7 +176,7 @@ class StoreController(Controller):
             with contextlib.suppress(Exception):
                 await sync_to_thread(query_vector, text)
         hits = await run_in_worker_session(db_session, lambda s: retrieval.retrieve(
-            s, tenant_id, text, account_id=data.account_id, file_ids=data.file_ids, limit=data.limit))
+            s, tenant_id, text, account_id=account_id, file_ids=data.file_ids, limit=data.limit))
         return QueryResponse(data=QueryView(query=text, results=[chunk_view(h) for h in hits]))
 
 

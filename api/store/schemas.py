@@ -203,7 +203,7 @@ def store_view(s: StoreSummary) -> StoreView:
     )
 
 
-def progress_view(op: StoreOperation | None, now: datetime) -> ProgressView:
+def progress_view(op: StoreOperation | None, now: datetime, *, hide_current_file: bool = False) -> ProgressView:
     if op is None:
         return ProgressView(status="idle", operation_id=None, percent=0.0, processed=0, total=0, failed=0,
                             eta_seconds=None, current_file=None, started_at=None, finished_at=None)
@@ -216,7 +216,7 @@ def progress_view(op: StoreOperation | None, now: datetime) -> ProgressView:
         elapsed = (now - op.started_at).total_seconds()
         eta = round(elapsed / op.processed * (op.total - op.processed), 1)
     current = (CurrentFile(id=str(op.current_file_id), name=op.current_file_name)
-               if op.current_file_id and status == "in_progress" else None)
+               if op.current_file_id and status == "in_progress" and not hide_current_file else None)
     return ProgressView(status=status, operation_id=str(op.id), percent=percent, processed=op.processed,
                         total=op.total, failed=op.failed, eta_seconds=eta, current_file=current,
                         started_at=op.started_at, finished_at=op.finished_at)

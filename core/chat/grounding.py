@@ -29,12 +29,14 @@ def retrieve_sources(session: Session, tenant_id: uuid.UUID, question: str, *,
                    score=float(c.score), text=c.text) for i, c in enumerate(chunks, start=1)]
 
 
-def check_files(session: Session, tenant_id: uuid.UUID, file_ids: Sequence[uuid.UUID]) -> None:
-    """NotFound naming every id that is not one of the tenant's files."""
+def check_files(session: Session, tenant_id: uuid.UUID, file_ids: Sequence[uuid.UUID], *,
+                account_id: uuid.UUID | None = None) -> None:
+    """NotFound naming every id that is not one of the tenant's files (of `account_id`, when given)."""
     if not file_ids:
         return
-    rows = session.execute(sa.text("SELECT id FROM files WHERE tenant_id = :tenant AND id = ANY(:ids)"),
-                                 {"tenant": tenant_id, "ids": list(file_ids)})
+    own = " AND account_id = :account" if account_id is not None else ""
+    rows = session.execute(sa.text(f"SELECT id FROM files WHERE tenant_id = :tenant AND id = ANY(:ids){own}"),
+                                 {"tenant": tenant_id, "ids": list(file_ids), "account": account_id})
     found = {r[0] for r in rows}
     missing = [str(f) for f in file_ids if f not in found]
     if missing:

@@ -29,9 +29,13 @@ def record_event(session: Session, tenant_id: uuid.UUID, event: str, *, asset_id
 
 
 def list_events(session: Session, tenant_id: uuid.UUID, *, asset_id: uuid.UUID | None = None,
-                limit: int = 100, offset: int = 0) -> tuple[list[StoreAuditEvent], int]:
-    """The tenant's events (optionally of one file), newest first, and how many there are."""
+                account_id: uuid.UUID | None = None, limit: int = 100, offset: int = 0
+                ) -> tuple[list[StoreAuditEvent], int]:
+    """The tenant's events (optionally of one file, or only those of `account_id`'s files), newest
+    first, and how many there are."""
     where = [StoreAuditEvent.tenant_id == tenant_id]
+    if account_id is not None:
+        where.append(StoreAuditEvent.account_id == account_id)
     if asset_id is not None:
         where.append(StoreAuditEvent.asset_id == asset_id)
     rows = session.execute(

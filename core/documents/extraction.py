@@ -35,6 +35,35 @@ class Extracted:
     title: str | None
 
 
+@dataclass(frozen=True)
+class DocumentInfo:
+    page_count: int | None  # PDF pages; None for formats without pages (or an encrypted PDF)
+    title: str | None
+
+
+def read_info(kind: str, data: bytes) -> DocumentInfo:
+    """A document's page count and title, read without extracting its text; ExtractionFailed (422)
+    when the bytes of that kind cannot be opened (a damaged PDF, a DOCX with broken parts). An
+    encrypted PDF opens, with nothing known: its sync fails with the reason."""
+    if kind == PDF:
+        from pypdf import PdfReader
+        from pypdf.errors import PdfReadError, PyPdfError
+
+        try:
+            reader = PdfReader(io.BytesIO(data))
+            if reader.is_encrypted:
+                return DocumentInfo(None, None)
+            return DocumentInfo(len(reader.pages), _pdf_title(reader))
+        except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+            raise ExtractionFailed(f"unreadable PDF: {exc}") from None
+    if kind == DOCX:
+        title = _open_docx(data).core_properties.title or None
+        return DocumentInfo(None, title[:500] if title else None)
+    if kind == MARKDOWN:
+        return DocumentInfo(None, _markdown_title(decode_text(data)[0]))
+    return DocumentInfo(None, None)
+
+
 def extract(kind: str, data: bytes) -> Extracted:
     """The text of a document of `kind`; ExtractionFailed with the reason when there is none."""
     if kind == PDF:
@@ -60,7 +89,7 @@ def _pdf(data: bytes) -> Extracted:
         if reader.is_encrypted:
             raise ExtractionFailed("the PDF is encrypted; upload an unencrypted copy")
         pages = list(reader.pages)
-        title = (reader.metadata.title if reader.metadata else None) or None
+        title = _pdf_title(reader)
     except ExtractionFailed:
         raise
     except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
@@ -77,19 +106,28 @@ def _pdf(data: bytes) -> Extracted:
         raise ExtractionFailed(
             f"the PDF has no extractable text on any of its {len(pages)} page(s) (a scan without OCR?)"
         )
-    return Extracted(PDF, texts, len(pages), str(title)[:500] if title else None)
+    return Extracted(PDF, texts, len(pages), title)
 
 
-def _docx(data: bytes) -> Extracted:
+def _pdf_title(reader) -> str | None:
+    title = str((reader.metadata.title if reader.metadata else None) or "").strip()
+    return title[:500] or None
+
+
+def _open_docx(data: bytes):
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
     try:
-        document = docx.Document(io.BytesIO(data))
+        return docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise ExtractionFailed(f"corrupt DOCX: {exc}") from None
     except Exception as exc:  # lxml raises XMLSyntaxError on damaged parts
         raise ExtractionFailed(f"corrupt DOCX: {type(exc).__name__}: {exc}") from None
+
+
+def _docx(data: bytes) -> Extracted:
+    document = _open_docx(data)
     blocks: list[str] = []
     for paragraph in document.paragraphs:
         text = paragraph.text.strip()

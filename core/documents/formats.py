@@ -1,7 +1,9 @@
 """What kind of document a file is, decided by its content (the extension must agree with it).
 
 Accepted: PDF (`%PDF-` signature), DOCX (a ZIP holding `word/document.xml`), plain text and
-Markdown (bytes that decode as text and hold no NUL or other binary control bytes).
+Markdown (bytes that decode as text and hold no NUL or other binary control bytes). Anything else
+is UnsupportedType (415); an accepted kind whose bytes cannot be read is refused by
+`core.documents.extraction.read_info` (422).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from core.errors import ValidationFailed
+from core.errors import UnsupportedMediaType, ValidationFailed
 
 PDF = "pdf"
 DOCX = "docx"
@@ -33,10 +35,8 @@ _SIGNATURES = (
 )
 
 
-class UnsupportedType(ValidationFailed):
+class UnsupportedType(UnsupportedMediaType):
     """The content is not a document type the store accepts (415)."""
-
-    code = "UNSUPPORTED_MEDIA_TYPE"
 
 
 @dataclass(frozen=True)

@@ -238,7 +238,7 @@ def _replace_chunks(session: Session, stored: StoredFile, chunks: list[Chunk], i
     stored.synced_at = _now()
     stored.chunk_count = len(chunks)
     stored.pages = pages
-    stored.title = title or stored.title
+    stored.title = title  # the document's own (a changed file that lost its title has none)
     stored.error = None
     session.commit()
 

@@ -1,8 +1,8 @@
 """The asset vault: an account's files (bytes in the FileStore, metadata in PostgreSQL).
 
 Uploads are checked before anything is written: the account must be the tenant's, the content a
-supported document (by content, not name), the size within the upload limit (413) and the tenant's
-storage quota (402). The same bytes uploaded again for the same account return the existing file.
+supported document (by content, not name: another kind is 415), readable as that kind (a damaged
+PDF or DOCX is 422), the size within the upload limit (413) and the tenant's storage quota (402). The same bytes uploaded again for the same account return the existing file.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.db.models import Account, FileChunk, StoredFile, Tenant
 from core.documents import audit
+from core.documents.extraction import read_info
 from core.documents.formats import detect_type
 from core.documents.vectors import mark_for_cleanup
 from core.errors import NotFound, PayloadTooLarge, QuotaExceeded
@@ -62,11 +63,13 @@ def upload_file(session: Session, tenant_id: uuid.UUID, account_id: uuid.UUID, d
                 filename: str | None, *, store: FileStore, max_bytes: int) -> Upload:
     """Store an uploaded document for the account (the caller commits).
 
-    NotFound (account), PayloadTooLarge, UnsupportedType / ValidationFailed (content), QuotaExceeded."""
+    NotFound (account), PayloadTooLarge, UnsupportedType (415) / ValidationFailed (422: empty, misnamed
+    or unreadable), QuotaExceeded; nothing is written when one is raised."""
     get_account(session, tenant_id, account_id)
     if len(data) > max_bytes:
         raise PayloadTooLarge(f"the file is {len(data)} bytes; the limit is {max_bytes // MB} MB")
     detected = detect_type(data, filename)
+    info = read_info(detected.kind, data)
     digest = hashlib.sha256(data).hexdigest()
     existing = _same_bytes(session, tenant_id, account_id, digest)
     if existing is not None:
@@ -85,6 +88,7 @@ def upload_file(session: Session, tenant_id: uuid.UUID, account_id: uuid.UUID, d
     stored = StoredFile(id=uuid.uuid4(), tenant_id=tenant_id, account_id=account_id, name=name,
                         content_type=detected.content_type, size_bytes=len(data), sha256=digest, storage_key=key,
                         status="uploaded", in_store=False, excluded=False, chunk_count=0,
+                        pages=info.page_count, title=info.title,
                         created_at=datetime.now(UTC))
     try:
         with session.begin_nested():

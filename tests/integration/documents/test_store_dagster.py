@@ -17,7 +17,7 @@ from orchestration.requests import TENANT_TAG
 from orchestration.resources import DatabaseResource
 from tests.integration.conftest import register_tenant
 from tests.integration.documents.conftest import create_account, upload
-from tests.integration.documents.samples import make_corrupt_docx, make_pdf
+from tests.integration.documents.samples import make_encrypted_pdf, make_pdf
 
 
 async def test_sync_request_runs_once_through_the_sensor_with_metadata_and_check(
@@ -27,7 +27,7 @@ async def test_sync_request_runs_once_through_the_sensor_with_metadata_and_check
     account = await create_account(live_client, owner)
     good = (await upload(live_client, owner, account, "manual.pdf",
                          make_pdf(["Anchor chain inspection every season.", "Winch grease points."]))).json()["data"]
-    bad = (await upload(live_client, owner, account, "broken.docx", make_corrupt_docx())).json()["data"]
+    bad = (await upload(live_client, owner, account, "secret.pdf", make_encrypted_pdf())).json()["data"]
     queued = await live_client.post(f"/api/v1/tenants/{owner.tenant_id}/store/sync", headers=owner.headers,
                                     json={"assetIds": [good["id"], bad["id"]]})
     operation_id = queued.json()["data"]["operationId"]

@@ -16,7 +16,7 @@ from core.files import get_file_store
 from core.settings import Settings
 from core.vectors.factory import get_vector_index
 from tests.integration.conftest import TenantKey, register_tenant
-from tests.integration.documents.conftest import create_account, upload
+from tests.integration.documents.conftest import create_account, replace_stored_bytes, upload
 from tests.integration.documents.samples import make_corrupt_docx, make_docx, make_encrypted_pdf, make_pdf
 
 HARBOUR = (
@@ -64,7 +64,9 @@ async def test_sync_indexes_good_files_and_fails_bad_ones_alone(
     good_docx = (await upload(live_client, owner, account, "crew.docx",
                               make_docx(["The cook serves breakfast at seven."], "Crew"))).json()["data"]["id"]
     encrypted = (await upload(live_client, owner, account, "secret.pdf", make_encrypted_pdf())).json()["data"]["id"]
-    corrupt = (await upload(live_client, owner, account, "broken.docx", make_corrupt_docx())).json()["data"]["id"]
+    # a DOCX damaged in the file store after its upload (a damaged one is refused at upload: 422)
+    corrupt = (await upload(live_client, owner, account, "broken.docx", make_docx(["fine"]))).json()["data"]["id"]
+    await replace_stored_bytes(live_client, app_settings, corrupt, make_corrupt_docx())
     scanned = (await upload(live_client, owner, account, "scan.pdf", make_pdf([""]))).json()["data"]["id"]
     op = await _sync(live_client, owner, [good_md, good_pdf, good_docx, encrypted, corrupt, scanned])
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from core.settings import Settings
 from tests.integration.conftest import TenantKey
 from tests.integration.documents.conftest import create_account, upload
-from tests.integration.documents.samples import make_docx, make_pdf
+from tests.integration.documents.samples import make_corrupt_docx, make_docx, make_pdf
 
 TEXT = b"The harbour opens at dawn. Ships wait for the tide.\n"
 
@@ -77,23 +77,33 @@ async def test_bad_files_get_a_clear_4xx_and_nothing_is_stored(
     client: httpx.AsyncClient, tenant_key: TenantKey, app_settings: Settings
 ) -> None:
     account = await create_account(client, tenant_key)
+    kept = (await upload(client, tenant_key, account, "kept.txt", TEXT)).json()["data"]["id"]
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
     cases = [
         ("empty.txt", b"", 422, "empty"),
-        ("photo.png", png, 422, "PNG"),
+        # another media type: 415
+        ("photo.png", png, 415, "PNG"),
+        ("archive.docx", _zip_without_word(), 415, "not a Word document"),
+        ("binary.txt", b"\x00\x01\x02\x03binary", 415, "binary"),
+        # a supported type whose bytes are misnamed or cannot be read: 422
         ("fake.pdf", b"this is text, not a pdf", 422, "named .pdf"),
-        ("archive.docx", _zip_without_word(), 422, "not a Word document"),
-        ("binary.txt", b"\x00\x01\x02\x03binary", 422, "binary"),
+        ("damaged.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pag", 422, "unreadable PDF"),
+        ("broken.docx", make_corrupt_docx(), 422, "corrupt DOCX"),
     ]
     for name, data, status, reason in cases:
         response = await upload(client, tenant_key, account, name, data)
         assert response.status_code == status, (name, response.text)
         body = response.json()
         assert body["success"] is False and reason in body["error"]["message"], (name, body)
+        assert status != 415 or body["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE", (name, body)
     missing = await client.post(f"/api/v1/tenants/{tenant_key.tenant_id}/accounts/{account}/files",
                                 headers=tenant_key.headers, files={"other": ("a.txt", TEXT)})
     assert missing.status_code == 422
-    assert _stored_blobs(app_settings, tenant_key.tenant_id) == []
+    # nothing of the refused files was stored; the earlier file is intact
+    assert len(_stored_blobs(app_settings, tenant_key.tenant_id)) == 1
+    listed = await client.get(f"/api/v1/tenants/{tenant_key.tenant_id}/accounts/{account}/files",
+                              headers=tenant_key.headers)
+    assert [f["id"] for f in listed.json()["data"]] == [kept]
 
 
 def _zip_without_word() -> bytes:
