@@ -106,3 +106,40 @@ async def test_another_tenants_key_gets_403_on_every_store_route(
     # on its own tenant's path the file is unknown
     theirs = f"/api/v1/tenants/{other_tenant_key.tenant_id}"
     _not_found(await client.post(f"{theirs}/store/sync", headers=h, json={"assetIds": [file_id]}))
+
+
+async def test_refresh_of_a_changed_file_rereads_pages_and_title_and_replaces_its_chunks(
+    live_client: httpx.AsyncClient, sync_engine: sa.Engine, app_settings: Settings
+) -> None:
+    from tests.integration.documents.conftest import replace_stored_bytes
+    from tests.integration.documents.samples import make_pdf
+
+    client = live_client
+    owner = await register_tenant(client, "refresh")
+    account = await create_account(client, owner)
+    base = f"/api/v1/tenants/{owner.tenant_id}"
+    doc = (await upload(client, owner, account, "rules.md", b"# Harbour rules\n\nMoor at pontoon C.\n")).json()["data"]
+    pdf = (await upload(client, owner, account, "manual.pdf", make_pdf(["Impeller every 500 hours."]))).json()["data"]
+    assert (doc["title"], pdf["pages"]) == ("Harbour rules", 1)
+    op = (await client.post(f"{base}/store/sync", headers=owner.headers,
+                            json={"assetIds": [doc["id"], pdf["id"]]})).json()["data"]["operationId"]
+    _run(sync_engine, app_settings, op)
+    await replace_stored_bytes(client, app_settings, doc["id"], b"# Canal rules\n\nLocks close at dusk.\n")
+    await replace_stored_bytes(client, app_settings, pdf["id"], make_pdf(["Grease the winch.", "Check the anchor."]))
+
+    refreshed = (await client.post(f"{base}/store/refresh", headers=owner.headers, json={})).json()["data"]
+    assert (refreshed["checked"], refreshed["changed"]) == (2, 2) and refreshed["operationId"]
+    files = f"{base}/accounts/{account}/files"
+    assert (await client.get(f"{files}/{doc['id']}", headers=owner.headers)).json()["data"]["title"] == "Canal rules"
+    assert (await client.get(f"{files}/{pdf['id']}", headers=owner.headers)).json()["data"]["pages"] == 2
+    events = (await client.get(f"{base}/store/audit?assetId={doc['id']}", headers=owner.headers)).json()["data"]
+    refresh_event = next(e for e in events if e["event"] == "file_refreshed")
+    assert refresh_event["details"]["title"] == "Canal rules"
+    assert refresh_event["details"]["previousSha256"] == doc["sha256"]
+
+    _run(sync_engine, app_settings, refreshed["operationId"])
+    query = f"{base}/store/query"
+    old = (await client.post(query, headers=owner.headers, json={"query": "pontoon"})).json()["data"]["results"]
+    new = (await client.post(query, headers=owner.headers, json={"query": "anchor"})).json()["data"]["results"]
+    assert [r for r in old if r["fileId"] == doc["id"] and "pontoon" in r["text"]] == []
+    assert [(r["fileId"], r["page"]) for r in new if "anchor" in r["text"].lower()] == [(pdf["id"], 2)]
