@@ -107,12 +107,6 @@ def emit(event: CollectionEvent) -> None:
         log.warning("could not report %s of %s (%s: %s)", event.asset, event.partition, type(exc).__name__, exc)
 
 
-_NAMES = sa.text(
-    "SELECT t.id AS tenant_id, t.name AS tenant_name, c.id AS collection_id, c.name AS collection "
-    "FROM collections c JOIN tenants t ON t.id = c.tenant_id WHERE c.id = :c"
-)
-
-
 @dataclass(frozen=True)
 class CollectionNames:
     tenant_id: uuid.UUID
@@ -132,10 +126,7 @@ class CollectionNames:
 
 def names_of(session: Session, collection_id: uuid.UUID) -> CollectionNames | None:
     """The tenant and collection names of a collection id (None when it is gone)."""
-    row = session.execute(_NAMES, {"c": collection_id}).first()
-    if row is None:
-        return None
-    return CollectionNames(row.tenant_id, row.tenant_name, row.collection_id, row.collection)
+    return _names_where(session, "c.id = :c", {"c": collection_id})
 
 
 def resolve_partition(session: Session, key: str) -> CollectionNames | None:
@@ -144,16 +135,7 @@ def resolve_partition(session: Session, key: str) -> CollectionNames | None:
     tenant_name, sep, collection = key.rpartition(SEPARATOR)
     if not sep:
         return None
-    row = session.execute(
-        sa.text(
-            "SELECT t.id AS tenant_id, t.name AS tenant_name, c.id AS collection_id, c.name AS collection "
-            "FROM collections c JOIN tenants t ON t.id = c.tenant_id WHERE t.name = :t AND c.name = :n"
-        ),
-        {"t": tenant_name, "n": collection},
-    ).first()
-    if row is None:
-        return None
-    return CollectionNames(row.tenant_id, row.tenant_name, row.collection_id, row.collection)
+    return _names_where(session, "t.name = :t AND c.name = :n", {"t": tenant_name, "n": collection})
 
 
 def all_partition_keys(session: Session) -> set[str]:
@@ -166,12 +148,17 @@ def all_partition_keys(session: Session) -> set[str]:
 
 def names_by_name(session: Session, tenant_id: uuid.UUID, collection: str) -> CollectionNames | None:
     """The names of the tenant's collection called `collection` (None when it has none)."""
+    return _names_where(session, "t.id = :t AND c.name = :n", {"t": tenant_id, "n": collection})
+
+
+def _names_where(session: Session, condition: str, params: dict) -> CollectionNames | None:
+    """The names of the one collection `condition` (a fixed SQL condition, never user text) picks."""
     row = session.execute(
         sa.text(
             "SELECT t.id AS tenant_id, t.name AS tenant_name, c.id AS collection_id, c.name AS collection "
-            "FROM collections c JOIN tenants t ON t.id = c.tenant_id WHERE t.id = :t AND c.name = :n"
+            f"FROM collections c JOIN tenants t ON t.id = c.tenant_id WHERE {condition}"
         ),
-        {"t": tenant_id, "n": collection},
+        params,
     ).first()
     if row is None:
         return None
