@@ -60,6 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.api_process import start_api as serve_api  # noqa: E402
 from bench.ingest_csv import COUNTRIES, apt_catalog_csv, synthetic_csv  # noqa: E402
+from bench.percentiles import pct  # noqa: E402
 from bench.search_sql import FILTERS as SYNTHETIC_FILTERS  # noqa: E402
 from bench.search_sql import KEYWORDS as SYNTHETIC_KEYWORDS  # noqa: E402
 from bench.search_sql import run_sql  # noqa: E402
@@ -247,11 +248,6 @@ async def timed(concurrency: int, bodies: list[dict], make_worker) -> list[float
 
     await asyncio.gather(*(worker(i) for i in range(concurrency)))
     return latencies
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 # ---------------------------------------------------------------------------------------------
