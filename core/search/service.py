@@ -8,12 +8,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row
-
 import core.settings
 from core.errors import NotFound
 from core.records.names import MIN_FUZZY_KEY
-from core.search import hybrid, sql
+from core.search import hybrid, reads, sql
 from core.search.cache import SearchCache, cache_key, get_search_cache
 from core.search.classify import QueryPlan, classify_query
 from core.search.field_indexes import indexed_fields
@@ -26,7 +24,7 @@ def _ms(start: float) -> float:
 
 
 async def _estimate(session: sql.Reader, match: sql.Statement) -> int:
-    plan = (await session.execute(sql.planner_estimate(match).clause(), match.params)).scalar_one()
+    plan = await reads.fetch_value(session, sql.planner_estimate(match).sql, match.params)
     return int(plan[0]["Plan"]["Plan Rows"]) if isinstance(plan, list) else sql.COUNT_CAP + 1
 
 
@@ -43,7 +41,7 @@ async def _total(
         if estimate >= sql.ESTIMATE_TRUSTED:
             return max(estimate, at_least)
     if at_least <= sql.COUNT_CAP:
-        total = (await session.execute(sql.capped_count(match).clause(), match.params)).scalar_one()
+        total = await reads.fetch_value(session, sql.capped_count(match).sql, match.params)
         if total <= sql.COUNT_CAP:
             return int(total)
     if estimate is None:
@@ -71,7 +69,7 @@ async def search_fields(session: sql.Reader, collection_id: uuid.UUID, generatio
     fields = _FIELDS.get(key)
     if fields is None:
         params = {"collection": collection_id, "generation": generation}
-        catalog = (await session.execute(sql.FIELDS, params)).scalar_one()
+        catalog = await reads.fetch_value(session, sql.FIELDS, params)
         indexed = await indexed_fields(session, collection_id, generation, catalog)
         fields = _FIELDS[key] = Fields(catalog, indexed)
         while len(_FIELDS) > CATALOGS_KEPT:
@@ -89,7 +87,7 @@ async def _run(
     *,
     any_word: bool = False,
     filter_score: float = 1.0,
-) -> tuple[list[Row], bool, int]:
+) -> tuple[list[Any], bool, int]:
     """One page of rows (id, score, the record's fields), whether more follow, and the total."""
     if plan is None and sort is None:
         sort = default_filter_sort(conditions)
@@ -104,7 +102,7 @@ async def _run(
         filter_score=filter_score,
     )
     statement = sql.with_hits(statement, sort, relevance=plan is not None)
-    rows = (await session.execute(statement.clause(), statement.params)).all()
+    rows = await reads.fetch(session, statement.sql, statement.params)
     total = await page_total(
         session, rows, plan, conditions, sort, params, limit=request.limit, offset=request.offset, any_word=any_word
     )
@@ -118,19 +116,19 @@ async def _fuzzy(
     sort: Sort | None,
     params: dict[str, Any],
     request: SearchRequest,
-) -> tuple[list[Row], bool, int]:
+) -> tuple[list[Any], bool, int]:
     """The one-typo answer: records whose name is one edit from the query (sql.fuzzy)."""
     statement = sql.with_hits(
         sql.fuzzy(plan, conditions, sort, params, limit=request.limit, offset=request.offset), sort, relevance=True
     )
-    rows = (await session.execute(statement.clause(), statement.params)).all()
+    rows = await reads.fetch(session, statement.sql, statement.params)
     total = int(rows[0].candidates) if rows else 0
     return rows[: request.limit], len(rows) > request.limit, total
 
 
 async def page_total(
     session: sql.Reader,
-    rows: list[Row],
+    rows: list[Any],
     plan: QueryPlan | None,
     conditions: list[Condition],
     sort: Sort | None,
@@ -175,10 +173,10 @@ async def search(
     started = time.perf_counter()
     request = request.validated()
     settings = core.settings.get_settings()
-    row = (await session.execute(sql.COLLECTION, {"tenant": tenant_id, "name": collection_name})).first()
-    if row is None:
+    found = await reads.fetch(session, sql.COLLECTION, {"tenant": tenant_id, "name": collection_name})
+    if not found:
         raise NotFound(f"collection '{collection_name}' not found")
-    collection_id, generation, version = row
+    collection_id, generation, version = found[0]
     cache = cache if cache is not None else get_search_cache(settings.redis_url)
     key = cache_key(tenant_id, collection_id, generation, version, request.cache_token())
     cached = await cache.get(key)

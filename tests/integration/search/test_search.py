@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
 import pytest
 import sqlalchemy as sa
 import yaml
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput, NotFound
@@ -122,12 +124,41 @@ def catalog(sync_engine: sa.Engine) -> Catalog:
     return Catalog(tenant, other, "manufacturing")
 
 
+# every test here runs on both readers search is given: an ORM session (tests bound to their
+# transaction, Dagster) and the API's bare autocommit connection, whose statements go straight to
+# the asyncpg driver (core/search/reads.py); the answers must be the same
+_READER = {"kind": "session"}
+
+
+# tests that write to the module's catalog run once (a second run would meet the first one's writes)
+_WRITES_THE_CATALOG = {"test_identical_searches_are_cached_until_the_collection_is_written"}
+
+
+@pytest.fixture(autouse=True, params=["session", "api_connection"])
+def reader_kind(request: pytest.FixtureRequest) -> Iterator[str]:
+    if request.param != "session" and request.function.__name__ in _WRITES_THE_CATALOG:
+        pytest.skip("writes the module's catalog: runs on the session reader only")
+    _READER["kind"] = request.param
+    yield request.param
+    _READER["kind"] = "session"
+
+
+@asynccontextmanager
+async def _reader(engine: AsyncEngine) -> AsyncIterator[AsyncSession | AsyncConnection]:
+    if _READER["kind"] == "session":
+        async with AsyncSession(engine) as session:
+            yield session
+    else:
+        async with engine.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
+            yield connection
+
+
 async def _search(
     engine: AsyncEngine, catalog: Catalog, collection: str | None = None, tenant=None, cache=None, **kw
 ):
-    async with AsyncSession(engine) as session:
+    async with _reader(engine) as reader:
         return await search(
-            session,
+            reader,
             tenant or catalog.tenant_id,
             collection or catalog.collection,
             SearchRequest(**kw),
