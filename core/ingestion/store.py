@@ -84,9 +84,28 @@ def resolve_target(
     return Target(tenant_id, collection_id, collection_name, number)
 
 
+def _insert_records(source: str, *, keyed: bool) -> str:
+    """The INSERT ... SELECT of new records from the staged rows named `source` (without its FROM):
+    one statement for both writers, the keyed one also carries `record_key`."""
+    key_column, key_value = (", record_key", f", {source}.record_key") if keyed else ("", "")
+    return (
+        "INSERT INTO records (id, tenant_id, collection_id, generation, name, record_type, collection_data, "
+        "description_llm, source_type, source_name, status, embedding_status, content_hash, search_text, "
+        f"identifiers, ingestion_id{key_column}) "
+        f"SELECT gen_random_uuid(), %(tenant)s, %(collection)s, %(generation)s, {source}.name, {source}.record_type, "
+        f"{source}.collection_data, {source}.description_llm, %(source_type)s, %(source_name)s, 'active', 'pending', "
+        f"{source}.content_hash, {search_text_sql(source)}, {source}.identifiers, %(ingestion)s{key_value} "
+    )
+
+
 class StagedWriter:
     """Writes prepared rows in chunks: COPY into a private temp table, then one INSERT ... SELECT that
     computes search_text and skips content already in the generation. Runs in the caller's transaction."""
+
+    _columns = STAGE_COLUMNS
+    _column_types = (
+        "name text, record_type text, collection_data jsonb, description_llm text, content_hash text, identifiers text[]"
+    )
 
     def __init__(
         self,
@@ -110,33 +129,28 @@ class StagedWriter:
         self.sent = 0
         self.staged = 0
         self.inserted = 0
-        self._cur.execute(
-            f"CREATE TEMP TABLE {self._table} (name text, record_type text, collection_data jsonb, "
-            "description_llm text, content_hash text, identifiers text[]) ON COMMIT DROP"
-        )
+        self._cur.execute(f"CREATE TEMP TABLE {self._table} ({self._column_types}) ON COMMIT DROP")
         self._insert = (
-            "INSERT INTO records (id, tenant_id, collection_id, generation, name, record_type, collection_data, "
-            "description_llm, source_type, source_name, status, embedding_status, content_hash, search_text, "
-            "identifiers, ingestion_id) "
-            "SELECT gen_random_uuid(), %(tenant)s, %(collection)s, %(generation)s, s.name, s.record_type, "
-            "s.collection_data, s.description_llm, %(source_type)s, %(source_name)s, 'active', 'pending', "
-            f"s.content_hash, {search_text_sql('s')}, s.identifiers, %(ingestion)s "
-            f"FROM {self._table} s "
-            "ON CONFLICT (collection_id, generation, content_hash) DO NOTHING"
+            _insert_records("s", keyed=False)
+            + f"FROM {self._table} s ON CONFLICT (collection_id, generation, content_hash) DO NOTHING"
         )
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
-        """Stage and insert one chunk."""
+        """Stage one chunk (COPY into the temp table), write it into records, empty the temp table."""
         cur = self._cur
-        with cur.copy(f"COPY {self._table} ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
+        with cur.copy(f"COPY {self._table} ({', '.join(self._columns)}) FROM STDIN") as copy:
             write_row = copy.write_row
             for row in rows:
                 write_row(row)
         self.sent += len(rows)
         self.staged += cur.rowcount
-        cur.execute(self._insert, self._params)
-        self.inserted += cur.rowcount
+        self._apply(rows)
         cur.execute(f"TRUNCATE {self._table}")
+
+    def _apply(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Insert the staged chunk, skipping content already in the generation."""
+        self._cur.execute(self._insert, self._params)
+        self.inserted += self._cur.rowcount
 
     def close(self) -> None:
         self._cur.execute(f"DROP TABLE IF EXISTS {self._table}")
@@ -214,30 +228,22 @@ class KeyedWriter(StagedWriter):
     with other content), `archived` (soft deletes, and mirror deletes in `archive_absent`).
     """
 
+    _columns = KEYED_STAGE_COLUMNS
+    _column_types = f"{StagedWriter._column_types}, record_key text, seen_before boolean"
+
     def __init__(self, raw: psycopg.Connection, target: Target, **kwargs: Any) -> None:
         super().__init__(raw, target, **kwargs)
         self.updated = 0
         self.revived = 0
         self.archived = 0
         cur = self._cur
-        cur.execute(f"ALTER TABLE {self._table} ADD COLUMN record_key text, ADD COLUMN seen_before boolean")
         cur.execute(
             "SELECT EXISTS (SELECT 1 FROM records WHERE collection_id = %(collection)s "
             "AND generation = %(generation)s AND record_key IS NOT NULL)",
             self._params,
         )
         self.had_keys = bool(cur.fetchone()[0])
-        insert = (
-            "INSERT INTO records (id, tenant_id, collection_id, generation, name, record_type, collection_data, "
-            "description_llm, source_type, source_name, status, embedding_status, content_hash, search_text, "
-            "identifiers, ingestion_id, record_key) "
-            "SELECT gen_random_uuid(), %(tenant)s, %(collection)s, %(generation)s, {a}.name, {a}.record_type, "
-            "{a}.collection_data, {a}.description_llm, %(source_type)s, %(source_name)s, 'active', 'pending', "
-            "{a}.content_hash, {tsv}, {a}.identifiers, %(ingestion)s, {a}.record_key "
-        )
-        self._insert_new = (
-            insert.format(a="s", tsv=search_text_sql("s")) + f"FROM {self._table} s ON CONFLICT DO NOTHING"
-        )
+        self._insert_new = _insert_records("s", keyed=True) + f"FROM {self._table} s ON CONFLICT DO NOTHING"
         # one probe of ux_records_key per staged row; `m` is materialised once for both writes
         self._upsert = (
             "WITH m AS MATERIALIZED (SELECT s.*, r.id AS rid, r.content_hash AS old_hash, "
@@ -247,21 +253,16 @@ class KeyedWriter(StagedWriter):
             f"u AS (UPDATE records r SET {_RECORD_VALUES.format(tsv=search_text_sql('m'))} "
             "  FROM m WHERE m.rid IS NOT NULL AND r.id = m.rid AND (m.old_hash <> m.content_hash OR m.revived) "
             "  RETURNING m.fresh, m.revived), "
-            f"i AS ({insert.format(a='m', tsv=search_text_sql('m'))} FROM m WHERE m.rid IS NULL "
+            f"i AS ({_insert_records('m', keyed=True)} FROM m WHERE m.rid IS NULL "
             "  ON CONFLICT DO NOTHING RETURNING 1) "
             "SELECT (SELECT count(*) FROM u WHERE fresh AND NOT revived), "
             "  (SELECT count(*) FROM u WHERE fresh AND revived), (SELECT count(*) FROM i)"
         )
 
-    def write(self, rows: Sequence[Sequence[Any]]) -> None:
-        """Stage one chunk (rows end with record_key, seen_before), update changed keys, add new ones."""
+    def _apply(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Rows end with record_key, seen_before: update changed keys, add new ones (a first load
+        without keys of earlier chunks inserts directly)."""
         cur = self._cur
-        with cur.copy(f"COPY {self._table} ({', '.join(KEYED_STAGE_COLUMNS)}) FROM STDIN") as copy:
-            write_row = copy.write_row
-            for row in rows:
-                write_row(row)
-        self.sent += len(rows)
-        self.staged += cur.rowcount
         if self.had_keys or any(row[-1] for row in rows):
             cur.execute(self._upsert, self._params)
             updated, revived, inserted = cur.fetchone()
@@ -271,7 +272,6 @@ class KeyedWriter(StagedWriter):
         else:
             cur.execute(self._insert_new, self._params)
             self.inserted += cur.rowcount
-        cur.execute(f"TRUNCATE {self._table}")
 
     def archive(self, keys: Sequence[str]) -> None:
         """Archive the active records of these keys (soft deletes); their vectors are removed by the
