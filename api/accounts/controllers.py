@@ -21,7 +21,7 @@ from api.accounts.schemas import (
 from api.auth.guards import own_tenant, requires_scope
 from api.auth.middleware import forget_account
 from api.auth.principal import AuthedRequest
-from api.files.schemas import Pagination
+from api.envelopes import Pagination
 from api.worker_sessions import run_in_worker_session
 from core.accounts import service
 from core.security.api_keys import ADMIN_SCOPE

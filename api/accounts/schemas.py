@@ -6,7 +6,7 @@ from datetime import datetime
 
 import msgspec
 
-from api.files.schemas import Pagination
+from api.envelopes import Envelope, Page, named
 from core.accounts.service import UNSET, AccountChanges
 from core.db.models import Account
 
@@ -50,15 +50,10 @@ class AccountView(msgspec.Struct, rename="camel"):
     updated_at: datetime | None
 
 
-class AccountResponse(msgspec.Struct):
-    data: AccountView
-    success: bool = True
+AccountResponse = named(Envelope[AccountView], "AccountResponse")
 
 
-class AccountListResponse(msgspec.Struct):
-    data: list[AccountView]
-    pagination: Pagination
-    success: bool = True
+AccountListResponse = named(Page[AccountView], "AccountListResponse")
 
 
 def account_view(a: Account) -> AccountView:

@@ -6,6 +6,8 @@ from datetime import datetime
 
 import msgspec
 
+from api.envelopes import Envelope, named
+
 
 class PasswordBody(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     new_password: str
@@ -16,6 +18,4 @@ class PasswordUpdatedView(msgspec.Struct, rename="camel"):
     updated_at: datetime
 
 
-class PasswordUpdatedResponse(msgspec.Struct):
-    data: PasswordUpdatedView
-    success: bool = True
+PasswordUpdatedResponse = named(Envelope[PasswordUpdatedView], "PasswordUpdatedResponse")

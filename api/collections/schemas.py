@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 
+from api.envelopes import Envelope, named
 from core.collections.browse import CollectionDetail, CollectionSummary, FieldInfo, RecordDetail
 from core.search.request import iso_utc
 
@@ -46,19 +47,13 @@ class RecordView(msgspec.Struct, rename="camel"):
     updated_at: str
 
 
-class CollectionList(msgspec.Struct):
-    data: list[CollectionView]
-    success: bool = True
+CollectionList = named(Envelope[list[CollectionView]], "CollectionList")
 
 
-class CollectionAnswer(msgspec.Struct):
-    data: CollectionDetailView
-    success: bool = True
+CollectionAnswer = named(Envelope[CollectionDetailView], "CollectionAnswer")
 
 
-class RecordAnswer(msgspec.Struct):
-    data: RecordView
-    success: bool = True
+RecordAnswer = named(Envelope[RecordView], "RecordAnswer")
 
 
 def collection_view(s: CollectionSummary) -> CollectionView:

@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.guards import own_account, own_tenant, requires_scope
 from api.auth.principal import AuthedRequest
+from api.envelopes import Pagination
 from api.files.schemas import (
     FileDetailResponse,
     FileListResponse,
     FileResponse,
-    Pagination,
     file_view,
     upload_view,
 )

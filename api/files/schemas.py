@@ -6,6 +6,7 @@ from datetime import datetime
 
 import msgspec
 
+from api.envelopes import Envelope, Page, named
 from core.db.models import StoredFile
 
 
@@ -32,26 +33,13 @@ class UploadView(FileView, rename="camel"):
     operation_id: str | None = None
 
 
-class Pagination(msgspec.Struct, rename="camel"):
-    limit: int
-    offset: int
-    total: int
+FileResponse = named(Envelope[UploadView], "FileResponse")
 
 
-class FileResponse(msgspec.Struct):
-    data: UploadView
-    success: bool = True
+FileDetailResponse = named(Envelope[FileView], "FileDetailResponse")
 
 
-class FileDetailResponse(msgspec.Struct):
-    data: FileView
-    success: bool = True
-
-
-class FileListResponse(msgspec.Struct):
-    data: list[FileView]
-    pagination: Pagination
-    success: bool = True
+FileListResponse = named(Page[FileView], "FileListResponse")
 
 
 def file_view(f: StoredFile) -> FileView:

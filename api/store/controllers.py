@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.guards import own_account, own_tenant, requires_scope
 from api.auth.principal import AuthedRequest
-from api.files.schemas import Pagination
+from api.envelopes import Pagination
 from api.store.schemas import (
     ActionResultView,
     ActionsBody,

@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from api.files.schemas import Pagination
+from api.envelopes import Envelope, Page, named
 from core.db.models import StoredFile, StoreOperation
 from core.documents.retrieval import RetrievedChunk
 from core.documents.store import StoreSummary
@@ -77,9 +77,7 @@ class StoreView(msgspec.Struct, rename="camel"):
     files: list[StoreFileView]
 
 
-class StoreResponse(msgspec.Struct):
-    data: StoreView
-    success: bool = True
+StoreResponse = named(Envelope[StoreView], "StoreResponse")
 
 
 class OperationView(msgspec.Struct, rename="camel"):
@@ -88,9 +86,7 @@ class OperationView(msgspec.Struct, rename="camel"):
     total: int
 
 
-class OperationResponse(msgspec.Struct):
-    data: OperationView
-    success: bool = True
+OperationResponse = named(Envelope[OperationView], "OperationResponse")
 
 
 class CurrentFile(msgspec.Struct, rename="camel"):
@@ -111,9 +107,7 @@ class ProgressView(msgspec.Struct, rename="camel"):
     finished_at: datetime | None
 
 
-class ProgressResponse(msgspec.Struct):
-    data: ProgressView
-    success: bool = True
+ProgressResponse = named(Envelope[ProgressView], "ProgressResponse")
 
 
 class RefreshView(msgspec.Struct, rename="camel"):
@@ -122,9 +116,7 @@ class RefreshView(msgspec.Struct, rename="camel"):
     operation_id: str | None
 
 
-class RefreshResponse(msgspec.Struct):
-    data: RefreshView
-    success: bool = True
+RefreshResponse = named(Envelope[RefreshView], "RefreshResponse")
 
 
 class ActionResultView(msgspec.Struct, rename="camel"):
@@ -138,9 +130,7 @@ class ActionsView(msgspec.Struct, rename="camel"):
     operation_id: str | None = None
 
 
-class ActionsResponse(msgspec.Struct):
-    data: ActionsView
-    success: bool = True
+ActionsResponse = named(Envelope[ActionsView], "ActionsResponse")
 
 
 class AuditEventView(msgspec.Struct, rename="camel"):
@@ -153,10 +143,7 @@ class AuditEventView(msgspec.Struct, rename="camel"):
     details: dict[str, Any]
 
 
-class AuditResponse(msgspec.Struct):
-    data: list[AuditEventView]
-    pagination: Pagination
-    success: bool = True
+AuditResponse = named(Page[AuditEventView], "AuditResponse")
 
 
 class ChunkView(msgspec.Struct, rename="camel"):
@@ -174,9 +161,7 @@ class QueryView(msgspec.Struct, rename="camel"):
     results: list[ChunkView]
 
 
-class QueryResponse(msgspec.Struct):
-    data: QueryView
-    success: bool = True
+QueryResponse = named(Envelope[QueryView], "QueryResponse")
 
 
 def _last_sync(op: StoreOperation | None) -> LastSync | None:

@@ -6,6 +6,8 @@ import uuid
 
 import msgspec
 
+from api.envelopes import Envelope, named
+
 
 class RegisterBody(msgspec.Struct, forbid_unknown_fields=True):
     name: str
@@ -28,9 +30,7 @@ class TokenView(msgspec.Struct, rename="camel"):
     session_id: str
 
 
-class TokenResponse(msgspec.Struct):
-    data: TokenView
-    success: bool = True
+TokenResponse = named(Envelope[TokenView], "TokenResponse")
 
 
 class LogoutView(msgspec.Struct, rename="camel"):
@@ -40,9 +40,7 @@ class LogoutView(msgspec.Struct, rename="camel"):
     revoked_at: str
 
 
-class LogoutResponse(msgspec.Struct):
-    data: LogoutView
-    success: bool = True
+LogoutResponse = named(Envelope[LogoutView], "LogoutResponse")
 
 
 class MemoryView(msgspec.Struct, rename="camel"):
