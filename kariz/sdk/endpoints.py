@@ -1,16 +1,21 @@
 """Every API operation, written once for both clients.
 
 Each method describes its call and hands it to `self._call`, which the sync client answers with the
-result and the async client with an awaitable of it. Return annotations name the result type.
+result and the async client with an awaitable of it. The streams go the same way: `self._events`
+(an iterator, or an async iterator, of events), `self._download` and `self._export`. Return
+annotations name the sync client's result type.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
 
 from kariz.sdk import models as m
-from kariz.sdk.export_flow import start_call, status_call
+from kariz.sdk.chat import CHAT_PATH, ChatEvent, chat_body, to_chat_event
+from kariz.sdk.estimates import ANALYZE_PATH, EstimateEvent, ImageSource, analyze_body
+from kariz.sdk.export_flow import Destination, ExportFlow, start_call, status_call
 from kariz.sdk.transport import Call, FileSource, Upload, as_json, as_model, as_models, as_none
 
 T = TypeVar("T")
@@ -26,6 +31,19 @@ class Endpoints:
     """The API surface. `_call(call)` is supplied by the client class."""
 
     def _call(self, call: Call[T]) -> Any:  # pragma: no cover - replaced by both clients
+        raise NotImplementedError
+
+    def _events(self, path: str, tenant_id: str | None, body: Callable[[str], dict[str, Any]],
+                convert: Callable[[EstimateEvent], Any]) -> Any:  # pragma: no cover - replaced by both clients
+        """The events of `POST path` with `body(tenant id)` (the caller's own tenant when `tenant_id` is
+        None), each through `convert` (None skips it), as they arrive; an error status raises first."""
+        raise NotImplementedError
+
+    def _download(self, export_id: str, to: Destination, *, progress: bool,
+                  rows: int | None) -> Any:  # pragma: no cover - replaced by both clients
+        raise NotImplementedError
+
+    def _export(self, new_flow: Callable[[], ExportFlow]) -> Any:  # pragma: no cover - replaced by both clients
         raise NotImplementedError
 
     # -------------------------------------------------------------- search
@@ -267,6 +285,69 @@ class Endpoints:
     def active_exports(self) -> list[m.ExportInfo]:
         """GET /export/active: this tenant's exports still processing."""
         return self._call(Call("GET", "/export/active", as_models(m.ExportInfo, "exports")))
+
+    def download_export(
+        self, export_id: str, to: Destination = None, *, progress: bool = False, rows: int | None = None
+    ) -> m.ExportDownload:
+        """Stream a completed export to `to` (path, directory, binary file, or None for the working
+        directory). ConflictError while it is still processing."""
+        return self._download(export_id, to, progress=progress, rows=rows)
+
+    def export(
+        self,
+        collection: str,
+        *,
+        format: str = "csv",
+        status: str = "active",
+        to: Destination = None,
+        progress: bool = False,
+        poll_interval: float = 1.0,
+        timeout: float | None = 3600.0,
+    ) -> m.ExportDownload:
+        """Start an export, wait for it, and stream the file to `to`, in one call.
+
+        Raises ExportFailedError (with the server's reason) if the export fails or expires, and
+        KarizTimeoutError if it is still processing after `timeout` seconds (counted from when the
+        export starts: for the async client, when it is awaited).
+        """
+        return self._export(
+            lambda: ExportFlow(
+                collection,
+                format=format,
+                status=status,
+                to=to,
+                progress=progress,
+                poll_interval=poll_interval,
+                timeout=timeout,
+            )
+        )
+
+    # -------------------------------------------------------------- streams (Server-Sent Events)
+
+    def estimate(self, images: Iterable[ImageSource], *, tenant_id: str | None = None, notes: str | None = None,
+                 keep_images: bool = False) -> Iterator[EstimateEvent]:
+        """POST /estimator/analyze: the estimate's events as they arrive (`start`, `image` per photo,
+        `item` per distinct item, `summary`, `done`). Photos are bytes, file paths or data URLs;
+        `tenant_id` defaults to the caller's own. A refused request raises before any event."""
+        return self._events(
+            ANALYZE_PATH, tenant_id, lambda tenant: analyze_body(images, tenant, notes=notes, keep_images=keep_images),
+            lambda raw: raw,
+        )
+
+    def chat(self, message: str, *, tenant_id: str | None = None, account_id: str | None = None,
+             files: list[str] | None = None, prompt: str | None = None,
+             chat_id: str | None = None) -> Iterator[ChatEvent]:
+        """POST /chat: the grounded answer's typed events as they arrive (`ChatStart`, `ChatSources`,
+        `ChatDelta`..., `ChatCitation`, `ChatToolCall`/`ChatToolResult`, `ChatError`, `ChatDone`).
+        `tenant_id` defaults to the caller's own; `chat_id` continues a conversation. A refused
+        request (bad input, quota) raises before any event."""
+        return self._events(
+            CHAT_PATH,
+            tenant_id,
+            lambda tenant: chat_body(message, tenant, account_id=account_id, files=files, prompt=prompt,
+                                     chat_id=chat_id),
+            lambda raw: to_chat_event(raw.event, raw.data),
+        )
 
     # -------------------------------------------------------------- admin
 

@@ -77,6 +77,7 @@ class Call(Generic[T]):
     ok_statuses: frozenset[int] = field(default_factory=frozenset)
     retry: bool = True
     timeout: float | None = None  # this call's HTTP timeout, when longer than the client's
+    headers: Mapping[str, str] = field(default_factory=dict)  # beside the client's own
 
     def http_timeout(self, default: float) -> float:
         """The HTTP timeout for this call: its own when it needs longer than `default`."""
