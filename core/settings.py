@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     export_retention_hours: float = 24.0
     generation_retention_hours: float = 24.0  # vectors of archived/cancelled generations kept this long
     request_sensor_interval_s: int = 5
+    # asset checks (core/collections/checks.py): a record waiting for its embedding, or a reindex
+    # request waiting for its run, longer than this fails its collection's check
+    check_pending_embedding_minutes: float = 30.0
+    check_reindex_minutes: float = 30.0
     # incremental pulls bind `:last_pull` this long before the saved watermark, so rows committed late
     # (a transaction that began before the pull) or stamped by a skewed clock are read again; keys
     # (or content hashes) make the re-read rows no-ops

@@ -6,10 +6,11 @@
   `embed:<collection>:<10-second window>`; a collection whose run is still queued or running gets no
   second one (the running one drains what arrives meanwhile).
 - `collection_embeddings` (assets/embeddings): materializing partitions re-embeds chosen collections
-  (a backfill from the UI); its check `vectors_match_indexed_records` runs with it and hourly
-  (`embedding_check_schedule`). The partitions (`embedding_collections`, one per collection, shared
-  with `collection_search_text`) are kept equal to the collections table by `reindex_request_sensor`
-  (orchestration/ingestion.py).
+  (a backfill from the UI). Its checks (`vectors_match_indexed_records`, `no_stale_pending_embeddings`,
+  assets/collection_checks.py) run with it and hourly
+  (`collection_checks_schedule`, orchestration/checks.py). The partitions (`collections`, one per
+  collection, shared by every collection stage) are kept equal to the collections table by
+  `reindex_request_sensor` (orchestration/ingestion.py).
 - `POST /admin/reindex/{collection}` rebuilds search text and sets the records pending again
   (orchestration/ingestion.py); this sensor then re-embeds them like any other pending work.
 """
@@ -22,7 +23,6 @@ from typing import Optional
 
 import dagster as dg
 
-from assets.embeddings import collection_embeddings
 from assets.embeddings.assets import embedded_share
 from core.collections import events
 from core.embeddings import queue
@@ -167,23 +167,7 @@ def embedding_sensor(context: dg.SensorEvaluationContext, database: DatabaseReso
     return dg.SensorResult(run_requests=runs)
 
 
-embedding_check_job = dg.define_asset_job(
-    name="embedding_check_job",
-    selection=dg.AssetSelection.checks_for_assets(collection_embeddings),
-    tags=AREA_TAGS,
-    description="Compare every live generation's vector count with its indexed records.",
-)
-
-embedding_check_schedule = dg.ScheduleDefinition(
-    name="embedding_check_schedule",
-    job=embedding_check_job,
-    cron_schedule="17 * * * *",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Hourly: flag collections whose vector count disagrees with their indexed records.",
-)
-
 defs = dg.Definitions(
-    jobs=[embed_collection_job, embedding_check_job],
+    jobs=[embed_collection_job],
     sensors=[embedding_sensor],
-    schedules=[embedding_check_schedule],
 )

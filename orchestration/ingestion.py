@@ -10,9 +10,9 @@
   `POST /admin/reindex/{collection}`) become runs of the `collection_search_text` asset for the
   partition of that collection (run_key = request id). Operators backfill reindexing across
   collections by materializing partitions of the same asset in the UI.
-  The same sensor is the one owner of the `embedding_collections` partitions (shared by
-  `collection_search_text` and `collection_embeddings`): every tick it makes them equal to the
-  collections table, adding new collections and dropping deleted ones.
+  The same sensor is the one owner of the `collections` partitions (`<tenant name>/<collection>`,
+  shared by every collection stage): every tick it makes them equal to the collections table,
+  adding new collections and dropping deleted ones.
 """
 
 # no `from __future__ import annotations`: Dagster reads op and config annotations at definition time

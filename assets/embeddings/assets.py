@@ -4,9 +4,7 @@ A materialization re-embeds the collection: every record of its active and stagi
 queued again (`reset`, the default, for backfills from the UI) and the embedding pipeline drains it,
 reporting claimed/indexed/failed, texts/s and the queue by status. Day-to-day embedding of new
 records does not go through here: the embedding sensor runs `embed_collection_job` for pending work.
-
-`vectors_match_indexed_records` checks every collection's live generations: the vector collection
-must hold exactly as many points as the generation has indexed records.
+Its checks (vectors = indexed records, no stale pending record) are in `assets/collection_checks.py`.
 """
 
 # no `from __future__ import annotations`: Dagster reads op and config annotations at definition time
@@ -19,7 +17,6 @@ import sqlalchemy as sa
 from assets.embeddings.partitions import COLLECTION_PARTITIONS
 from core.collections import events
 from core.embeddings import queue
-from core.embeddings.consistency import compare_vector_counts
 from core.embeddings.factory import get_embedding_provider
 from core.embeddings.pipeline import PipelineOptions, run_embedding_pipeline
 from core.vectors.factory import get_vector_index
@@ -95,30 +92,3 @@ def collection_embeddings(
     if report.stopped:
         raise dg.Failure(description=f"re-embedding stopped: {report.stopped}", metadata=metadata)
     return dg.MaterializeResult(metadata=metadata)
-
-
-@dg.asset_check(
-    asset=collection_embeddings,
-    name="vectors_match_indexed_records",
-    description="Every live generation's vector collection holds exactly as many points as it has "
-    "indexed records (generations with records in flight are skipped).",
-)
-def vectors_match_indexed_records(
-    context: dg.AssetCheckExecutionContext, database: DatabaseResource, settings: SettingsResource
-) -> dg.AssetCheckResult:
-    index = get_vector_index(settings.get(), database_url=database.resolved_url)
-    with database.session() as session:
-        generations = compare_vector_counts(session, index)
-    mismatched = [g.to_dict() for g in generations if not g.consistent]
-    if mismatched:
-        context.log.warning("%d generation(s) disagree with their vector collections", len(mismatched))
-    return dg.AssetCheckResult(
-        passed=not mismatched,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={
-            "generations_checked": len(generations),
-            "generations_in_flight": sum(1 for g in generations if g.in_flight),
-            "mismatched": len(mismatched),
-            "mismatches": dg.MetadataValue.json(mismatched[:100]),
-        },
-    )

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from assets.embeddings import COLLECTION_PARTITIONS, collection_embeddings, vectors_match_indexed_records
+from assets.collection_checks import no_stale_pending_embeddings, vectors_match_indexed_records
+from assets.embeddings import COLLECTION_PARTITIONS, collection_embeddings
 from core.collections import events
 from core.db.embedded import ensure_database
 from core.db.engine import make_sync_engine
@@ -34,6 +35,7 @@ from orchestration.resources import DatabaseResource, SettingsResource
 from tests.integration.conftest import TenantKey, register_tenant, serve_in_loop
 from tests.integration.embeddings.harness import Backend, Seeded, seed, statuses
 from tests.integration.landing.dagster_ticks import run, tick
+from tests.integration.orchestration.harness import run_checks
 
 CSV = (
     b"name,description,price\n"
@@ -125,6 +127,48 @@ async def test_an_ingested_file_is_searchable_by_meaning_with_no_manual_step(
     assert after["metadata"]["vector_fallback_used"] is False
     assert after["results"][0]["name"] == "Espresso machine"
     assert 0 < after["results"][0]["score"] <= 1
+
+
+@pytest.mark.parametrize("backend", ["pgvector"], indirect=True)
+@pytest.mark.asyncio
+async def test_an_upload_and_its_embedding_run_are_materializations_with_metadata_in_the_instance(
+    api: httpx.AsyncClient, backend: Backend, database_url: str
+) -> None:
+    from api import asset_events
+
+    owner: TenantKey = await register_tenant(api, "emb-e2e")
+    collection = f"shop{uuid.uuid4().hex[:6]}"
+    partition = f"{owner.name}/{collection}"
+    database = DatabaseResource(url=database_url)
+    with dg.instance_for_test() as instance:
+        asset_events.use_instance(instance)
+        try:
+            upload = await api.post(f"/api/v1/ingest/{collection}/file", params={"entity_type": "product"},
+                                    files={"file": ("catalog.csv", CSV, "text/csv")}, headers=owner.headers)
+        finally:
+            asset_events.use_instance(None)
+        assert upload.status_code == 200, upload.text
+
+        def latest(asset: str) -> tuple[dg.EventLogRecord, dict]:
+            [record] = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]), limit=1
+            ).records
+            return record, {k: v.value for k, v in record.asset_materialization.metadata.items()}
+
+        record, meta = latest("collection_records")
+        assert record.run_id == ""  # reported by the API, no run
+        assert (meta["rows_accepted"], meta["active_records"], meta["source_type"]) == (4, 4, "file_upload")
+        assert meta["ingestion_id"] == upload.json()["ingestion_id"]
+
+        [request] = [r for r in sensor_result(instance, database).run_requests or []
+                     if r.tags[TENANT_TAG] == owner.tenant_id]
+        run = execute(request, instance, database)
+        assert run.success
+        record, meta = latest("collection_embeddings")
+        assert record.run_id == run.run_id
+        assert (meta["records_claimed"], meta["records_indexed"], meta["records_failed"]) == (4, 4, 0)
+        assert (meta["active_records"], meta["embedded_records"], meta["embedded_percent"]) == (4, 4, 100.0)
+        assert meta["collection"] == collection and meta["tenant"] == owner.name
 
 
 def test_sensor_asks_one_run_per_collection_with_work_and_never_two_at_once(
@@ -235,7 +279,7 @@ def materialize_reembed(seeded: Seeded, instance: dg.DagsterInstance, database: 
     key = partition_of(database, seeded)
     instance.add_dynamic_partitions(COLLECTION_PARTITIONS.name, [key])
     return dg.materialize(
-        [collection_embeddings, vectors_match_indexed_records],
+        [collection_embeddings, vectors_match_indexed_records, no_stale_pending_embeddings],
         partition_key=key,
         instance=instance,
         resources={"database": database, "settings": ChosenSettings()},
@@ -243,19 +287,8 @@ def materialize_reembed(seeded: Seeded, instance: dg.DagsterInstance, database: 
     )
 
 
-def run_check(instance: dg.DagsterInstance, database: DatabaseResource):
-    """What `embedding_check_job` runs: the check alone."""
-    return dg.materialize(
-        [collection_embeddings, vectors_match_indexed_records],
-        selection=dg.AssetSelection.checks_for_assets(collection_embeddings),
-        instance=instance,
-        resources={"database": database, "settings": ChosenSettings()},
-        raise_on_error=False,
-    )
-
-
 def check_result(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
-    [evaluation] = result.get_asset_check_evaluations()
+    [evaluation] = [e for e in result.get_asset_check_evaluations() if e.check_name == "vectors_match_indexed_records"]
     return evaluation
 
 
@@ -272,8 +305,9 @@ def test_backfilling_a_partition_re_embeds_the_collection_and_the_check_passes(
     meta = {k: v.value for k, v in materialization.metadata.items()}
     assert (meta["records_reset"], meta["records_indexed"], meta["queue_indexed"]) == (6, 6, 6)
     evaluation = check_result(second)
-    assert evaluation.passed
+    assert evaluation.passed and evaluation.partition == partition_of(database, seeded)
     assert evaluation.metadata["mismatched"].value == 0
+    assert all(e.passed for e in second.get_asset_check_evaluations())
 
 
 def test_the_check_flags_a_collection_whose_vectors_disagree_with_its_indexed_records(
@@ -288,12 +322,9 @@ def test_the_check_flags_a_collection_whose_vectors_disagree_with_its_indexed_re
         target = vector_collection_name(seeded.tenant_id, seeded.collection_id, 1)
         [victim] = index.search(target, [1.0] + [0.0] * 383, limit=1)
         index.delete(target, [victim.id])
-        checked = run_check(instance, database)
-    evaluation = check_result(checked)
+        evaluation = run_checks(instance, database, partition_of(database, seeded))["vectors_match_indexed_records"]
     assert not evaluation.passed
-    [mismatch] = [
-        m for m in evaluation.metadata["mismatches"].value if m["collection_id"] == str(seeded.collection_id)
-    ]
+    [mismatch] = evaluation.metadata["generations"].value
     assert (mismatch["indexed_records"], mismatch["vectors"], mismatch["generation"]) == (5, 4, 1)
     count = session.execute(
         sa.text("SELECT count(*) FROM records WHERE collection_id = :c AND embedding_status = 'indexed'"),

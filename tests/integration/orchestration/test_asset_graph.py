@@ -43,9 +43,23 @@ def test_collection_records_is_reported_not_computed_and_says_what_it_is() -> No
     assert "rows accepted" in node.description
 
 
-def test_asset_checks_are_on_the_assets_they_guard() -> None:
-    checks = {(key.asset_key.to_user_string(), key.name) for key in defs.resolve_asset_graph().asset_check_keys}
-    assert ("collection_embeddings", "vectors_match_indexed_records") in checks
+def test_asset_checks_are_on_the_assets_they_guard_per_collection_partition() -> None:
+    graph = defs.resolve_asset_graph()
+    checks = {(key.asset_key.to_user_string(), key.name): key for key in graph.asset_check_keys}
+    collection_checks = {
+        ("collection_embeddings", "vectors_match_indexed_records"),
+        ("collection_embeddings", "no_stale_pending_embeddings"),
+        ("collection_generation", "one_active_generation"),
+        ("collection_search_text", "search_text_rebuilt"),
+        ("collection_exports", "export_files_present"),
+    }
+    assert collection_checks <= set(checks)
+    for pair in collection_checks:
+        node = graph.get(checks[pair])
+        assert node.partitions_def is not None and node.partitions_def.name == "collections", pair
+    schedule = defs.get_repository_def().get_schedule_def("collection_checks_schedule")
+    assert schedule.job_name == "collection_checks_job"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
 
 
 def test_the_api_reports_the_asset_and_partitions_the_graph_declares() -> None:
