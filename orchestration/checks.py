@@ -1,4 +1,5 @@
-"""When the collection checks run besides with their asset: hourly, one run per collection partition.
+"""When the collection checks run besides with their asset (and right after a run's own
+materialization, `collection_events.log_checks`): hourly, one run per collection partition.
 
 `collection_checks_job` runs every collection check (assets/collection_checks.py) of one partition;
 `collection_checks_schedule` asks for one run of it per collection partition each hour (run_key =

@@ -50,6 +50,31 @@ def log_events(context: dg.OpExecutionContext, found: list[CollectionEvent]) -> 
     for event in found:
         ensure_partition(context.instance, event.partition)
         context.log_event(materialization(event))
+    log_checks(context, found)
+
+
+def log_checks(context: dg.OpExecutionContext, found: list[CollectionEvent]) -> None:
+    """Right after a run's own materializations: the checks of each materialized asset, for its
+    partition, as this run's check evaluations (an op is not an asset job, so Dagster would not
+    run them). Needs the run's `database` and `settings` resources; a failing check never fails
+    the write that committed."""
+    from assets.collection_checks import COLLECTION_CHECKS, evaluate_partition
+
+    database = getattr(context.resources, "database", None)
+    settings = getattr(context.resources, "settings", None)
+    if database is None or settings is None:
+        return
+    for asset, partition in sorted({(e.asset, e.partition) for e in found}):
+        for spec in (c for c in COLLECTION_CHECKS if c.asset == asset):
+            try:
+                result = evaluate_partition(spec, partition, database, settings.get())
+            except Exception as exc:  # noqa: BLE001 - reported, the hourly run tries again
+                context.log.warning("check %s of %s could not run: %s", spec.name, partition, exc)
+                continue
+            context.log_event(dg.AssetCheckEvaluation(
+                asset_key=dg.AssetKey(asset), check_name=spec.name, passed=result.passed,
+                metadata=result.metadata, severity=result.severity, description=result.description,
+                partition=partition))
 
 
 @contextmanager

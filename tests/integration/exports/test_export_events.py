@@ -52,6 +52,12 @@ async def test_an_export_run_materializes_its_collections_exports_and_the_check_
         file = Path(get_settings().export_dir) / meta["path"]
         assert file.is_file()
 
+        # the run checked what it wrote, for that collection's partition
+        [in_run] = [e for e in result.get_asset_check_evaluations() if e.check_name == "export_files_present"]
+        assert in_run.passed and in_run.partition == partition
+        [stored] = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(dg.AssetKey("collection_exports"), "export_files_present"), limit=1)
+        assert stored.partition == partition and stored.run_id == result.run_id  # what the UI shows
         database = DatabaseResource(url=database_url)
         assert run_checks(instance, database, partition)["export_files_present"].passed
         file.unlink()  # lost before its expiry: the download would fail

@@ -102,3 +102,5 @@ def test_an_auto_promotion_is_a_materialization_of_its_run(
     assert (meta["active_records"], meta["previous_records"]) == (7, 6)
     assert record.run_id == result.run_id  # the promote run wrote it: the UI links the two
     assert record.asset_materialization.partition.endswith(f"/{name}")
+    [check] = [e for e in result.get_asset_check_evaluations() if e.check_name == "one_active_generation"]
+    assert check.passed and check.partition == record.asset_materialization.partition  # checked in the same run
