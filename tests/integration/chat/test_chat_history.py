@@ -186,3 +186,32 @@ async def test_an_account_key_of_another_tenant_never_reaches_this_tenants_chats
                                    headers=mallory.headers), 403)
     assert_error(await client.delete(f"{HISTORY}/{theirs}", headers=mallory.headers), 403)
     assert (await client.get(f"{HISTORY}/{theirs}", headers=alice.headers)).json()["data"]["messageCount"] == 2
+
+
+async def test_an_account_key_naming_another_accounts_file_is_404_before_the_stream(client, tenant_key) -> None:
+    from tests.integration.documents.conftest import upload
+
+    alice_id, alice = await _member_key(client, tenant_key)
+    bob_id, _ = await _member_key(client, tenant_key)
+    mine = (await upload(client, tenant_key, alice_id, "alice.txt", b"The lamp is lit at dusk.\n")).json()["data"]["id"]
+    theirs = (await upload(client, tenant_key, bob_id, "bob.txt", b"The cat is fed at noon.\n")).json()["data"]["id"]
+
+    async def post(key: TenantKey, files: list[str]) -> httpx.Response:
+        return await client.post(CHAT, json={"tenantId": key.tenant_id, "message": "when?", "files": files},
+                                 headers={**key.headers, "Accept": "text/event-stream"})
+
+    # bob's file, alone or beside alice's own: a plain 404 naming only bob's, no stream opened
+    for files in ([theirs], [mine, theirs]):
+        response = await post(alice, files)
+        body = assert_error(response, 404)
+        assert response.headers["content-type"].startswith("application/json")
+        assert body["error"]["code"] == "NOT_FOUND"
+        assert theirs in body["error"]["message"] and mine not in body["error"]["message"]
+    # nothing was stored for the refused turns
+    assert (await client.get(HISTORY, headers=alice.headers)).json()["pagination"]["total"] == 0
+    # her own file streams; the tenant's admin key may name bob's
+    response = await post(alice, [mine])
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+    assert [n for _, n, _ in parse_sse(response.text)][-1] == "done"
+    response = await post(tenant_key, [theirs])
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
