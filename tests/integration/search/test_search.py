@@ -130,14 +130,8 @@ def catalog(sync_engine: sa.Engine) -> Catalog:
 _READER = {"kind": "session"}
 
 
-# tests that write to the module's catalog run once (a second run would meet the first one's writes)
-_WRITES_THE_CATALOG = {"test_identical_searches_are_cached_until_the_collection_is_written"}
-
-
 @pytest.fixture(autouse=True, params=["session", "api_connection"])
 def reader_kind(request: pytest.FixtureRequest) -> Iterator[str]:
-    if request.param != "session" and request.function.__name__ in _WRITES_THE_CATALOG:
-        pytest.skip("writes the module's catalog: runs on the session reader only")
     _READER["kind"] = request.param
     yield request.param
     _READER["kind"] = "session"
@@ -426,8 +420,10 @@ async def test_hostile_text_is_only_ever_data(async_engine, catalog, sync_engine
 
 
 async def test_identical_searches_are_cached_until_the_collection_is_written(
-    async_engine, catalog, sync_engine
+    async_engine, catalog, sync_engine, reader_kind
 ) -> None:
+    # one collection per reader: each run writes its own
+    name = f"cached_{reader_kind}"
     cache = MemorySearchCache()
     first = await _search(async_engine, catalog, query="rivet", cache=cache)
     again = await _search(async_engine, catalog, query="rivet", cache=cache)
@@ -437,7 +433,7 @@ async def test_identical_searches_are_cached_until_the_collection_is_written(
         ingest_records(
             s,
             tenant_id=catalog.tenant_id,
-            collection_name="cached",
+            collection_name=name,
             entity_type="fastener",
             records=[{"name": "Pop Rivet 4mm", "material": "Aluminium"}],
         )
@@ -446,19 +442,19 @@ async def test_identical_searches_are_cached_until_the_collection_is_written(
         await _search(async_engine, catalog, query="rivet", cache=cache)
     ).cache_hit is True  # other collection
     # "manufacturing" has a replace pending (writes to it are refused): "cached" is written instead
-    cached = await _search(async_engine, catalog, collection="cached", query="rivet", cache=cache)
-    hit = await _search(async_engine, catalog, collection="cached", query="rivet", cache=cache)
+    cached = await _search(async_engine, catalog, collection=name, query="rivet", cache=cache)
+    hit = await _search(async_engine, catalog, collection=name, query="rivet", cache=cache)
     assert (cached.cache_hit, hit.cache_hit, _names(hit)) == (False, True, ["Pop Rivet 4mm"])
     with Session(sync_engine) as s:
         ingest_records(
             s,
             tenant_id=catalog.tenant_id,
-            collection_name="cached",
+            collection_name=name,
             entity_type="fastener",
             records=[{"name": "Blind Rivet 4.8mm", "material": "Steel", "price_eur": 0.02}],
         )
         s.commit()
-    fresh = await _search(async_engine, catalog, collection="cached", query="rivet", cache=cache)
+    fresh = await _search(async_engine, catalog, collection=name, query="rivet", cache=cache)
     assert fresh.cache_hit is False and set(_names(fresh)) == {"Blind Rivet 4.8mm", "Pop Rivet 4mm"}
 
 
