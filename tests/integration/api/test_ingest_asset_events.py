@@ -16,6 +16,7 @@ from api import asset_events
 from core.db.engine import make_sync_engine
 from core.metrics import ASSET_EVENTS
 from tests.integration.conftest import TenantKey, register_tenant
+from tests.integration.orchestration.harness import materializations, runless_instance
 
 CSV = b"sku,name,price\nA-1,Hex bolt M8,0.12\nA-2,Washer M8,0.01\nA-1,Hex bolt M8,0.12\n"
 
@@ -33,19 +34,12 @@ async def tenant_key(client: httpx.AsyncClient) -> TenantKey:
 
 @pytest.fixture
 def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as test_instance:
-        asset_events.use_instance(test_instance)
-        try:
-            yield test_instance
-        finally:
-            asset_events.use_instance(None)
+    with runless_instance() as test_instance:
+        yield test_instance
 
 
 def _materializations(instance: dg.DagsterInstance, partition: str) -> list[dg.AssetMaterialization]:
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey("collection_records"), asset_partitions=[partition]), limit=10
-    ).records
-    return [record.asset_materialization for record in records]
+    return [record.asset_materialization for record in materializations(instance, "collection_records", partition)]
 
 
 async def test_a_file_upload_is_a_materialization_of_its_collection_with_its_counts(

@@ -35,7 +35,7 @@ from orchestration.resources import DatabaseResource, SettingsResource
 from tests.integration.conftest import TenantKey, register_tenant, serve_in_loop
 from tests.integration.embeddings.harness import Backend, Seeded, seed, statuses
 from tests.integration.landing.dagster_ticks import run, tick
-from tests.integration.orchestration.harness import run_checks
+from tests.integration.orchestration.harness import materializations, metadata, run_checks
 
 CSV = (
     b"name,description,price\n"
@@ -150,10 +150,8 @@ async def test_an_upload_and_its_embedding_run_are_materializations_with_metadat
         assert upload.status_code == 200, upload.text
 
         def latest(asset: str) -> tuple[dg.EventLogRecord, dict]:
-            [record] = instance.fetch_materializations(
-                dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]), limit=1
-            ).records
-            return record, {k: v.value for k, v in record.asset_materialization.metadata.items()}
+            [record] = materializations(instance, asset, partition, limit=1)
+            return record, metadata(record)
 
         record, meta = latest("collection_records")
         assert record.run_id == ""  # reported by the API, no run
@@ -219,10 +217,8 @@ def test_the_run_reports_what_it_did_and_the_queue(
         # the run is a materialization of collection_embeddings for the readable partition
         key = partition_of(database, seeded)
         assert key.endswith(f"/{seeded.name}") and str(seeded.collection_id) not in key
-        [record] = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=dg.AssetKey("collection_embeddings"), asset_partitions=[key]), limit=5
-        ).records
-        event = {k: v.value for k, v in record.asset_materialization.metadata.items()}
+        [record] = materializations(instance, "collection_embeddings", key, limit=5)
+        event = metadata(record)
         assert (event["records_indexed"], event["embedded_records"], event["embedded_percent"]) == (10, 10, 100.0)
         assert event["collection_id"] == str(seeded.collection_id)
         assert key in instance.get_dynamic_partitions(COLLECTION_PARTITIONS.name)

@@ -17,7 +17,7 @@ from orchestration.resources import DatabaseResource
 from tests.integration.conftest import TenantKey, register_tenant
 from tests.integration.exports.dagster_runs import serve_export_requests
 from tests.integration.exports.test_export_api import seed_catalog
-from tests.integration.orchestration.harness import run_checks
+from tests.integration.orchestration.harness import materializations, metadata, run_checks
 
 
 @pytest.fixture
@@ -39,11 +39,9 @@ async def test_an_export_run_materializes_its_collections_exports_and_the_check_
     with dg.instance_for_test() as instance:
         [result] = serve_export_requests(instance, database_url, only={request_id})
         assert result.success
-        [record] = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=dg.AssetKey("collection_exports"), asset_partitions=[partition]), limit=5
-        ).records
+        [record] = materializations(instance, "collection_exports", partition, limit=5)
         assert record.run_id == result.run_id
-        meta = {k: v.value for k, v in record.asset_materialization.metadata.items()}
+        meta = metadata(record)
         assert (meta["export_id"], meta["request_id"], meta["format"], meta["record_status"]) == (
             export_id, request_id, "csv", "active")
         assert meta["rows"] == 3 and meta["bytes"] > 0

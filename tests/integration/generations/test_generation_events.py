@@ -12,7 +12,6 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session
 
-from api import asset_events
 from core import generations
 from orchestration.resources import DatabaseResource
 from tests.integration.conftest import TenantKey
@@ -25,27 +24,20 @@ from tests.integration.generations.seeding import (
     seed_live_vertical,
 )
 from tests.integration.generations.test_dagster import evaluate, run, staged
-from tests.integration.orchestration.harness import run_checks
+from tests.integration.orchestration.harness import materializations, run_checks, runless_instance
 
 pytestmark = pytest.mark.parametrize("backend", ["pgvector"], indirect=True)  # both stores: test_replace_api
 
 
 @pytest.fixture
 def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as test_instance:
-        asset_events.use_instance(test_instance)
-        try:
-            yield test_instance
-        finally:
-            asset_events.use_instance(None)
+    with runless_instance() as test_instance:
+        yield test_instance
 
 
 def generation_events(instance: dg.DagsterInstance, partition: str) -> list[dg.EventLogRecord]:
     """Materializations of the collection's `collection_generation` partition, oldest first."""
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey("collection_generation"), asset_partitions=[partition]), limit=10
-    ).records
-    return list(reversed(records))
+    return list(reversed(materializations(instance, "collection_generation", partition)))
 
 
 def values(record: dg.EventLogRecord) -> dict:

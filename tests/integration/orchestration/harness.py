@@ -1,9 +1,16 @@
-"""Running the collection checks the way an operator (or the hourly schedule) does, in process."""
+"""Reading a test Dagster instance the way an operator's UI does: a partition's materializations with
+their metadata, and the collection checks run as the UI's "Execute checks" (or the hourly schedule) runs
+them, in process."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
 import dagster as dg
 
+from api import asset_events
 from assets import collection_checks
 from core.settings import Settings, get_settings
 from orchestration.definitions import defs
@@ -15,6 +22,29 @@ CHECK_NAMES = {c.name for c in collection_checks.COLLECTION_CHECKS}
 class ChosenSettings(SettingsResource):
     def get(self) -> Settings:
         return get_settings()
+
+
+@contextlib.contextmanager
+def runless_instance() -> Iterator[dg.DagsterInstance]:
+    """A test instance that the API's runless asset events (ingestion, replace, swap) are reported to."""
+    with dg.instance_for_test() as instance:
+        asset_events.use_instance(instance)
+        try:
+            yield instance
+        finally:
+            asset_events.use_instance(None)
+
+
+def materializations(instance: dg.DagsterInstance, asset: str, partition: str, limit: int = 10) -> list[dg.EventLogRecord]:
+    """The materializations of `asset`'s `partition`, newest first."""
+    return instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]), limit=limit
+    ).records
+
+
+def metadata(record: dg.EventLogRecord) -> dict[str, Any]:
+    """A materialization's metadata as plain values, as the UI shows them."""
+    return {k: v.value for k, v in record.asset_materialization.metadata.items()}
 
 
 def resources(database: DatabaseResource) -> dict:
