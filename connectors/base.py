@@ -70,6 +70,15 @@ def require_keys(kind: str, raw: Mapping[str, Any], required: tuple[str, ...]) -
         )
 
 
+def connect_timeout(kind: str, raw: Mapping[str, Any]) -> float:
+    """`raw`'s `connect_timeout` in seconds (`DEFAULT_CONNECT_TIMEOUT_S` when absent);
+    `ConnectorConfigInvalid` unless it is a positive number."""
+    timeout = raw.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT_S)
+    if not isinstance(timeout, int | float) or timeout <= 0:
+        raise ConnectorConfigInvalid(f"{kind} connect_timeout must be a positive number", kind=kind)
+    return float(timeout)
+
+
 def as_watermark(last_pull: dt.datetime | None) -> dt.datetime:
     """The timezone-aware UTC instant bound to `:last_pull` (None, the first pull, binds the epoch)."""
     if last_pull is None:

@@ -8,6 +8,7 @@ kind and address only: they never carry a password, DSN or URI with credentials.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from core.errors import KarizError, ValidationFailed
 
@@ -73,3 +74,10 @@ def scrub(text: str, secrets: list[str]) -> str:
     for secret in sorted((s for s in secrets if s and len(s) >= 3), key=len, reverse=True):
         text = text.replace(secret, "***")
     return text
+
+
+def url_secrets(url: str) -> list[str]:
+    """What `scrub` must hide of a connection URL: the URL itself and its password, as written and
+    percent-decoded."""
+    password = urlsplit(url).password
+    return [url, password, unquote(password)] if password else [url]

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
-from connectors.base import DEFAULT_CONNECT_TIMEOUT_S, require_keys
-from connectors.errors import ConnectorConfigInvalid, SourceQueryInvalid, SourceTargetForbidden
+from connectors.base import DEFAULT_CONNECT_TIMEOUT_S, connect_timeout, require_keys
+from connectors.errors import ConnectorConfigInvalid, SourceQueryInvalid, SourceTargetForbidden, url_secrets
 from connectors.targets import Endpoint
 
 KIND = "mongodb"
@@ -26,11 +26,7 @@ class MongoDBConfig:
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S
 
     def secrets(self) -> list[str]:
-        parts = urlsplit(self.uri)
-        found = [self.uri]
-        if parts.password:
-            found += [parts.password, unquote(parts.password)]
-        return found
+        return url_secrets(self.uri)
 
     def describe(self) -> str:
         hosts = urlsplit(self.uri).netloc.rpartition("@")[2]
@@ -100,14 +96,12 @@ def parse_config(raw: Mapping[str, Any]) -> MongoDBConfig:
     uri = raw["uri"]
     if not isinstance(uri, str) or urlsplit(uri).scheme not in ("mongodb", "mongodb+srv"):
         raise ConnectorConfigInvalid("mongodb uri must be a mongodb:// or mongodb+srv:// URL", kind=KIND)
-    timeout = raw.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT_S)
-    if not isinstance(timeout, int | float) or timeout <= 0:
-        raise ConnectorConfigInvalid("mongodb connect_timeout must be a positive number", kind=KIND)
+    timeout = connect_timeout(KIND, raw)
     return MongoDBConfig(
         uri=uri,
         database=str(raw["database"]),
         collection=str(raw["collection"]),
-        connect_timeout=float(timeout),
+        connect_timeout=timeout,
     )
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from typing import Any
 
 import bson
 from bson import json_util
 from pymongo import MongoClient
+from pymongo.cursor import Cursor
 from pymongo.errors import (
     ConnectionFailure,
     OperationFailure,
@@ -16,14 +18,8 @@ from pymongo.errors import (
     ServerSelectionTimeoutError,
 )
 
-from connectors.base import (
-    DEFAULT_BATCH_SIZE,
-    Batch,
-    ConnectionCheck,
-    SourceConnector,
-    as_watermark,
-    check_batch_size,
-)
+from connectors.base import DEFAULT_BATCH_SIZE, Batch, as_watermark, check_batch_size
+from connectors.client_source import ClientSource
 from connectors.errors import (
     SourceAuthFailed,
     SourceError,
@@ -84,14 +80,15 @@ def bind_last_pull(value: Any, watermark: dt.datetime) -> Any:
     return value
 
 
-class MongoDBSource(SourceConnector):
+class MongoDBSource(ClientSource):
     """One MongoDB collection reached through a connection URI."""
 
     kind = "mongodb"
     rules = config_rules
     converters = BSON_CONVERTERS
+    driver_errors = (PyMongoError,)
 
-    def _client(self) -> MongoClient:
+    def _open(self) -> MongoClient:
         timeout_ms = int(self.config.connect_timeout * 1000)
         keep_names = self.config.verifies_server_name
         pairs = self.pinned_endpoints(keep_names=keep_names)
@@ -116,7 +113,7 @@ class MongoDBSource(SourceConnector):
         except PyMongoError as exc:  # a malformed URI or options
             raise self.error(SourceUnreachable, f"cannot connect: {exc}") from None
 
-    def _error(self, exc: PyMongoError, *, started: bool) -> SourceError:
+    def _error(self, exc: BaseException, *, started: bool) -> SourceError:
         if isinstance(exc, OperationFailure):
             detail = f"{exc.details.get('errmsg') if exc.details else exc} (code {exc.code})"
             if exc.code in AUTH_CODES:
@@ -132,19 +129,10 @@ class MongoDBSource(SourceConnector):
             return self.error(SourceUnreachable, f"cannot connect: {type(exc).__name__}")
         return self.error(SourceError, f"the query failed: {type(exc).__name__} {exc}")
 
-    def check(self) -> ConnectionCheck:
-        try:
-            client = self._client()
-        except SourceError as exc:
-            return ConnectionCheck(ok=False, source=self.source, error=exc)
-        try:
-            info = client.server_info()
-            client[self.config.database].command("ping")
-            return ConnectionCheck(ok=True, source=self.source, server_version=str(info.get("version")))
-        except PyMongoError as exc:
-            return ConnectionCheck(ok=False, source=self.source, error=self._error(exc, started=False))
-        finally:
-            client.close()
+    def _server_version(self, client: MongoClient) -> str:
+        info = client.server_info()
+        client[self.config.database].command("ping")
+        return str(info.get("version"))
 
     def stream(
         self, query: str, *, last_pull: dt.datetime | None = None, batch_size: int = DEFAULT_BATCH_SIZE
@@ -156,27 +144,10 @@ class MongoDBSource(SourceConnector):
         except (ValueError, TypeError) as exc:
             raise self.error(SourceQueryInvalid, f"bad extended JSON in the query: {exc}") from None
         filt = bind_last_pull(filt, as_watermark(last_pull))
-        return self._stream(filt, projection, parsed.sort, check_batch_size(batch_size))
+        batch_size = check_batch_size(batch_size)
 
-    def _stream(
-        self, filt: dict[str, Any], projection: Any, sort: list[tuple[str, int]] | None, batch_size: int
-    ) -> Iterator[Batch]:
-        client = self._client()
-        to_row = self._values.row
-        started = False
-        try:
+        def documents(client: MongoClient, _answered: Callable[[], None]) -> nullcontext[Cursor]:
             collection = client[self.config.database][self.config.collection]
-            cursor = collection.find(filt, projection, batch_size=batch_size, sort=sort)
-            batch: Batch = []
-            for document in cursor:
-                started = True
-                batch.append(to_row(document.items()))
-                if len(batch) >= batch_size:
-                    yield batch
-                    batch = []
-            if batch:
-                yield batch
-        except PyMongoError as exc:
-            raise self._error(exc, started=started) from None
-        finally:
-            client.close()
+            return nullcontext(collection.find(filt, projection, batch_size=batch_size, sort=parsed.sort))
+
+        return self._pull(documents, batch_size)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.base import DEFAULT_CONNECT_TIMEOUT_S, require_keys
+from connectors.base import DEFAULT_CONNECT_TIMEOUT_S, connect_timeout, require_keys
 from connectors.errors import ConnectorConfigInvalid
 from connectors.sql_statements import ensure_read_only
 from connectors.targets import Endpoint
@@ -50,16 +50,14 @@ def parse_config(raw: Mapping[str, Any]) -> MySQLConfig:
             raise ConnectorConfigInvalid(f"mysql {key} must be a string", kind=KIND)
     if not isinstance(password, str):
         raise ConnectorConfigInvalid("mysql password must be a string", kind=KIND)
-    timeout = raw.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT_S)
-    if not isinstance(timeout, int | float) or timeout <= 0:
-        raise ConnectorConfigInvalid("mysql connect_timeout must be a positive number", kind=KIND)
+    timeout = connect_timeout(KIND, raw)
     return MySQLConfig(
         host=raw["host"],
         user=raw["user"],
         database=raw["database"],
         password=password,
         port=port,
-        connect_timeout=float(timeout),
+        connect_timeout=timeout,
     )
 
 

@@ -3,34 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncmy
 from asyncmy.cursors import SSCursor
 from asyncmy.errors import MySQLError
 
-from connectors.async_bridge import iterate_async, run_coroutine
-from connectors.base import (
-    DEFAULT_BATCH_SIZE,
-    Batch,
-    ConnectionCheck,
-    RawBatch,
-    SourceConnector,
-    as_watermark,
-    check_batch_size,
-    convert_batches,
-)
-from connectors.errors import (
-    SourceAuthFailed,
-    SourceError,
-    SourceLost,
-    SourceQueryInvalid,
-    SourceUnreachable,
-    SourceWriteRefused,
-)
+from connectors.base import as_watermark
+from connectors.errors import SourceAuthFailed, SourceUnreachable
 from connectors.mysql import config as config_rules
-from connectors.mysql.config import validate_query
+from connectors.sql_source import Fetch, SQLSource
 from connectors.sql_statements import bind_last_pull
 
 PROGRAM_NAME = "kariz-connector"
@@ -46,11 +30,12 @@ def _code(exc: BaseException) -> int | None:
     return args[0] if args and isinstance(args[0], int) else None
 
 
-class MySQLSource(SourceConnector):
+class MySQLSource(SQLSource):
     """A MySQL or MariaDB database reached by host, port, user, password and database."""
 
     kind = "mysql"
     rules = config_rules
+    driver_errors = (MySQLError, OSError)
 
     async def _connect(self) -> Any:
         cfg = self.config
@@ -83,67 +68,43 @@ class MySQLSource(SourceConnector):
             raise
         return conn
 
-    def _query_error(self, exc: BaseException) -> SourceError:
+    def _classify(self, exc: BaseException) -> tuple[str, str] | None:
+        if not isinstance(exc, MySQLError):
+            return None
         code = _code(exc)
-        if isinstance(exc, MySQLError):
-            detail = f"{exc.args[1] if len(exc.args) > 1 else exc} (error {code})"
-            if code in WRITE_CODES:
-                return self.error(SourceWriteRefused, f"the query tried to write: {detail}")
-            if code in AUTH_CODES:
-                return self.error(SourceAuthFailed, f"not allowed to read: {detail}")
-            if code in QUERY_CODES or isinstance(exc, asyncmy.errors.ProgrammingError):
-                return self.error(SourceQueryInvalid, f"the query cannot run: {detail}")
-            if code in LOST_CODES or isinstance(exc, asyncmy.errors.InterfaceError):
-                return self.error(SourceLost, f"the server ended the connection: {detail}")
-            return self.error(SourceError, f"the query failed: {detail}")
-        return self.error(SourceLost, f"the connection broke: {type(exc).__name__} {exc}")
+        detail = f"{exc.args[1] if len(exc.args) > 1 else exc} (error {code})"
+        if code in WRITE_CODES:
+            return "write", detail
+        if code in AUTH_CODES:
+            return "denied", detail
+        if code in QUERY_CODES or isinstance(exc, asyncmy.errors.ProgrammingError):
+            return "invalid", detail
+        if code in LOST_CODES or isinstance(exc, asyncmy.errors.InterfaceError):
+            return "lost", detail
+        return "failed", detail
 
-    def check(self) -> ConnectionCheck:
-        async def probe() -> str:
-            conn = await self._connect()
-            try:
-                async with conn.cursor() as cur:
-                    await cur.execute("SELECT VERSION()")
-                    return str((await cur.fetchone())[0])
-            finally:
-                conn.close()
+    async def _close(self, conn: Any) -> None:
+        # closing the socket (not the cursor) so an abandoned stream is not drained row by row
+        conn.close()
 
-        try:
-            return ConnectionCheck(ok=True, source=self.source, server_version=run_coroutine(probe()))
-        except SourceError as exc:
-            return ConnectionCheck(ok=False, source=self.source, error=exc)
+    async def _server_version(self, conn: Any) -> str:
+        async with conn.cursor() as cur:
+            await cur.execute("SELECT VERSION()")
+            return str((await cur.fetchone())[0])
 
-    def stream(
-        self, query: str, *, last_pull: dt.datetime | None = None, batch_size: int = DEFAULT_BATCH_SIZE
-    ) -> Iterator[Batch]:
-        validate_query(query)
+    def _bind(self, query: str, last_pull: dt.datetime | None) -> tuple[str, tuple[Any, ...] | None]:
         # asyncmy interpolates with `%`-formatting whenever arguments are passed: escape literal `%`
         sql, uses = bind_last_pull(query.replace("%", "%%"), "%s")
-        if uses:
-            watermark = as_watermark(last_pull).replace(tzinfo=None)  # naive UTC: the session zone
-            args: tuple[Any, ...] | None = (watermark,) * uses
-        else:
-            sql, args = query, None
-        raw = iterate_async(self._stream(sql, args, check_batch_size(batch_size)))
-        return convert_batches(raw, self._values)
+        if not uses:
+            return query, None
+        watermark = as_watermark(last_pull).replace(tzinfo=None)  # naive UTC: the session zone
+        return sql, (watermark,) * uses
 
-    async def _stream(
-        self, sql: str, args: tuple[Any, ...] | None, batch_size: int
-    ) -> AsyncIterator[RawBatch]:
-        conn = await self._connect()
-        try:
-            cur = conn.cursor(SSCursor)
-            await cur.execute("START TRANSACTION READ ONLY")
-            await cur.execute(sql, args)
-            columns = [d[0] for d in cur.description or ()]
-            while True:
-                rows = await cur.fetchmany(batch_size)
-                if rows:
-                    yield columns, rows
-                if len(rows) < batch_size:
-                    break
-        except (MySQLError, OSError) as exc:
-            raise self._query_error(exc) from None
-        finally:
-            # closing the socket (not the cursor) so an abandoned stream is not drained row by row
-            conn.close()
+    @asynccontextmanager
+    async def _cursor(
+        self, conn: Any, sql: str, args: tuple[Any, ...] | None
+    ) -> AsyncIterator[tuple[list[str], Fetch]]:
+        cur = conn.cursor(SSCursor)
+        await cur.execute("START TRANSACTION READ ONLY")
+        await cur.execute(sql, args)
+        yield [d[0] for d in cur.description or ()], cur.fetchmany

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from connectors.base import DEFAULT_CONNECT_TIMEOUT_S, require_keys
+from connectors.base import DEFAULT_CONNECT_TIMEOUT_S, connect_timeout, require_keys
 from connectors.errors import ConnectorConfigInvalid, SourceQueryInvalid
 from connectors.targets import Endpoint
 
@@ -52,15 +52,13 @@ def parse_config(raw: Mapping[str, Any]) -> Neo4jConfig:
     uri = raw["uri"]
     if not isinstance(uri, str) or urlsplit(uri).scheme not in SCHEMES:
         raise ConnectorConfigInvalid("neo4j uri must be a bolt:// or neo4j:// URL", kind=KIND)
-    timeout = raw.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT_S)
-    if not isinstance(timeout, int | float) or timeout <= 0:
-        raise ConnectorConfigInvalid("neo4j connect_timeout must be a positive number", kind=KIND)
+    timeout = connect_timeout(KIND, raw)
     return Neo4jConfig(
         uri=uri,
         user=str(raw["user"]),
         password=str(raw["password"]),
         database=str(raw["database"]) if raw.get("database") else None,
-        connect_timeout=float(timeout),
+        connect_timeout=timeout,
     )
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import neo4j
@@ -11,14 +12,8 @@ from neo4j import exceptions as neo4j_errors
 from neo4j import graph, spatial
 from neo4j import time as neo4j_time
 
-from connectors.base import (
-    DEFAULT_BATCH_SIZE,
-    Batch,
-    ConnectionCheck,
-    SourceConnector,
-    as_watermark,
-    check_batch_size,
-)
+from connectors.base import DEFAULT_BATCH_SIZE, Batch, as_watermark, check_batch_size
+from connectors.client_source import ClientSource
 from connectors.errors import (
     ConnectorConfigInvalid,
     SourceAuthFailed,
@@ -89,12 +84,13 @@ NEO4J_CONVERTERS = {
 }
 
 
-class Neo4jSource(SourceConnector):
+class Neo4jSource(ClientSource):
     """A Neo4j database reached over Bolt; pulls run in read sessions."""
 
     kind = "neo4j"
     rules = config_rules
     converters = NEO4J_CONVERTERS
+    driver_errors = (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError, SourceTargetForbidden)
 
     def _resolve(self, address: Any) -> list[tuple[str, int]]:
         """The driver's resolver, called for every address it connects to (the seed and every
@@ -110,7 +106,7 @@ class Neo4jSource(SourceConnector):
             return [(endpoint.host, endpoint.port)]
         return [(a, endpoint.port) for a in addresses]
 
-    def _driver(self) -> neo4j.Driver:
+    def _open(self) -> neo4j.Driver:
         self._refused: SourceTargetForbidden | None = None
         self.pinned_endpoints()  # refuse a forbidden seed before the driver exists
         try:
@@ -126,7 +122,7 @@ class Neo4jSource(SourceConnector):
         except (neo4j_errors.ConfigurationError, ValueError) as exc:
             raise self.error(ConnectorConfigInvalid, f"bad connection settings: {exc}") from None
 
-    def _error(self, exc: Exception, *, started: bool) -> SourceError:
+    def _error(self, exc: BaseException, *, started: bool) -> SourceError:
         if getattr(self, "_refused", None) is not None:
             return self._refused
         if isinstance(exc, SourceTargetForbidden):
@@ -153,30 +149,18 @@ class Neo4jSource(SourceConnector):
             return self.error(SourceUnreachable, f"cannot connect: {type(exc).__name__}")
         return self.error(SourceError, f"the query failed: {type(exc).__name__}")
 
-    def check(self) -> ConnectionCheck:
-        try:
-            driver = self._driver()
-        except SourceError as exc:
-            return ConnectionCheck(ok=False, source=self.source, error=exc)
-        try:
-            info = driver.get_server_info()
-            return ConnectionCheck(ok=True, source=self.source, server_version=info.agent)
-        except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError, SourceTargetForbidden) as exc:
-            return ConnectionCheck(ok=False, source=self.source, error=self._error(exc, started=False))
-        finally:
-            driver.close()
+    def _server_version(self, driver: neo4j.Driver) -> str:
+        return driver.get_server_info().agent
 
     def stream(
         self, query: str, *, last_pull: dt.datetime | None = None, batch_size: int = DEFAULT_BATCH_SIZE
     ) -> Iterator[Batch]:
         validate_query(query)
-        return self._stream(query, as_watermark(last_pull), check_batch_size(batch_size))
+        watermark = as_watermark(last_pull)
+        batch_size = check_batch_size(batch_size)
 
-    def _stream(self, query: str, watermark: dt.datetime, batch_size: int) -> Iterator[Batch]:
-        driver = self._driver()
-        to_row = self._values.row
-        started = False
-        try:
+        @contextmanager
+        def records(driver: neo4j.Driver, answered: Callable[[], None]) -> Iterator[neo4j.Result]:
             with (
                 driver.session(
                     database=self.config.database,
@@ -186,16 +170,7 @@ class Neo4jSource(SourceConnector):
                 session.begin_transaction() as tx,
             ):
                 result = tx.run(query, {"last_pull": watermark})
-                started = True
-                batch: Batch = []
-                for record in result:
-                    batch.append(to_row(record.items()))
-                    if len(batch) >= batch_size:
-                        yield batch
-                        batch = []
-                if batch:
-                    yield batch
-        except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError, SourceTargetForbidden) as exc:
-            raise self._error(exc, started=started) from None
-        finally:
-            driver.close()
+                answered()
+                yield result
+
+        return self._pull(records, batch_size)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from connectors.base import DEFAULT_CONNECT_TIMEOUT_S, require_keys
-from connectors.errors import ConnectorConfigInvalid, SourceTargetForbidden
+from connectors.base import DEFAULT_CONNECT_TIMEOUT_S, connect_timeout, require_keys
+from connectors.errors import ConnectorConfigInvalid, SourceTargetForbidden, url_secrets
 from connectors.sql_statements import ensure_read_only
 from connectors.targets import Endpoint
 
@@ -56,12 +56,7 @@ class PostgreSQLConfig:
 
     def secrets(self) -> list[str]:
         """Strings that must never appear in a message: the DSN and any password in it."""
-        parts = urlsplit(self.dsn)
-        found = [self.dsn]
-        if parts.password:
-            found += [parts.password, unquote(parts.password)]
-        found += parse_qs(parts.query).get("password", [])
-        return found
+        return url_secrets(self.dsn) + parse_qs(urlsplit(self.dsn).query).get("password", [])
 
     def describe(self) -> str:
         """`postgresql://host:port/database`, without user or password."""
@@ -107,10 +102,8 @@ def parse_config(raw: Mapping[str, Any]) -> PostgreSQLConfig:
     dsn = raw["dsn"]
     if not isinstance(dsn, str) or urlsplit(dsn).scheme not in SCHEMES:
         raise ConnectorConfigInvalid("postgresql dsn must be a postgresql://... URL", kind=KIND)
-    timeout = raw.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT_S)
-    if not isinstance(timeout, int | float) or timeout <= 0:
-        raise ConnectorConfigInvalid("postgresql connect_timeout must be a positive number", kind=KIND)
-    return PostgreSQLConfig(dsn=dsn, connect_timeout=float(timeout))
+    timeout = connect_timeout(KIND, raw)
+    return PostgreSQLConfig(dsn=dsn, connect_timeout=timeout)
 
 
 def validate_query(query: str) -> None:

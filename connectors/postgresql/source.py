@@ -5,32 +5,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 
-from connectors.async_bridge import iterate_async, run_coroutine
-from connectors.base import (
-    DEFAULT_BATCH_SIZE,
-    Batch,
-    ConnectionCheck,
-    RawBatch,
-    SourceConnector,
-    as_watermark,
-    check_batch_size,
-    convert_batches,
-)
-from connectors.errors import (
-    SourceAuthFailed,
-    SourceError,
-    SourceLost,
-    SourceQueryInvalid,
-    SourceUnreachable,
-    SourceWriteRefused,
-)
+from connectors.base import as_watermark
+from connectors.errors import SourceAuthFailed, SourceUnreachable
 from connectors.postgresql import config as config_rules
-from connectors.postgresql.config import validate_query
+from connectors.sql_source import Fetch, SQLSource
 from connectors.sql_statements import bind_last_pull
 
 APPLICATION_NAME = "kariz-connector"
@@ -39,11 +23,12 @@ PLACEHOLDER = "($1::timestamptz)"
 CLOSE_TIMEOUT_S = 5.0
 
 
-class PostgreSQLSource(SourceConnector):
+class PostgreSQLSource(SQLSource):
     """A PostgreSQL database reached through its DSN."""
 
     kind = "postgresql"
     rules = config_rules
+    driver_errors = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
     # -- connection ----------------------------------------------------------------------------
 
@@ -72,66 +57,42 @@ class PostgreSQLSource(SourceConnector):
             await conn.set_type_codec(codec, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
         return conn
 
-    @staticmethod
-    async def _close(conn: asyncpg.Connection) -> None:
+    async def _close(self, conn: asyncpg.Connection) -> None:
         try:
             await asyncio.wait_for(conn.close(), CLOSE_TIMEOUT_S)
         except Exception:  # a broken connection cannot close politely
             conn.terminate()
 
-    def _query_error(self, exc: BaseException) -> SourceError:
-        if isinstance(exc, asyncpg.PostgresError):
-            state = exc.sqlstate or ""
-            detail = f"{exc} (SQLSTATE {state})"
-            if state == "25006":
-                return self.error(SourceWriteRefused, f"the query tried to write: {detail}")
-            if state == "42501":
-                return self.error(SourceAuthFailed, f"not allowed to read: {detail}")
-            if state[:2] in ("42", "22", "0A", "21"):
-                return self.error(SourceQueryInvalid, f"the query cannot run: {detail}")
-            if state[:2] in ("08", "57") and state != "57014":
-                return self.error(SourceLost, f"the server ended the connection: {detail}")
-            return self.error(SourceError, f"the query failed: {detail}")
-        return self.error(SourceLost, f"the connection broke: {type(exc).__name__} {exc}")
+    def _classify(self, exc: BaseException) -> tuple[str, str] | None:
+        if not isinstance(exc, asyncpg.PostgresError):
+            return None
+        state = exc.sqlstate or ""
+        detail = f"{exc} (SQLSTATE {state})"
+        if state == "25006":
+            return "write", detail
+        if state == "42501":
+            return "denied", detail
+        if state[:2] in ("42", "22", "0A", "21"):
+            return "invalid", detail
+        if state[:2] in ("08", "57") and state != "57014":
+            return "lost", detail
+        return "failed", detail
 
-    # -- interface -----------------------------------------------------------------------------
+    # -- the query ------------------------------------------------------------------------------
 
-    def check(self) -> ConnectionCheck:
-        async def probe() -> str:
-            conn = await self._connect()
-            try:
-                return str(await conn.fetchval("SHOW server_version"))
-            finally:
-                await self._close(conn)
+    async def _server_version(self, conn: asyncpg.Connection) -> str:
+        return str(await conn.fetchval("SHOW server_version"))
 
-        try:
-            return ConnectionCheck(ok=True, source=self.source, server_version=run_coroutine(probe()))
-        except SourceError as exc:
-            return ConnectionCheck(ok=False, source=self.source, error=exc)
-
-    def stream(
-        self, query: str, *, last_pull: dt.datetime | None = None, batch_size: int = DEFAULT_BATCH_SIZE
-    ) -> Iterator[Batch]:
-        validate_query(query)
+    def _bind(self, query: str, last_pull: dt.datetime | None) -> tuple[str, tuple[Any, ...]]:
         sql, uses = bind_last_pull(query, PLACEHOLDER)
-        args = (as_watermark(last_pull),) if uses else ()
-        raw = iterate_async(self._stream(sql, args, check_batch_size(batch_size)))
-        return convert_batches(raw, self._values)
+        return sql, (as_watermark(last_pull),) if uses else ()
 
-    async def _stream(self, sql: str, args: tuple[Any, ...], batch_size: int) -> AsyncIterator[RawBatch]:
-        conn = await self._connect()
-        try:
-            async with conn.transaction(readonly=True):
-                statement = await conn.prepare(sql)
-                columns = [a.name for a in statement.get_attributes()]
-                cursor = await statement.cursor(*args)
-                while True:
-                    records = await cursor.fetch(batch_size)
-                    if records:
-                        yield columns, records
-                    if len(records) < batch_size:
-                        break
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-            raise self._query_error(exc) from None
-        finally:
-            await self._close(conn)
+    @asynccontextmanager
+    async def _cursor(
+        self, conn: asyncpg.Connection, sql: str, args: tuple[Any, ...]
+    ) -> AsyncIterator[tuple[list[str], Fetch]]:
+        async with conn.transaction(readonly=True):
+            statement = await conn.prepare(sql)
+            columns = [a.name for a in statement.get_attributes()]
+            cursor = await statement.cursor(*args)
+            yield columns, cursor.fetch
