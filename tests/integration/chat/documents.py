@@ -4,13 +4,16 @@ upload queued into the store, the store operation run with the real embedder and
 from __future__ import annotations
 
 import functools
+import re
 import uuid
+from typing import NamedTuple
 
 import httpx
 import sqlalchemy as sa
 
 from core.settings import get_settings
-from tests.integration.conftest import TenantKey
+from core.streams.sse import parse_sse
+from tests.integration.conftest import TenantKey, register_tenant
 
 HANDBOOK = ("The warehouse opens at 7 am on weekdays. Forklifts must be inspected before every shift. "
             "Visitors sign in at the front desk and wear a yellow vest.")
@@ -73,3 +76,29 @@ def add_document_sync(api_url: str, api_key: str, name: str, text: str) -> str:
                          files={"file": (name, text.encode(), "text/plain")}).json()["data"]
     run_store_operation(data["operationId"])
     return data["id"]
+
+
+class Asked(NamedTuple):
+    tenant: TenantKey
+    events: list  # parse_sse's (id, event, data)
+    sent: set[int]  # the numbers of the sources the stream sent
+    answer: str
+
+
+async def ask_about_the_handbook(client: httpx.AsyncClient, prefix: str) -> Asked:
+    """A new tenant with `HANDBOOK` in its store asks `POST /chat` when the warehouse opens. Checks
+    the stream (start and sources first, text, done last) and that the answer is not empty and its
+    `[n]` marks name only sources it was sent."""
+    tenant = await register_tenant(client, prefix)
+    await add_document(client, tenant, "handbook.txt", HANDBOOK)
+    response = await client.post("/api/v1/chat", headers=tenant.headers,
+                                 json={"tenantId": tenant.tenant_id, "message": "When does the warehouse open?"})
+    assert response.status_code == 200, response.text
+    events = parse_sse(response.text)
+    names = [n for _, n, _ in events]
+    assert names[:2] == ["start", "sources"] and names[-1] == "done" and "delta" in names
+    sent = {s["n"] for s in events[1][2]["items"]}
+    answer = "".join(d["text"] for _, n, d in events if n == "delta")
+    assert answer.strip()
+    assert {int(m) for m in re.findall(r"\[(\d+)\]", answer)} <= sent
+    return Asked(tenant, events, sent, answer)

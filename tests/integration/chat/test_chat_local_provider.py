@@ -5,16 +5,13 @@ caller leaves stops the engine's sequence (the next answer still comes)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 
 import pytest
 
 from core.chat.provider import ModelRequest, TextDelta, ToolCallRequest, ToolOutcome, ToolSpec, Usage
 from core.chat.providers.local_gguf import LocalGGUFChat, default_model_path, local_messages
-from core.streams.sse import parse_sse
-from tests.integration.chat.documents import HANDBOOK, add_document
-from tests.integration.conftest import register_tenant
+from tests.integration.chat.documents import ask_about_the_handbook
 
 
 @pytest.fixture(scope="module")
@@ -63,19 +60,8 @@ async def test_tools_are_routed_by_rules_and_their_results_reach_the_prompt() ->
 
 async def test_chat_through_the_local_provider(live_client, local_model: LocalGGUFChat) -> None:
     live_client.app.state.chat_model = local_model
-    tenant = await register_tenant(live_client, "local-llm")
-    await add_document(live_client, tenant, "handbook.txt", HANDBOOK)
-    response = await live_client.post("/api/v1/chat", headers=tenant.headers,
-                                      json={"tenantId": tenant.tenant_id, "message": "When does the warehouse open?"})
-    assert response.status_code == 200, response.text
-    events = parse_sse(response.text)
-    names = [n for _, n, _ in events]
-    assert names[:2] == ["start", "sources"] and names[-1] == "done" and "delta" in names
+    tenant, events, _, answer = await ask_about_the_handbook(live_client, "local-llm")
     assert events[0][2]["model"] == "local:SmolLM2-135M-Instruct.Q4_1"
-    sent = {s["n"] for s in events[1][2]["items"]}
-    answer = "".join(d["text"] for _, n, d in events if n == "delta")
-    assert answer.strip()
-    assert {int(m) for m in re.findall(r"\[(\d+)\]", answer)} <= sent
     usage = events[-1][2]["usage"]
     assert usage["promptTokens"] > 20 and 0 < usage["completionTokens"] <= 12
     detail = (await live_client.get(f"/api/v1/chat/history/{events[0][2]['chatId']}", headers=tenant.headers)).json()

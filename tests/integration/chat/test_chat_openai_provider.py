@@ -4,7 +4,6 @@ counts, citations that only name sent sources, and retries then an `error` event
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from core.chat.provider import ModelRequest, TextDelta, Usage
 from core.chat.providers.openai_compatible import OpenAICompatibleChat
 from core.streams.sse import parse_sse
-from tests.integration.chat.documents import HANDBOOK, add_document
+from tests.integration.chat.documents import ask_about_the_handbook
 from tests.integration.conftest import register_tenant
 from tests.llm_peer import MODEL_NAME, llama_server
 from tests.loopback import free_port
@@ -38,19 +37,8 @@ async def test_the_provider_streams_tokens_and_reports_usage(chat_url: str) -> N
 
 async def test_chat_through_the_openai_provider(live_client, chat_url: str) -> None:
     live_client.app.state.chat_model = OpenAICompatibleChat(chat_url, MODEL_NAME, max_tokens=48)
-    tenant = await register_tenant(live_client, "llm")
-    await add_document(live_client, tenant, "handbook.txt", HANDBOOK)
-    response = await live_client.post("/api/v1/chat", headers=tenant.headers,
-                                      json={"tenantId": tenant.tenant_id, "message": "When does the warehouse open?"})
-    assert response.status_code == 200, response.text
-    events = parse_sse(response.text)
-    names = [n for _, n, _ in events]
-    assert names[:2] == ["start", "sources"] and names[-1] == "done" and "delta" in names
+    _, events, sent, _ = await ask_about_the_handbook(live_client, "llm")
     assert events[0][2]["model"] == f"openai:{MODEL_NAME}"
-    sent = {s["n"] for s in events[1][2]["items"]}
-    answer = "".join(d["text"] for _, n, d in events if n == "delta")
-    assert answer.strip()
-    assert {int(m) for m in re.findall(r"\[(\d+)\]", answer)} <= sent
     assert all(c["n"] in sent for _, n, c in events if n == "citation")
     usage = events[-1][2]["usage"]
     assert usage["promptTokens"] > 20 and usage["completionTokens"] > 0  # the server's own counts
