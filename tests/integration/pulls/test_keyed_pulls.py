@@ -53,6 +53,19 @@ def pg_prices(url: str, table: str) -> dict[str, float]:
     return {str(i): float(p) for i, p in pg_execute(url, f"SELECT id, price FROM {table}")}
 
 
+def priced_documents(uri: str, sku: str, noun: str, count: int) -> tuple[str, dict[str, str]]:
+    """A new collection in the `shop` database of `count` documents `{sku: "<sku>-i", title: "<noun> i",
+    price: i, updated_at: 2024-01-01 + i hours}`, and the connector config that reads it."""
+    collection = unique(f"{noun}s")
+    t0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    with MongoClient(uri) as client:
+        client.shop[collection].insert_many(
+            [{"sku": f"{sku}-{i}", "title": f"{noun} {i}", "price": i, "updated_at": t0 + dt.timedelta(hours=i)}
+             for i in range(1, count + 1)]
+        )
+    return collection, {"uri": uri, "database": "shop", "collection": collection}
+
+
 def watermark(engine: sa.Engine, connector_id: str) -> dt.datetime:
     with engine.connect() as conn:
         return conn.execute(
@@ -326,16 +339,9 @@ async def test_mariadb_row_committed_after_the_pull_began_is_picked_up_by_the_ne
 async def test_mongodb_keyed_pulls_update_in_place_at_the_boundary_and_mirror(
     live_client: httpx.AsyncClient, mongo_server: SecantusServer, sync_engine: sa.Engine
 ) -> None:
-    collection = unique("gaskets")
-    t0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-    with MongoClient(mongo_server.uri) as client:
-        client.shop[collection].insert_many(
-            [{"sku": f"G-{i}", "title": f"gasket {i}", "price": i, "updated_at": t0 + dt.timedelta(hours=i)}
-             for i in range(1, 9)]
-        )
+    collection, config = priced_documents(mongo_server.uri, "G", "gasket", 8)
     owner = await register_tenant(live_client, "keyed-mongo")
     vertical = unique("gaskets")
-    config = {"uri": mongo_server.uri, "database": "shop", "collection": collection}
     created = await register(
         live_client, owner, name="Mongo gaskets", connector_type="mongodb", vertical=vertical,
         entity_type="gasket", connection_config=config, name_column="title", key_column="sku", batch_size=3,
@@ -385,16 +391,9 @@ async def test_mongodb_document_inserted_behind_the_cursor_or_at_the_watermark_i
     but its insert lands while the pull runs, behind the pull's sorted cursor (the pull cannot see
     it, and saves a watermark later than its stamp); another document is stamped at exactly the saved
     watermark. The next pull picks both up, once each; the one after it adds nothing."""
-    collection = unique("washers")
-    t0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-    with MongoClient(mongo_server.uri) as client:
-        client.shop[collection].insert_many(
-            [{"sku": f"W-{i}", "title": f"washer {i}", "price": i, "updated_at": t0 + dt.timedelta(hours=i)}
-             for i in range(1, 7)]
-        )
+    collection, config = priced_documents(mongo_server.uri, "W", "washer", 6)
     owner = await register_tenant(live_client, "mongo-late")
     vertical = unique("washers")
-    config = {"uri": mongo_server.uri, "database": "shop", "collection": collection}
     created = await register(
         live_client, owner, name="Mongo washers", connector_type="mongodb", vertical=vertical,
         entity_type="washer", connection_config=config, name_column="title", key_column=key_column,
