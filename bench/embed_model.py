@@ -16,7 +16,6 @@ import argparse
 import datetime as dt
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.embed_pipeline import debian_stanzas  # noqa: E402
 from core.embeddings.local_minilm import (  # noqa: E402
     MAX_TOKENS,
     TOKENIZER_PATH,
@@ -39,17 +39,8 @@ README = Path(__file__).resolve().parent / "README.md"
 
 def debian_texts(limit: int) -> list[str]:
     """Embedding texts of `limit` Debian packages, spread over the whole archive."""
-    dump = subprocess.run(["apt-cache", "dumpavail"], capture_output=True, text=True, check=True).stdout
     records = []
-    for block in dump.split("\n\n"):
-        fields: dict[str, str] = {}
-        key = None
-        for line in block.splitlines():
-            if line.startswith(" ") and key:
-                fields[key] += "\n" + line.strip()
-            elif ":" in line:
-                key, _, value = line.partition(":")
-                fields[key] = value.strip()
+    for fields in debian_stanzas():
         if "Package" in fields and "Description" in fields:
             records.append(fields)
     if not records:

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +45,10 @@ from core.vectors.base import VectorIndex  # noqa: E402
 README = Path(__file__).resolve().parent / "README.md"
 
 
-def debian_packages(
-    limit: int | None = None, *, include: set[str] | frozenset[str] = frozenset()
-) -> list[dict[str, Any]]:
-    """Debian packages as structured records (`name`, `record_type` = section, `description_llm` =
-    summary, long description and a few fields in `collection_data`), `limit` of them spread over the
-    archive, plus every package named in `include`. One record per package name."""
+def debian_stanzas() -> Iterator[dict[str, str]]:
+    """The fields of each package `apt-cache dumpavail` lists; a continuation line is joined to its
+    field's value after a newline."""
     dump = subprocess.run(["apt-cache", "dumpavail"], capture_output=True, text=True, check=True).stdout
-    seen: dict[str, dict[str, Any]] = {}
     for block in dump.split("\n\n"):
         fields: dict[str, str] = {}
         key = None
@@ -61,6 +58,17 @@ def debian_packages(
             elif ":" in line:
                 key, _, value = line.partition(":")
                 fields[key] = value.strip()
+        yield fields
+
+
+def debian_packages(
+    limit: int | None = None, *, include: set[str] | frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """Debian packages as structured records (`name`, `record_type` = section, `description_llm` =
+    summary, long description and a few fields in `collection_data`), `limit` of them spread over the
+    archive, plus every package named in `include`. One record per package name."""
+    seen: dict[str, dict[str, Any]] = {}
+    for fields in debian_stanzas():
         name = fields.get("Package")
         if not name or "Description" not in fields or name in seen:
             continue

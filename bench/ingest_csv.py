@@ -26,8 +26,10 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import psycopg
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -144,9 +146,10 @@ def bench_server(database_url: str | None, workdir: Path) -> str:
     return start_embedded_server(workdir / "pg")
 
 
-def measure(server_url: str, csv_path: Path, rows: int, label: str, workdir: Path) -> dict[str, float]:
-    """Ingest `csv_path` into a fresh database, then COPY the same rows into the same indexed table."""
-    url = ensure_database(server_url, f"kariz_bench_ingest_{uuid.uuid4().hex[:8]}")
+def fresh(server_url: str, prefix: str) -> tuple[str, sa.Engine, uuid.UUID]:
+    """A new migrated database `<prefix>_<random>` on `server_url` holding one tenant, checkpointed
+    so that what is timed next does not pay for the setup's writes: (url, engine, tenant id)."""
+    url = ensure_database(server_url, f"{prefix}_{uuid.uuid4().hex[:8]}")
     upgrade(url)
     engine = make_sync_engine(url)
     with Session(engine) as s:
@@ -154,23 +157,14 @@ def measure(server_url: str, csv_path: Path, rows: int, label: str, workdir: Pat
         s.commit()
     with psycopg.connect(libpq_url(url), autocommit=True) as c:
         c.execute("CHECKPOINT")
-    started = time.perf_counter()
-    with Session(engine) as s:
-        result = ingest_file(
-            s, tenant_id=tenant_id, collection_name=label, data=csv_path, entity_type=label, max_bytes=1 << 40
-        )
-        s.commit()
-    ingest_s = time.perf_counter() - started
-    engine.dispose()
+    return url, engine, tenant_id
 
-    dump = workdir / f"{label}.copy"
+
+def timed_copy(url: str, select: str, params: tuple[Any, ...], dump: Path) -> float:
+    """The baseline: the rows of `select` COPYed out to `dump`, then the seconds it takes to COPY them
+    back into an empty table shaped like `records` (indexes included). The table and dump are removed."""
     with psycopg.connect(libpq_url(url), autocommit=True) as c:
-        with (
-            dump.open("wb") as fh,
-            c.cursor().copy(
-                "COPY (SELECT * FROM records WHERE collection_id = %s) TO STDOUT", (result.collection_id,)
-            ) as cp,
-        ):
+        with dump.open("wb") as fh, c.cursor().copy(f"COPY ({select}) TO STDOUT", params) as cp:
             for block in cp:
                 fh.write(block)
         c.execute("CREATE TABLE bench_copy (LIKE records INCLUDING ALL)")
@@ -181,8 +175,31 @@ def measure(server_url: str, csv_path: Path, rows: int, label: str, workdir: Pat
             while block := fh.read(1 << 20):
                 cp.write(block)
         c.commit()
-        copy_s = time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        c.execute("DROP TABLE bench_copy")
+        c.commit()
     dump.unlink()
+    return elapsed
+
+
+def measure(server_url: str, csv_path: Path, rows: int, label: str, workdir: Path) -> dict[str, float]:
+    """Ingest `csv_path` into a fresh database, then COPY the same rows into the same indexed table."""
+    url, engine, tenant_id = fresh(server_url, "kariz_bench_ingest")
+    started = time.perf_counter()
+    with Session(engine) as s:
+        result = ingest_file(
+            s, tenant_id=tenant_id, collection_name=label, data=csv_path, entity_type=label, max_bytes=1 << 40
+        )
+        s.commit()
+    ingest_s = time.perf_counter() - started
+    engine.dispose()
+
+    copy_s = timed_copy(
+        url,
+        "SELECT * FROM records WHERE collection_id = %s",
+        (result.collection_id,),
+        workdir / f"{label}.copy",
+    )
     ensure_dropped(server_url, url)
     accepted = result.accepted
     return {

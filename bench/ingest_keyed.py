@@ -34,13 +34,9 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ingest_csv import bench_server, ensure_dropped, synthetic_csv  # noqa: E402
-from core.db.embedded import ensure_database  # noqa: E402
-from core.db.engine import make_sync_engine  # noqa: E402
-from core.db.migrate import upgrade  # noqa: E402
+from bench.ingest_csv import bench_server, ensure_dropped, fresh, synthetic_csv, timed_copy  # noqa: E402
 from core.db.urls import libpq_url  # noqa: E402
 from core.ingestion import ingest_file  # noqa: E402
-from core.tenants.service import create_tenant  # noqa: E402
 
 
 def changed_csv(source: Path, target: Path, count: int, *, new: bool, scattered: bool = False) -> None:
@@ -104,38 +100,10 @@ def load_average() -> str:
     return Path("/proc/loadavg").read_text().split()[0]
 
 
-def fresh(server: str):  # noqa: ANN201
-    url = ensure_database(server, f"kariz_bench_keyed_{uuid.uuid4().hex[:8]}")
-    upgrade(url)
-    engine = make_sync_engine(url)
-    with Session(engine) as s:
-        tenant_id = create_tenant(s, f"bench-{uuid.uuid4().hex[:8]}").id
-        s.commit()
-    with psycopg.connect(libpq_url(url), autocommit=True) as c:
-        c.execute("CHECKPOINT")
-    return url, engine, tenant_id
-
-
 def copy_rate(url: str, workdir: Path) -> float:
-    dump = workdir / "keyed.copy"
     with psycopg.connect(libpq_url(url), autocommit=True) as c:
-        with dump.open("wb") as fh, c.cursor().copy("COPY (SELECT * FROM records) TO STDOUT") as cp:
-            for block in cp:
-                fh.write(block)
         rows = c.execute("SELECT count(*) FROM records").fetchone()[0]
-        c.execute("CREATE TABLE bench_copy (LIKE records INCLUDING ALL)")
-        c.execute("CHECKPOINT")
-    with psycopg.connect(libpq_url(url)) as c:
-        started = time.perf_counter()
-        with dump.open("rb") as fh, c.cursor().copy("COPY bench_copy FROM STDIN") as cp:
-            while block := fh.read(1 << 20):
-                cp.write(block)
-        c.commit()
-        elapsed = time.perf_counter() - started
-        c.execute("DROP TABLE bench_copy")
-        c.commit()
-    dump.unlink()
-    return rows / elapsed
+    return rows / timed_copy(url, "SELECT * FROM records", (), workdir / "keyed.copy")
 
 
 def main() -> None:
@@ -155,13 +123,13 @@ def main() -> None:
         changed_csv(catalog, scattered, args.changes, new=True, scattered=True)
         print(f"catalog: {args.rows:,} rows; change sets: {args.changes:,} rows", flush=True)
 
-        plain_url, plain, plain_tenant = fresh(server)
+        plain_url, plain, plain_tenant = fresh(server, "kariz_bench_keyed")
         load = load_average()
         plain_load = timed_ingest(plain, plain_tenant, catalog, "fasteners", None)
         rows = plain_load.result.accepted
         print(f"unkeyed: {rows:,} rows in {plain_load.wall_s:.1f} s = {rows / plain_load.wall_s:,.0f} rows/s "
               f"({plain_load.cpu()}; load {load} -> {load_average()})", flush=True)
-        keyed_url, keyed, keyed_tenant = fresh(server)
+        keyed_url, keyed, keyed_tenant = fresh(server, "kariz_bench_keyed")
         load = load_average()
         keyed_load = timed_ingest(keyed, keyed_tenant, catalog, "fasteners", "part_number")
         assert keyed_load.result.inserted == args.rows, keyed_load.result

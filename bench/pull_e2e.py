@@ -17,7 +17,6 @@ Kariz's own database is an embedded PostgreSQL 18 in a temporary folder unless -
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import datetime as dt
 import sys
@@ -109,19 +108,8 @@ def one_call_rate(engine: sa.Engine, kind: str, config: dict, batch_size: int, r
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--batch-size", type=int, default=5000)
-    parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--pg-dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--mysql-host", default="127.0.0.1")
-    parser.add_argument("--mysql-port", type=int, default=3306)
-    parser.add_argument("--mysql-user", default="root")
-    parser.add_argument("--mysql-password", default="")
+    parser = pull_sources.source_arguments(__doc__, repeat=1)
     parser.add_argument("--database-url", default=None, help="Kariz's database server (default: embedded)")
-    parser.add_argument("--skip", choices=["postgresql", "mysql"], action="append", default=[])
     parser.add_argument("--readme", action="store_true", help="print Markdown table rows for bench/README.md")
     args = parser.parse_args()
 
@@ -138,12 +126,7 @@ def main() -> None:
             )
         )
     if "mysql" not in args.skip:
-        cfg = {
-            "host": args.mysql_host,
-            "port": args.mysql_port,
-            "user": args.mysql_user,
-            "password": args.mysql_password,
-        }
+        cfg = pull_sources.mysql_config(args)
         asyncio.run(pull_sources.prepare_my(cfg, args.rows))
         sources.append(
             (
