@@ -90,7 +90,7 @@ def one_call_rate(engine: sa.Engine, kind: str, config: dict, batch_size: int, r
         tenant = create_tenant(session, f"bench-{uuid.uuid4().hex[:8]}")
         session.commit()
         started = time.perf_counter()
-        batches = build_connector(kind, config).stream(pull_sources.QUERY, batch_size=batch_size)
+        batches = build_connector(kind, config, policy=pull_sources.LOOPBACK).stream(pull_sources.QUERY, batch_size=batch_size)
         result = ingest_records(
             session,
             tenant_id=tenant.id,

@@ -30,6 +30,8 @@ from connectors.registry import build_connector
 from connectors.targets import TargetPolicy
 
 DB = "kariz_bench_src"
+# the sources are the loopback servers these benchmarks fill, which the strict target policy refuses
+LOOPBACK = TargetPolicy.from_entries(["127.0.0.0/8"])
 QUERY = "SELECT id, name, sku, price, qty, description, updated_at FROM bench_products WHERE updated_at > :last_pull"
 RAW_PG = QUERY.replace(":last_pull", "$1::timestamptz")
 RAW_MY = QUERY.replace(":last_pull", "'1970-01-01'")
@@ -130,8 +132,7 @@ async def raw_my(cfg: dict, batch_size: int) -> int:
 
 
 def connector_rows(kind: str, config: dict, batch_size: int) -> int:
-    # the sources are the loopback servers this benchmark filled, which the strict policy refuses
-    source = build_connector(kind, config, policy=TargetPolicy.from_entries(["127.0.0.0/8"]))
+    source = build_connector(kind, config, policy=LOOPBACK)
     return sum(len(batch) for batch in source.stream(QUERY, last_pull=None, batch_size=batch_size))
 
 
