@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from core.collections.lookup import require_collection
 from core.db.models import RequestStatus, WorkRequest
-from core.errors import NotFound
 from core.requests import submit_request
 
 REINDEX_KIND = "reindex"
@@ -37,12 +37,7 @@ def queue_collection_reindex(
 ) -> ReindexQueued:
     """Queue (or find already queued) a reindex of the tenant's collection; NotFound for a collection
     the tenant does not have. The caller commits."""
-    collection_id = session.execute(
-        sa.text("SELECT id FROM collections WHERE tenant_id = :t AND name = :n"),
-        {"t": tenant_id, "n": collection},
-    ).scalar()
-    if collection_id is None:
-        raise NotFound(f"collection '{collection}' not found")
+    collection_id = require_collection(session, tenant_id, collection).id
     records = int(
         session.execute(
             sa.text("SELECT count(*) FROM records WHERE collection_id = :c"), {"c": collection_id}

@@ -12,6 +12,7 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 
+from core.collections.lookup import require_collection
 from core.errors import Conflict, NotFound
 from core.records.bulk import Executor
 from core.records.searchable import search_text_sql
@@ -46,13 +47,7 @@ def resolve_target(
             ),
             {"id": uuid.uuid4(), "t": tenant_id, "n": collection_name},
         )
-    row = db.execute(
-        sa.text("SELECT id, active_generation FROM collections WHERE tenant_id = :t AND name = :n"),
-        {"t": tenant_id, "n": collection_name},
-    ).first()
-    if row is None:
-        raise NotFound(f"collection '{collection_name}' not found")
-    collection_id, active = row
+    collection_id, active = require_collection(db, tenant_id, collection_name)
     if create:
         db.execute(
             sa.text(
