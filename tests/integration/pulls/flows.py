@@ -19,6 +19,11 @@ async def register(client: httpx.AsyncClient, owner: TenantKey, **body: Any) -> 
     return response.json()
 
 
+async def register_pg(client: httpx.AsyncClient, owner: TenantKey, dsn: str, **body: Any) -> dict[str, Any]:
+    """`register` a PostgreSQL connector of `owner` reading through `dsn`."""
+    return await register(client, owner, connector_type="postgresql", connection_config={"dsn": dsn}, **body)
+
+
 async def pull_via_dagster(
     client: httpx.AsyncClient,
     owner: TenantKey,

@@ -16,7 +16,7 @@ from core.settings import Settings
 from tests.integration.conftest import TenantKey, register_tenant
 from tests.integration.connectors.peers import pg_execute
 from tests.integration.pulls.conftest import PASSWORD, DagsterRunner, products_table, records, unique
-from tests.integration.pulls.flows import pull_via_dagster, register, waiting_pull
+from tests.integration.pulls.flows import pull_via_dagster, register_pg, waiting_pull
 
 pytestmark = pytest.mark.integration
 
@@ -34,14 +34,13 @@ async def test_pull_lands_searchable_records_and_never_shows_the_password(
     owner = await register_tenant(live_client, "pull-pg")
     table = products_table(pg_source_url)
     vertical = unique("parts")
-    created = await register(
+    created = await register_pg(
         live_client,
         owner,
+        reader_dsn,
         name="Production Postgres",
-        connector_type="postgresql",
         vertical=vertical,
         entity_type="product",
-        connection_config={"dsn": reader_dsn},
         query=f"SELECT id, title, sku, price FROM {table} WHERE updated_at > :last_pull",
         name_column="title",
     )
@@ -116,14 +115,13 @@ async def test_waiting_pull_answers_the_contract_result(
 ) -> None:
     owner = await register_tenant(live_client, "pull-wait")
     table = products_table(pg_source_url, rows=10)
-    created = await register(
+    created = await register_pg(
         live_client,
         owner,
+        reader_dsn,
         name="waited",
-        connector_type="postgresql",
         vertical=unique("v"),
         entity_type="product",
-        connection_config={"dsn": reader_dsn},
         query=f"SELECT title, price FROM {table}",
     )
     response, served = await waiting_pull(live_client, owner, dagster_runner, created["id"])
@@ -139,14 +137,13 @@ async def test_waiting_pull_without_a_daemon_answers_202_after_the_timeout(
     live_client: httpx.AsyncClient, pg_source_url: str, reader_dsn: str
 ) -> None:
     owner = await register_tenant(live_client, "pull-nodaemon")
-    created = await register(
+    created = await register_pg(
         live_client,
         owner,
+        reader_dsn,
         name="nobody runs me",
-        connector_type="postgresql",
         vertical=unique("v"),
         entity_type="product",
-        connection_config={"dsn": reader_dsn},
         query="SELECT 'x' AS name",
     )
     response = await live_client.post(
@@ -177,14 +174,13 @@ async def test_incremental_pull_takes_only_new_and_changed_rows_and_dedups_the_b
     # a row stamped in the future sits on the boundary: every pull sees it again, unchanged
     pg_execute(pg_source_url, f"UPDATE {table} SET updated_at = now() + interval '1 day' WHERE id = 1")
     vertical = unique("incr")
-    created = await register(
+    created = await register_pg(
         live_client,
         owner,
+        reader_dsn,
         name="incremental",
-        connector_type="postgresql",
         vertical=vertical,
         entity_type="part",
-        connection_config={"dsn": reader_dsn},
         name_column="title",
         query=f"SELECT id, title, price FROM {table} WHERE updated_at > :last_pull ORDER BY id",
     )
@@ -216,14 +212,13 @@ async def test_rows_with_unsupported_types_are_converted(
 ) -> None:
     owner = await register_tenant(live_client, "pull-types")
     vertical = unique("types")
-    created = await register(
+    created = await register_pg(
         live_client,
         owner,
+        reader_dsn,
         name="typed",
-        connector_type="postgresql",
         vertical=vertical,
         entity_type="thing",
-        connection_config={"dsn": reader_dsn},
         query="SELECT 'thing ' || g AS name, g * 1.5::numeric AS amount, md5(g::text)::uuid AS uid, "
         "date '2024-01-01' + g AS day, interval '1 hour' * g AS span, '\\x00ff'::bytea AS raw, "
         "jsonb_build_object('g', g) AS doc, 'NaN'::numeric AS odd FROM generate_series(1, 3) g",
@@ -244,14 +239,13 @@ async def test_scheduled_connector_is_pulled_by_the_schedule_sensor(
 ) -> None:
     owner = await register_tenant(live_client, "pull-cron")
     vertical = unique("cron")
-    created = await register(
+    created = await register_pg(
         live_client,
         owner,
+        reader_dsn,
         name="every new year",
-        connector_type="postgresql",
         vertical=vertical,
         entity_type="thing",
-        connection_config={"dsn": reader_dsn},
         schedule="0 0 1 1 *",
         query="SELECT 'scheduled ' || g AS name FROM generate_series(1, 4) g",
     )
@@ -276,14 +270,13 @@ async def test_partition_sensor_follows_the_connectors_table(
     live_client: httpx.AsyncClient, dagster_runner: DagsterRunner, reader_dsn: str
 ) -> None:
     owner = await register_tenant(live_client, "pull-parts")
-    created = await register(
+    created = await register_pg(
         live_client,
         owner,
+        reader_dsn,
         name="partitioned",
-        connector_type="postgresql",
         vertical=unique("v"),
         entity_type="thing",
-        connection_config={"dsn": reader_dsn},
         query="SELECT 'a' AS name",
     )
     result = dagster_runner.tick("connector_partition_sensor")
@@ -309,14 +302,13 @@ async def test_partition_sensor_follows_the_connectors_table(
 async def test_other_tenants_cannot_see_pull_or_delete(
     client: httpx.AsyncClient, tenant_key: TenantKey, other_tenant_key: TenantKey, reader_dsn: str
 ) -> None:
-    created = await register(
+    created = await register_pg(
         client,
         tenant_key,
+        reader_dsn,
         name="mine",
-        connector_type="postgresql",
         vertical="mine",
         entity_type="thing",
-        connection_config={"dsn": reader_dsn},
         query="SELECT 'a' AS name",
     )
     cid = created["id"]
