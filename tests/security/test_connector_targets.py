@@ -10,7 +10,6 @@ test (no DNS server can be run here for them).
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import uuid
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from api.app import create_app
 from core.settings import Settings, override_settings
 from tests.integration.conftest import TenantKey, register_tenant, serve_in_loop
 from tests.integration.connectors.conftest import mysql_source, pg_source_url  # noqa: F401
-from tests.integration.connectors.peers import MySQLSource, mysql_execute
+from tests.integration.connectors.peers import MySQLSource
 from tests.integration.pulls.conftest import DagsterRunner, dagster_runner, products_table  # noqa: F401
 from tests.integration.pulls.flows import pull_via_dagster, register
 
@@ -215,9 +214,7 @@ async def test_a_peer_reached_by_name_is_connected_at_the_checked_address(
     host = f"peer-{uuid.uuid4().hex[:6]}.test"
     names.answers[host] = ["127.0.0.1", "127.0.0.1", "10.255.255.1"]
     table = f"items_{uuid.uuid4().hex[:6]}"
-    await asyncio.to_thread(
-        mysql_execute,
-        mysql_source.database,
+    await mysql_source.execute(
         f"CREATE TABLE {table} (id INT PRIMARY KEY, title VARCHAR(50))",
         f"INSERT INTO {table} VALUES (1, 'washer'), (2, 'bolt')",
     )

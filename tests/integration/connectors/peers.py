@@ -135,6 +135,14 @@ class MySQLSource:
         }
         return {**base, **overrides}
 
+    def reader_config(self) -> dict[str, Any]:
+        """The config of the password-protected, SELECT-only reader account."""
+        return self.config(user=self.reader, password=self.reader_password)
+
+    async def execute(self, *statements: str) -> list[tuple[Any, ...]]:
+        """`mysql_execute` in this database, off the event loop."""
+        return await asyncio.to_thread(mysql_execute, self.database, *statements)
+
 
 class SecantusServer:
     """A `secantusd-py` (MongoDB wire protocol) process on a free port with its storage in `path`."""

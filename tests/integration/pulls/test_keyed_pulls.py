@@ -213,9 +213,7 @@ async def test_mariadb_keyed_pulls_update_in_place_converge_and_mirror(
     live_client: httpx.AsyncClient, mysql_source: MySQLSource, sync_engine: sa.Engine
 ) -> None:
     table = unique("parts")
-    await asyncio.to_thread(
-        mysql_execute,
-        mysql_source.database,
+    await mysql_source.execute(
         f"CREATE TABLE {table} (sku VARCHAR(20) PRIMARY KEY, label VARCHAR(50), price DECIMAL(10,2), "
         "gone TINYINT DEFAULT 0, updated_at DATETIME(6))",
         f"INSERT INTO {table} SELECT CONCAT('W-', seq), CONCAT('washer ', seq), seq, 0, "
@@ -223,7 +221,7 @@ async def test_mariadb_keyed_pulls_update_in_place_converge_and_mirror(
     )
     owner = await register_tenant(live_client, "keyed-my")
     vertical = unique("washers")
-    config = mysql_source.config(user=mysql_source.reader, password=mysql_source.reader_password)
+    config = mysql_source.reader_config()
     incremental = await register(
         live_client, owner, name="MariaDB parts", connector_type="mysql", vertical=vertical,
         entity_type="washer", connection_config=config, name_column="label", key_column="sku",
@@ -238,16 +236,14 @@ async def test_mariadb_keyed_pulls_update_in_place_converge_and_mirror(
             mysql_execute(mysql_source.database,
                           f"UPDATE {table} SET price = 55, updated_at = UTC_TIMESTAMP(6) WHERE sku = 'W-5'")
 
-    await asyncio.to_thread(  # eight rows stamped now: the next pull reads them in two units
-        mysql_execute, mysql_source.database,
+    await mysql_source.execute(  # eight rows stamped now: the next pull reads them in two units
         f"UPDATE {table} SET updated_at = UTC_TIMESTAMP(6) WHERE sku IN "
         "('W-1', 'W-2', 'W-3', 'W-4', 'W-9', 'W-10', 'W-11', 'W-12')",
     )
     second = await asyncio.to_thread(run_pull, sync_engine, incremental["id"], commit_rows=4, progress=during)
     assert second.status == "completed"
     saved = watermark(sync_engine, incremental["id"]).astimezone(dt.UTC).replace(tzinfo=None)
-    await asyncio.to_thread(
-        mysql_execute, mysql_source.database,
+    await mysql_source.execute(
         f"UPDATE {table} SET price = 66, updated_at = '{saved.isoformat(sep=' ')}' WHERE sku = 'W-6'",
         f"UPDATE {table} SET gone = 1, updated_at = UTC_TIMESTAMP(6) WHERE sku = 'W-7'",
     )
@@ -256,7 +252,7 @@ async def test_mariadb_keyed_pulls_update_in_place_converge_and_mirror(
     prices = {f"W-{i}": float(i) for i in range(1, 13) if i != 7} | {"W-5": 55.0, "W-6": 66.0}
     assert active_prices(sync_engine, owner.tenant_id, vertical) == prices
 
-    await asyncio.to_thread(mysql_execute, mysql_source.database, f"DELETE FROM {table} WHERE sku = 'W-1'")
+    await mysql_source.execute(f"DELETE FROM {table} WHERE sku = 'W-1'")
     mirror = await register(
         live_client, owner, name="MariaDB mirror", connector_type="mysql", vertical=vertical,
         entity_type="washer", connection_config=config, name_column="label", key_column="sku",
@@ -278,9 +274,7 @@ async def test_mariadb_row_committed_after_the_pull_began_is_picked_up_by_the_ne
     import asyncmy
 
     table = unique("late")
-    await asyncio.to_thread(
-        mysql_execute,
-        mysql_source.database,
+    await mysql_source.execute(
         f"CREATE TABLE {table} (sku VARCHAR(20) PRIMARY KEY, label VARCHAR(50), price DECIMAL(10,2), "
         "updated_at DATETIME(6)) ENGINE=InnoDB",
         f"INSERT INTO {table} SELECT CONCAT('L-', seq), CONCAT('lock nut ', seq), seq, "
@@ -288,7 +282,7 @@ async def test_mariadb_row_committed_after_the_pull_began_is_picked_up_by_the_ne
     )
     owner = await register_tenant(live_client, "keyed-my-late")
     vertical = unique("nuts")
-    config = mysql_source.config(user=mysql_source.reader, password=mysql_source.reader_password)
+    config = mysql_source.reader_config()
     created = await register(
         live_client, owner, name="MariaDB nuts", connector_type="mysql", vertical=vertical,
         entity_type="nut", connection_config=config, name_column="label", key_column="sku", batch_size=2,
@@ -298,8 +292,7 @@ async def test_mariadb_row_committed_after_the_pull_began_is_picked_up_by_the_ne
     assert first.records_inserted == 6
 
     # four rows stamped now: the next pull reads them in two units
-    await asyncio.to_thread(
-        mysql_execute, mysql_source.database,
+    await mysql_source.execute(
         f"UPDATE {table} SET updated_at = UTC_TIMESTAMP(6) WHERE sku IN ('L-3', 'L-4', 'L-5', 'L-6')",
     )
     late = await asyncmy.connect(host="127.0.0.1", port=3306, user="root", password="",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import uuid
 
@@ -13,7 +12,7 @@ from bson import ObjectId
 from pymongo import MongoClient
 
 from tests.integration.conftest import register_tenant
-from tests.integration.connectors.peers import MySQLSource, SecantusServer, mysql_execute
+from tests.integration.connectors.peers import MySQLSource, SecantusServer
 from tests.integration.pulls.conftest import DagsterRunner, records, unique
 from tests.integration.pulls.flows import pull_via_dagster, register
 
@@ -28,9 +27,7 @@ async def test_mariadb_pull_then_incremental_pull(
     sync_engine: sa.Engine,
 ) -> None:
     table = unique("parts")
-    await asyncio.to_thread(
-        mysql_execute,
-        mysql_source.database,
+    await mysql_source.execute(
         f"CREATE TABLE {table} (id INT PRIMARY KEY, label VARCHAR(50), price DECIMAL(10,2), made DATE, "
         "updated_at DATETIME(6))",
         f"INSERT INTO {table} SELECT seq, CONCAT('washer ', seq), seq * 0.5, DATE '2024-01-01' + INTERVAL seq DAY, "
@@ -38,7 +35,7 @@ async def test_mariadb_pull_then_incremental_pull(
     )
     owner = await register_tenant(live_client, "pull-my")
     vertical = unique("washers")
-    config = mysql_source.config(user=mysql_source.reader, password=mysql_source.reader_password)
+    config = mysql_source.reader_config()
     created = await register(
         live_client,
         owner,
@@ -56,9 +53,7 @@ async def test_mariadb_pull_then_incremental_pull(
     data = records(sync_engine, owner.tenant_id, vertical)[0].collection_data
     assert data["price"] == 0.5 and data["made"] == "2024-01-02"
 
-    await asyncio.to_thread(
-        mysql_execute,
-        mysql_source.database,
+    await mysql_source.execute(
         f"INSERT INTO {table} VALUES (31, 'washer 31', 15.5, '2024-02-01', UTC_TIMESTAMP(6) + INTERVAL 1 SECOND)",
     )
     second, _ = await pull_via_dagster(live_client, owner, dagster_runner, created["id"])
