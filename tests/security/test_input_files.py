@@ -12,6 +12,7 @@ import pytest_asyncio
 
 from core.settings import get_settings
 from tests.integration.conftest import TenantKey, register_tenant
+from tests.unit.ingestion.samples import pdf_of
 
 V1 = "/api/v1"
 
@@ -138,17 +139,7 @@ def _pdf_with_stream(content: bytes) -> bytes:
         b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for i, body in enumerate(objs, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    for off in offsets:
-        out += b"%010d 00000 n \n" % off
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-    return bytes(out)
+    return pdf_of(objs)
 
 
 async def test_pdf_bomb_is_refused_quickly(live_client, tenant) -> None:
