@@ -5,11 +5,13 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
 import uvicorn
 
+import kariz
 from api.app import create_app
 from core.settings import Settings
 
@@ -38,6 +40,14 @@ def api_url(app_settings: Settings, database_url: str) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def registered(api_url: str) -> kariz.models.Registration:
+    """A new tenant signed up through the SDK (its registration holds the tenant id and API key)."""
+    with kariz.Client(api_url) as anonymous:
+        name = f"sdk-{uuid.uuid4().hex[:10]}"
+        return anonymous.register(name, f"{name}@example.com")
 
 
 @pytest.fixture(autouse=True)

@@ -3,21 +3,12 @@ the history and deleting a chat."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 import kariz
 from kariz.sdk.chat import ChatCitation, ChatDelta, ChatDone, ChatSources, ChatStart
 from kariz.sdk.errors import APIError
 from tests.integration.chat.documents import RETURNS, add_document_sync
-
-
-@pytest.fixture
-def registered(api_url: str) -> kariz.models.Registration:
-    with kariz.Client(api_url) as anonymous:
-        name = f"sdk-chat-{uuid.uuid4().hex[:10]}"
-        return anonymous.register(name, f"{name}@example.com")
 
 
 def test_chat_yields_typed_events_and_the_history_keeps_the_chat(api_url: str, registered) -> None:

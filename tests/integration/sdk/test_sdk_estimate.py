@@ -3,20 +3,11 @@ stored and readable, a refused request raises before any event."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 import kariz
 from kariz.sdk.errors import APIError
 from tests.estimator_photos import DATA, photo_bytes
-
-
-@pytest.fixture
-def registered(api_url: str) -> kariz.models.Registration:
-    with kariz.Client(api_url) as anonymous:
-        name = f"sdk-est-{uuid.uuid4().hex[:10]}"
-        return anonymous.register(name, f"{name}@example.com")
 
 
 def test_estimate_yields_the_stream_and_the_estimate_is_stored(api_url: str, registered) -> None:
