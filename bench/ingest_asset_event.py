@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import statistics
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker  # noqa: E402
 
 from api import asset_events  # noqa: E402
 from api.app import create_app  # noqa: E402
+from bench.percentiles import print_against_baseline  # noqa: E402
 from core.db.embedded import ensure_database, start_embedded_server  # noqa: E402
 from core.db.engine import make_async_engine  # noqa: E402
 from core.db.migrate import upgrade  # noqa: E402
@@ -87,13 +87,9 @@ async def run(requests: int, rounds: int, rows: int) -> None:
         await hook(app)
     await engine.dispose()
     instance.dispose()
-    base = statistics.median(times["without reporting (baseline)"])
     print(f"{requests} requests x {rounds} rounds, POST /api/v1/ingest/bench with {rows} new records, in-process")
-    print("| ingestion | ms per request (median of rounds) | vs baseline |")
-    print("| --- | ---: | ---: |")
-    for label, values in times.items():
-        med = statistics.median(values)
-        print(f"| {label} | {med:.1f} | {med - base:+.1f} ms ({med / base:.2f}x) |")
+    header = ("ingestion", "ms per request (median of rounds)", "vs baseline")
+    print_against_baseline(times, "without reporting (baseline)", header, "ms", 1, 2)
 
 
 def main() -> None:

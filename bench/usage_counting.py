@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import tempfile
 import time
@@ -26,6 +25,7 @@ import httpx  # noqa: E402
 from sqlalchemy.ext.asyncio import async_sessionmaker  # noqa: E402
 
 from api.app import create_app  # noqa: E402
+from bench.percentiles import print_against_baseline  # noqa: E402
 from core.db.embedded import ensure_database, start_embedded_server  # noqa: E402
 from core.db.engine import make_async_engine  # noqa: E402
 from core.db.migrate import upgrade  # noqa: E402
@@ -76,13 +76,8 @@ async def run(requests: int, rounds: int) -> None:
     for hook in app.on_shutdown:
         await hook(app)
     await engine.dispose()
-    base = statistics.median(times["no counting"])
     print(f"{requests} requests x {rounds} rounds, GET /api/v1/export/active in-process (median per request)")
-    print("| counter | µs per request | vs no counting |")
-    print("| --- | ---: | ---: |")
-    for label, values in times.items():
-        med = statistics.median(values)
-        print(f"| {label} | {med:.0f} | {med - base:+.0f} µs ({med / base:.3f}x) |")
+    print_against_baseline(times, "no counting", ("counter", "µs per request", "vs no counting"), "µs", 0, 3)
 
 
 def main() -> None:
