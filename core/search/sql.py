@@ -20,11 +20,17 @@ from core.search.classify import QueryPlan
 from core.search.field_indexes import field_expression
 from core.search.filters import Condition, Sort
 
-# relevance is ranked over at most this many matches (the exact identifier matches always included);
-# a broad keyword over a million records would otherwise rank every match to show twenty
-RANK_CANDIDATES = 2000
 # total_estimate is an exact count up to this many matches, the planner's estimate beyond
 COUNT_CAP = 1_000
+# relevance is ranked over at most this many matches (the exact identifier matches always included);
+# a broad keyword over a million records would otherwise rank every match to show twenty. Each
+# ranked match is a heap read (its tsvector and scope), which is where a broad query's time goes at
+# 1M records (2,000 of them: 20-90 ms of 25-100 ms); one past COUNT_CAP, so a page that ranked every
+# match still knows the exact total without counting again, and a capped one goes to the estimate.
+# Measured at 1M (bench/README.md, "Keyword search at 1M: fewer heap reads"): the top 10 of 300
+# broad queries kept 99.98% of their score mass against 2,000 (the first matches in heap order were
+# ranked either way: past the cap, both rank a sample of equally matching records)
+RANK_CANDIDATES = COUNT_CAP + 1
 # a planner estimate this far past the cap is taken as the total without counting (indexed filters)
 ESTIMATE_TRUSTED = 10 * COUNT_CAP
 FULLTEXT_SCALE = 0.99  # full-text scores stay below an exact identifier match (1.0)
@@ -178,6 +184,10 @@ _NAME_PREFIX = f"{_NAME_KEY} > {_QUERY_KEY} AND {_NAME_KEY} < {_QUERY_KEY} || U&
 #: the query's share of the name the higher
 NAME_PREFIX_FLOOR = 0.99
 NAME_PREFIX_LIMIT = 50
+#: the name-prefix leg reads at most this many prefix matches in key order before keeping the
+#: NAME_PREFIX_LIMIT shortest: a short query that starts thousands of names ("runtime library" at 1M:
+#: 7,679) would otherwise read every one of them from the heap to sort them by length (85-300 ms)
+NAME_PREFIX_SCAN = 200
 _PREFIX_SCORE = f"{NAME_PREFIX_FLOOR} + 0.009 * length({_QUERY_KEY})::float8 / greatest(length({_ROW_KEY}), 1)"
 #: one typo (a letter added, dropped, replaced, or two swapped): trigram candidates from the GIN
 #: index, confirmed by edit distance (a swap is two edits that keep the length); below prefixes
@@ -211,9 +221,14 @@ def _name_legs(where: str, cols: str, *, prefix: bool) -> list[str]:
         f"WHERE {where} AND {_EXACT_NAME}"
     ]
     if prefix:
+        # the first NAME_PREFIX_SCAN in the index's (key) order, then the shortest of them
+        source = (
+            f"(SELECT r.* FROM records r WHERE {where} AND {_NAME_PREFIX} ORDER BY {_NAME_KEY} "
+            f"LIMIT {NAME_PREFIX_SCAN}) r"
+        )
         legs.append(
-            f"(SELECT r.id, {_PREFIX_SCORE} AS score, 'name_prefix' AS match{cols} FROM records r "
-            f"WHERE {where} AND {_NAME_PREFIX} ORDER BY length(r.name), r.id LIMIT {NAME_PREFIX_LIMIT})"
+            f"(SELECT r.id, {_PREFIX_SCORE} AS score, 'name_prefix' AS match{cols} FROM {source} "
+            f"ORDER BY length(r.name), r.id LIMIT {NAME_PREFIX_LIMIT})"
         )
     return legs
 
