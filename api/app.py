@@ -33,6 +33,7 @@ from api.openapi_ui.controllers import ASSETS_PATH
 from api.uploads import upload_body_limit
 from api.usage.hooks import add_usage_headers, count_request
 from api.usage.registrations import RegistrationGate
+from api.warmup import warm_request_path
 from core.db.engine import make_async_engine, make_async_session_factory
 from core.log_format import configure_logging
 from core.search import hybrid
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.read_engine = app.state.engine.execution_options(isolation_level="AUTOCOMMIT")
         if settings.warm_models:  # serving starts after start-up: ready means the model is loaded
             await asyncio.to_thread(hybrid.warm_query_model, settings)
+            await warm_request_path(app.state)  # and the connections the first search opens
         app.state.usage = make_usage_counter(settings.redis_url, app.state.session_factory)
 
     async def close_state(app: Litestar) -> None:

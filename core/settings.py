@@ -99,8 +99,9 @@ class Settings(BaseSettings):
     # get typed indexes on at most this many catalog fields, built by the Dagster field_index_sensor
     search_field_index_min_records: int = 50_000
     search_field_index_max: int = 8
-    # load the query embedding model when the API starts (before it serves), so a process's first
-    # semantic or hybrid search does not pay the model load
+    # load the query embedding model when the API starts (before it serves), and open the database
+    # and vector store connections a first search opens (api/warmup.py), so a process's first
+    # semantic or hybrid search pays neither
     warm_models: bool = True
     embedding_provider: Literal["local", "openai"] = "local"
     embedding_url: str | None = None

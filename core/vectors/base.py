@@ -196,5 +196,10 @@ class VectorIndex(ABC):
     def aliases(self) -> dict[str, str]:
         """Every alias and the collection it points at."""
 
+    def warm(self) -> None:
+        """Open what the first search would otherwise open (a connection, the client); Unavailable
+        when the store cannot be reached."""
+        self.collection_exists("kariz-warm-up")
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
