@@ -145,7 +145,7 @@ async def page_total(
     if offset == 0 and len(rows) <= limit:
         return shown  # the whole result is on this page
     candidates = int(rows[0].candidates) if rows and plan is not None else 0
-    if candidates and (sort is not None or candidates < sql.RANK_CANDIDATES):
+    if candidates and (sort is not None or candidates < sql.rank_candidates(any_word=any_word)):
         total = candidates  # every match was ranked: exact, without scanning the index again
     else:
         match = sql.matches(plan, conditions, params, any_word=any_word)
