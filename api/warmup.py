@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from core.db.models import ApiKey
 from core.errors import KarizError
 from core.search import hybrid, reads, sql
+from core.search.classify import classify_query
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +30,15 @@ async def warm_request_path(state: Any) -> None:
     """Open the read pool, the ORM session path and the vector store (state: the app's state)."""
     try:
         async with state.read_engine.connect() as connection:  # search's reader: the bare driver path
-            await reads.fetch(connection, sql.COLLECTION, {"tenant": uuid.UUID(int=0), "name": ""})
+            nobody = uuid.UUID(int=0)
+            await reads.fetch(connection, sql.COLLECTION, {"tenant": nobody, "name": ""})
+            # a keyword search's statements, prepared on this connection (no collection has id 0):
+            # the page with its hits (full text) and without them (hybrid's full-text leg)
+            page = sql.page(classify_query("warm up"), [], None, sql.base_params(nobody, nobody, 0), limit=20, offset=0)
+            for statement in (sql.with_hits(page, None, relevance=True), page):
+                await reads.fetch(connection, statement.sql, statement.params)
         async with state.session_factory() as session:  # authentication's key lookup
-            await session.execute(sa.select(ApiKey.id).where(ApiKey.key_hash == ""))
+            await session.execute(sa.select(ApiKey).where(ApiKey.key_hash == ""))
     except (OSError, sa.exc.SQLAlchemyError) as exc:
         log.warning("start-up warm-up: database not reachable (%s); the first request opens it", exc)
         return
