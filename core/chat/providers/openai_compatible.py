@@ -71,7 +71,8 @@ class OpenAICompatibleChat(ChatModel):
         key = settings.chat_api_key.get_secret_value() if settings.chat_api_key else None
         return cls(settings.chat_url, settings.chat_model, api_key=key,
                    connect_timeout=settings.chat_connect_timeout_s, read_timeout=settings.chat_first_token_timeout_s,
-                   retries=settings.chat_retries, tool_choice=settings.chat_tool_choice)
+                   retries=settings.chat_retries, max_tokens=settings.chat_max_tokens,
+                   tool_choice=settings.chat_tool_choice)
 
     def payload(self, request: ModelRequest) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.model, "messages": openai_messages(request), "stream": True,
