@@ -2,8 +2,6 @@
 `collection_records` for the collection an ingestion wrote, with that ingestion's counts, and of
 whatever core emits while serving a request (`core/collections/events.py`; a swap through the API is
 a `collection_generation` materialization): `install()` at start-up makes `report_event` core's sink.
-Each materialization is followed by the evaluations of its asset's checks for that partition
-(`assets/collection_checks.py`), so the UI shows them at once, as after a run's own writes.
 Partitions are readable: `<tenant name>/<collection>` in the `collections` set.
 
 Reported after the commit (the records exist before Dagster hears of them) and never at the
@@ -65,13 +63,6 @@ def _instance() -> dg.DagsterInstance | None:
             _INSTANCE = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
             _LOADED = True
         return _INSTANCE
-
-
-def _database():  # noqa: ANN202 - orchestration.resources loads Dagster
-    """The checks' database: this process's settings' PostgreSQL, one engine per process."""
-    from orchestration.resources import DatabaseResource
-
-    return DatabaseResource()
 
 
 def install() -> None:
@@ -144,8 +135,7 @@ def report_event(event: CollectionEvent) -> bool:
         if instance is None:
             ASSET_EVENTS.labels(event.asset, "disabled").inc()
             return False
-        from core.settings import get_settings
-        from orchestration.collection_events import check_evaluations, materialization
+        from orchestration.collection_events import materialization
 
         partition = event.partition
         if partition not in _KNOWN_PARTITIONS:
@@ -153,10 +143,6 @@ def report_event(event: CollectionEvent) -> bool:
                 instance.add_dynamic_partitions(PARTITIONS_NAME, [partition])
             _KNOWN_PARTITIONS.add(partition)
         instance.report_runless_asset_event(materialization(event))
-        # the asset's checks for this partition, evaluated now, as a run logs them after its own
-        # materializations (the hourly schedule would show them up to an hour later)
-        for evaluation in check_evaluations([event], _database(), get_settings(), log.warning):
-            instance.report_runless_asset_event(evaluation)
     except Exception as exc:  # noqa: BLE001 - the write committed; Dagster being down must not fail it
         ASSET_EVENTS.labels(event.asset, "failed").inc()
         _PAUSED_UNTIL = time.perf_counter() + RETRY_AFTER_SECONDS

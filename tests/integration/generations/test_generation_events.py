@@ -70,21 +70,9 @@ async def test_a_replace_and_a_swap_through_the_api_are_materializations_of_the_
     assert (meta["operation"], meta["generation"], meta["previous_generation"]) == ("swap", 2, 1)
     assert (meta["active_records"], meta["previous_records"]) == (6, 5)
     assert meta["vector_collection"] and meta["swap_ms"] >= 0
-    # the check of the live generation was evaluated right after the swap, for its partition, runless
-    # (the operator sees it at once, not at the next hourly checks run)
-    checked = runless_check_evaluations(instance, "collection_generation", "one_active_generation")
-    assert [e.partition for e in checked][-1] == partition
-    assert checked[-1].passed and checked[-1].metadata["active_generation"].value == 2
 
     evaluation = run_checks(instance, DatabaseResource(url=database_url), partition)["one_active_generation"]
     assert evaluation.passed and evaluation.metadata["active_generation"].value == 2
-
-
-def runless_check_evaluations(instance: dg.DagsterInstance, asset: str, check: str) -> list[dg.AssetCheckEvaluation]:
-    """The check's evaluations reported outside any run, oldest first."""
-    records = instance.get_records_for_run(run_id="", of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
-    found = [r.event_log_entry.dagster_event.event_specific_data for r in records]
-    return [e for e in found if e.asset_key == dg.AssetKey(asset) and e.check_name == check]
 
 
 def test_an_auto_promotion_is_a_materialization_of_its_run(
