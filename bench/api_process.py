@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 import httpx
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from tests.loopback import free_port
 
@@ -39,3 +41,18 @@ def start_api(env: dict[str, str], *, tries: int = 300) -> tuple[subprocess.Pope
         time.sleep(0.2)
     proc.terminate()
     raise SystemExit("the API did not answer")
+
+
+def unlimited_key(session: Session, tenant_id: object, scopes: tuple[str, ...] = ("tenant:read",)) -> str:
+    """A bench key of `tenant_id` with its rate limits lifted (the benches hammer the API, and every
+    figure should be the request's, not a 429's); the caller commits."""
+    from core.tenants.service import create_api_key
+
+    session.execute(
+        sa.text(
+            "UPDATE tenants SET per_minute_limit = 100000000, daily_limit = 1000000000, "
+            "monthly_request_limit = 1000000000 WHERE id = :t"
+        ),
+        {"t": tenant_id},
+    )
+    return create_api_key(session, tenant_id, "bench", list(scopes)).raw

@@ -34,7 +34,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -106,14 +108,9 @@ def summary(values: list[float]) -> str:
     return f"p50 {pct(values, 50) * 1000:7.1f} ms  p95 {pct(values, 95) * 1000:7.1f} ms"
 
 
-async def first_delta(http: httpx.AsyncClient, headers: dict, tenant_id: str, question: str,
-                      marks: dict[str, list[float]] | None = None) -> tuple[float, float, int, str]:
-    """(seconds to the first delta, seconds to done, deltas, finish) of one streamed chat; `marks`
-    collects the seconds to the `start` and `sources` events too."""
-    started = time.perf_counter()
-    first = None
-    deltas = 0
-    finish = ""
+async def chat_events(http: httpx.AsyncClient, headers: dict, tenant_id: str,
+                      question: str) -> AsyncIterator[tuple[str, Any]]:
+    """(event, data) of one streamed `POST /chat`, each as soon as its block has arrived."""
     buffer = ""
     async with http.stream("POST", "/api/v1/chat", headers=headers,
                            json={"tenantId": tenant_id, "message": question}) as response:
@@ -123,16 +120,27 @@ async def first_delta(http: httpx.AsyncClient, headers: dict, tenant_id: str, qu
             while "\n\n" in buffer:
                 block, buffer = buffer.split("\n\n", 1)
                 parsed = parse_block(block)
-                if parsed is None:
-                    continue
-                if marks is not None and parsed[1] in ("start", "sources"):
-                    marks[parsed[1]].append(time.perf_counter() - started)
-                if parsed[1] == "delta":
-                    deltas += 1
-                    if first is None:
-                        first = time.perf_counter() - started
-                elif parsed[1] == "done":
-                    finish = parsed[2]["finishReason"]
+                if parsed is not None:
+                    yield parsed[1], parsed[2]
+
+
+async def first_delta(http: httpx.AsyncClient, headers: dict, tenant_id: str, question: str,
+                      marks: dict[str, list[float]] | None = None) -> tuple[float, float, int, str]:
+    """(seconds to the first delta, seconds to done, deltas, finish) of one streamed chat; `marks`
+    collects the seconds to the `start` and `sources` events too."""
+    started = time.perf_counter()
+    first = None
+    deltas = 0
+    finish = ""
+    async for event, data in chat_events(http, headers, tenant_id, question):
+        if marks is not None and event in ("start", "sources"):
+            marks[event].append(time.perf_counter() - started)
+        if event == "delta":
+            deltas += 1
+            if first is None:
+                first = time.perf_counter() - started
+        elif event == "done":
+            finish = data["finishReason"]
     return first or 0.0, time.perf_counter() - started, deltas, finish
 
 
@@ -283,20 +291,12 @@ async def llm_overhead(url: str, workdir: Path, headers: dict, tenant_id: str, q
     async def through_api(http: httpx.AsyncClient, q: str) -> tuple[float, int]:
         first = last = None
         tokens = 0
-        buffer = ""
-        async with http.stream("POST", "/api/v1/chat", headers=headers,
-                               json={"tenantId": tenant_id, "message": q}) as response:
-            assert response.status_code == 200, await response.aread()
-            async for text in response.aiter_text():
-                buffer += text
-                while "\n\n" in buffer:
-                    block, buffer = buffer.split("\n\n", 1)
-                    parsed = parse_block(block)
-                    if parsed and parsed[1] == "delta":
-                        first = first or time.perf_counter()
-                        last = time.perf_counter()
-                    elif parsed and parsed[1] == "done":
-                        tokens = parsed[2]["usage"]["completionTokens"]
+        async for event, data in chat_events(http, headers, tenant_id, q):
+            if event == "delta":
+                first = first or time.perf_counter()
+                last = time.perf_counter()
+            elif event == "done":
+                tokens = data["usage"]["completionTokens"]
         return ((tokens - 1) / (last - first) if first and last and last > first and tokens > 1 else 0.0), tokens
 
     with llama_server() as chat_url:

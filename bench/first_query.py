@@ -78,15 +78,14 @@ def in_process(rounds: int) -> None:
 
 def load_collection(url: str, records: int, data_dir: Path) -> tuple[str, str]:
     """A tenant with collection `debian` of `records` packages, embedded; returns (collection, API key)."""
-    import sqlalchemy as sa
     from sqlalchemy.orm import Session
 
+    from bench.api_process import unlimited_key
     from bench.embed_pipeline import debian_packages, ingest
     from core.db.engine import make_sync_engine
     from core.embeddings.local_minilm import LocalMiniLMProvider
     from core.embeddings.pipeline import run_embedding_pipeline
     from core.settings import Settings, override_settings
-    from core.tenants.service import create_api_key
     from core.vectors.factory import get_vector_index
 
     settings = Settings(database_url=url, data_dir=data_dir, vector_backend="pgvector")
@@ -98,14 +97,7 @@ def load_collection(url: str, records: int, data_dir: Path) -> tuple[str, str]:
     )
     print(f"{report.indexed} packages embedded in {report.seconds:.0f} s", flush=True)
     with Session(engine) as s:
-        s.execute(
-            sa.text(
-                "UPDATE tenants SET per_minute_limit = 100000000, daily_limit = 1000000000, "
-                "monthly_request_limit = 1000000000 WHERE id = :t"
-            ),
-            {"t": tenant_id},
-        )
-        key = create_api_key(s, tenant_id, "bench", ["tenant:read"]).raw
+        key = unlimited_key(s, tenant_id)
         s.commit()
     engine.dispose()
     return "debian", key

@@ -59,6 +59,7 @@ from sqlalchemy.orm import Session
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.api_process import start_api as serve_api  # noqa: E402
+from bench.api_process import unlimited_key  # noqa: E402
 from bench.ingest_csv import COUNTRIES, apt_catalog_csv, synthetic_csv  # noqa: E402
 from bench.percentiles import pct  # noqa: E402
 from bench.search_sql import FILTERS as SYNTHETIC_FILTERS  # noqa: E402
@@ -73,7 +74,7 @@ from core.search import SearchRequest, sql  # noqa: E402
 from core.search.field_indexes import maintain_field_indexes  # noqa: E402
 from core.search.service import search_fields  # noqa: E402
 from core.settings import get_settings  # noqa: E402
-from core.tenants.service import create_api_key, create_tenant  # noqa: E402
+from core.tenants.service import create_tenant  # noqa: E402
 
 COLLECTION = "catalog"
 REALISTIC_FILTERS = [
@@ -178,15 +179,7 @@ def load(server: str, catalog: str, rows: int, workdir: Path, keep: bool) -> Loa
                 flush=True,
             )
             csv_path.unlink()
-        # the bench hammers the API: lift this tenant's rate limits first
-        s.execute(
-            sa.text(
-                "UPDATE tenants SET per_minute_limit = 100000000, daily_limit = 1000000000, "
-                "monthly_request_limit = 1000000000 WHERE id = :t"
-            ),
-            {"t": tenant_id},
-        )
-        key = create_api_key(s, tenant_id, "bench", ["tenant:read"]).raw
+        key = unlimited_key(s, tenant_id)
         s.commit()
     engine.dispose()
     if not loaded:
