@@ -53,40 +53,28 @@ def log_events(context: dg.OpExecutionContext, found: list[CollectionEvent]) -> 
     log_checks(context, found)
 
 
-def check_evaluations(found: list[CollectionEvent], database: Any, settings: Any,
-                      warn: Any = None) -> list[dg.AssetCheckEvaluation]:
-    """The evaluations of the checks of each asset the events materialized, for its partition
-    (`database`: a DatabaseResource, `settings`: Settings). A check that cannot run is skipped
-    (`warn(message)` is told; the hourly run tries again)."""
-    from assets.collection_checks import COLLECTION_CHECKS, evaluate_partition
-
-    out = []
-    for asset, partition in sorted({(e.asset, e.partition) for e in found}):
-        for spec in (c for c in COLLECTION_CHECKS if c.asset == asset):
-            try:
-                result = evaluate_partition(spec, partition, database, settings)
-            except Exception as exc:  # noqa: BLE001 - reported, the hourly run tries again
-                if warn is not None:
-                    warn(f"check {spec.name} of {partition} could not run: {exc}")
-                continue
-            out.append(dg.AssetCheckEvaluation(
-                asset_key=dg.AssetKey(asset), check_name=spec.name, passed=result.passed,
-                metadata=result.metadata, severity=result.severity, description=result.description,
-                partition=partition))
-    return out
-
-
 def log_checks(context: dg.OpExecutionContext, found: list[CollectionEvent]) -> None:
     """Right after a run's own materializations: the checks of each materialized asset, for its
     partition, as this run's check evaluations (an op is not an asset job, so Dagster would not
     run them). Needs the run's `database` and `settings` resources; a failing check never fails
     the write that committed."""
+    from assets.collection_checks import COLLECTION_CHECKS, evaluate_partition
+
     database = getattr(context.resources, "database", None)
     settings = getattr(context.resources, "settings", None)
     if database is None or settings is None:
         return
-    for evaluation in check_evaluations(found, database, settings.get(), context.log.warning):
-        context.log_event(evaluation)
+    for asset, partition in sorted({(e.asset, e.partition) for e in found}):
+        for spec in (c for c in COLLECTION_CHECKS if c.asset == asset):
+            try:
+                result = evaluate_partition(spec, partition, database, settings.get())
+            except Exception as exc:  # noqa: BLE001 - reported, the hourly run tries again
+                context.log.warning("check %s of %s could not run: %s", spec.name, partition, exc)
+                continue
+            context.log_event(dg.AssetCheckEvaluation(
+                asset_key=dg.AssetKey(asset), check_name=spec.name, passed=result.passed,
+                metadata=result.metadata, severity=result.severity, description=result.description,
+                partition=partition))
 
 
 @contextmanager
