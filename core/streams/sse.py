@@ -11,7 +11,6 @@ status was sent with the first byte and cannot change any more.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -55,11 +54,13 @@ def error_payload(exc: BaseException) -> dict[str, str]:
 
 async def _produce(events: AsyncIterator[StreamEvent], queue: asyncio.Queue[Any]) -> None:
     saw_done = False
+    cancelled = False
     try:
         async for item in events:
             saw_done = saw_done or item.event == "done"
             await queue.put(item)
     except asyncio.CancelledError:
+        cancelled = True
         raise
     except Exception as exc:  # after the first byte a failure can only be reported in the stream
         log.exception("stream producer failed")
@@ -72,9 +73,11 @@ async def _produce(events: AsyncIterator[StreamEvent], queue: asyncio.Queue[Any]
         aclose = getattr(events, "aclose", None)
         if aclose is not None:
             await aclose()
-        # the consumer may be gone; never block on a full queue here
-        with contextlib.suppress(asyncio.QueueFull):
-            queue.put_nowait(_END)
+        if not cancelled:
+            # the reader is still there (one that leaves cancels this task, this wait included):
+            # wait for room, or a producer that finished with the queue full loses its end and the
+            # stream pings forever
+            await queue.put(_END)
 
 
 async def sse_bytes(events: AsyncIterator[StreamEvent], *, ping_interval: float = PING_INTERVAL_S,

@@ -72,3 +72,20 @@ async def test_a_consumer_that_leaves_cancels_the_producer_and_lets_it_clean_up(
     count = len(produced)
     await asyncio.sleep(0.05)
     assert len(produced) == count < 10
+
+
+async def test_a_stream_ends_when_its_producer_finishes_with_the_queue_full() -> None:
+    """A producer that is faster than its reader fills the queue and finishes: its end still goes
+    through once the reader makes room, so the stream closes instead of pinging forever."""
+    async def fast():
+        for n in range(3):
+            yield StreamEvent("delta", {"n": n})
+        yield StreamEvent("done", {})
+
+    chunks = []
+    async for chunk in sse_bytes(fast(), ping_interval=0.01, queue_size=1):
+        chunks.append(chunk)
+        if len(chunks) > 50:  # a stream that lost its end only pings from here on
+            break
+    assert [n for _, n, _ in parse_sse(b"".join(chunks).decode())] == ["delta", "delta", "delta", "done"]
+    assert len(chunks) <= 50 and not chunks[-1].startswith(b":")
