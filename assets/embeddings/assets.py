@@ -14,8 +14,7 @@ import uuid
 import dagster as dg
 import sqlalchemy as sa
 
-from assets.embeddings.partitions import COLLECTION_PARTITIONS
-from core.collections import events
+from assets.embeddings.partitions import COLLECTION_PARTITIONS, partition_collection
 from core.embeddings import queue
 from core.embeddings.factory import get_embedding_provider
 from core.embeddings.pipeline import PipelineOptions, run_embedding_pipeline
@@ -32,14 +31,6 @@ class ReembedConfig(dg.Config):
     batch_size: int = _DEFAULTS.batch_size
 
 
-def _collection(database: DatabaseResource, key: str) -> events.CollectionNames:
-    with database.session() as session:
-        names = events.resolve_partition(session, key)
-    if names is None:
-        raise dg.Failure(f"collection {key} no longer exists", allow_retries=False)
-    return names
-
-
 def embedded_share(database: DatabaseResource, collection_id: uuid.UUID) -> dict[str, float | int]:
     """Active records of the live generation, how many are indexed, and the share (%)."""
     with database.session() as session:
@@ -52,8 +43,11 @@ def embedded_share(database: DatabaseResource, collection_id: uuid.UUID) -> dict
             {"c": collection_id},
         ).one()
     share = 100.0 * row.indexed / row.active if row.active else 100.0
-    return {"active_records": int(row.active), "embedded_records": int(row.indexed),
-            "embedded_percent": round(share, 1)}
+    return {
+        "active_records": int(row.active),
+        "embedded_records": int(row.indexed),
+        "embedded_percent": round(share, 1),
+    }
 
 
 @dg.asset(
@@ -71,7 +65,7 @@ def collection_embeddings(
     database: DatabaseResource,
     settings: SettingsResource,
 ) -> dg.MaterializeResult:
-    names = _collection(database, context.partition_key)
+    names = partition_collection(database, context.partition_key)
     tenant_id, collection_id = names.tenant_id, names.collection_id
     reset = 0
     if config.reset:
@@ -87,8 +81,14 @@ def collection_embeddings(
         index=get_vector_index(current, database_url=database.resolved_url),
         options=PipelineOptions(batch_size=config.batch_size),
     )
-    metadata = {**report.to_metadata(), **embedded_share(database, collection_id), "records_reset": reset,
-                "tenant": names.tenant_name, "tenant_id": str(tenant_id), "collection_id": str(collection_id)}
+    metadata = {
+        **report.to_metadata(),
+        **embedded_share(database, collection_id),
+        "records_reset": reset,
+        "tenant": names.tenant_name,
+        "tenant_id": str(tenant_id),
+        "collection_id": str(collection_id),
+    }
     if report.stopped:
         raise dg.Failure(description=f"re-embedding stopped: {report.stopped}", metadata=metadata)
     return dg.MaterializeResult(metadata=metadata)

@@ -17,8 +17,7 @@ from typing import Optional
 
 import dagster as dg
 
-from assets.embeddings.partitions import COLLECTION_PARTITIONS
-from core.collections import events
+from assets.embeddings.partitions import COLLECTION_PARTITIONS, partition_collection
 from core.records import reindex_collection
 from core.requests import fail_request, finish_request, start_request
 from orchestration.resources import DatabaseResource
@@ -30,14 +29,6 @@ class ReindexConfig(dg.Config):
     """The work request the run serves (none for a backfill started from the UI)."""
 
     request_id: Optional[str] = None  # noqa: UP045 - Dagster's config types want Optional here
-
-
-def _collection(database: DatabaseResource, key: str) -> events.CollectionNames:
-    with database.session() as session:
-        names = events.resolve_partition(session, key)
-    if names is None:
-        raise dg.Failure(f"collection {key} no longer exists", allow_retries=False)
-    return names
 
 
 @dg.asset(
@@ -52,7 +43,7 @@ def _collection(database: DatabaseResource, key: str) -> events.CollectionNames:
 def collection_search_text(
     context: dg.AssetExecutionContext, config: ReindexConfig, database: DatabaseResource
 ) -> dg.MaterializeResult:
-    names = _collection(database, context.partition_key)
+    names = partition_collection(database, context.partition_key)
     tenant_id, collection_id, name = names.tenant_id, names.collection_id, names.collection
     if config.request_id:
         with database.session() as session:
