@@ -24,6 +24,7 @@ from core.db.models import Connector, RequestStatus, WorkRequest
 from core.pulls.catalog import PULL_KIND, connector_ids, scheduled_connectors
 from core.pulls.work import connector_of
 from core.requests import fail_request, queued_requests
+from orchestration.partitions import matching_partitions, missing_partitions
 from orchestration.requests import KIND_TAG, TENANT_TAG, request_tags
 from orchestration.resources import DatabaseResource
 
@@ -54,11 +55,6 @@ connector_pull_job = build_pull_job()
 def pull_run_config(request_id: str = "", trigger: str = "api") -> dict:
     """Run config of a pull: the request id (and what triggered it); never connection details."""
     return {"ops": {ASSET_OP: {"config": {"request_id": request_id, "trigger": trigger}}}}
-
-
-def _missing_partitions(instance: dg.DagsterInstance, keys: set[str]) -> list[str]:
-    existing = set(instance.get_dynamic_partitions(CONNECTOR_PARTITIONS.name))
-    return sorted(keys - existing)
 
 
 @dg.sensor(
@@ -98,12 +94,9 @@ def pull_request_sensor(context: dg.SensorEvaluationContext, database: DatabaseR
             )
     if not runs:
         return dg.SensorResult(skip_reason="no queued pull requests")
-    missing = _missing_partitions(context.instance, partitions)
-    context.log.info("%d queued pull request(s), %d new partition(s)", len(runs), len(missing))
-    return dg.SensorResult(
-        run_requests=runs,
-        dynamic_partitions_requests=[CONNECTOR_PARTITIONS.build_add_request(missing)] if missing else [],
-    )
+    new = missing_partitions(context.instance, CONNECTOR_PARTITIONS, partitions)
+    context.log.info("%d queued pull request(s), %d new partition(s)", len(runs), len(new.added))
+    return dg.SensorResult(run_requests=runs, dynamic_partitions_requests=new.requests)
 
 
 @dg.sensor(
@@ -117,18 +110,12 @@ def connector_partition_sensor(
     context: dg.SensorEvaluationContext, database: DatabaseResource
 ) -> dg.SensorResult:
     with database.session() as session:
-        wanted = set(connector_ids(session))
-    existing = set(context.instance.get_dynamic_partitions(CONNECTOR_PARTITIONS.name))
-    added, removed = sorted(wanted - existing), sorted(existing - wanted)
-    requests = []
-    if added:
-        requests.append(CONNECTOR_PARTITIONS.build_add_request(added))
-    if removed:
-        requests.append(CONNECTOR_PARTITIONS.build_delete_request(removed))
-    if not requests:
+        wanted = connector_ids(session)
+    changes = matching_partitions(context.instance, CONNECTOR_PARTITIONS, wanted)
+    if not changes.requests:
         return dg.SensorResult(skip_reason="partitions match the connectors")
-    context.log.info("connector partitions: %d added, %d removed", len(added), len(removed))
-    return dg.SensorResult(dynamic_partitions_requests=requests)
+    context.log.info("connector partitions: %d added, %d removed", len(changes.added), len(changes.dropped))
+    return dg.SensorResult(dynamic_partitions_requests=changes.requests)
 
 
 def _busy_connectors(session) -> set[str]:
@@ -190,13 +177,13 @@ def connector_schedule_sensor(
         for key, tick in sorted(due.items())
         if key not in busy
     ]
-    missing = _missing_partitions(context.instance, {r.partition_key for r in runs})
+    new = missing_partitions(context.instance, CONNECTOR_PARTITIONS, {r.partition_key for r in runs})
     if runs:
         context.log.info("%d scheduled pull(s) due", len(runs))
     return dg.SensorResult(
         run_requests=runs,
         cursor=json.dumps(served, sort_keys=True),
-        dynamic_partitions_requests=[CONNECTOR_PARTITIONS.build_add_request(missing)] if missing else [],
+        dynamic_partitions_requests=new.requests,
     )
 
 

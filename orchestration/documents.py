@@ -19,6 +19,7 @@ from assets.documents import rag_store_chunks
 from assets.documents.partitions import STORE_TENANTS
 from core.documents import store
 from core.documents.sync import abandon_operation
+from orchestration.partitions import missing_partitions
 from orchestration.requests import TENANT_TAG
 from orchestration.resources import DatabaseResource
 
@@ -45,21 +46,25 @@ def store_run_config(operation_id: uuid.UUID | str) -> dict:
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Launches one rag_store_sync_job run per queued store operation (run_key = operation id).",
 )
-def store_operation_sensor(context: dg.SensorEvaluationContext, database: DatabaseResource) -> dg.SensorResult:
+def store_operation_sensor(
+    context: dg.SensorEvaluationContext, database: DatabaseResource
+) -> dg.SensorResult:
     with database.session() as session:
         ops = store.queued_operations(session)
     if not ops:
         return dg.SensorResult(skip_reason="no queued store operations")
-    tenants = sorted({str(op.tenant_id) for op in ops})
-    known = set(context.instance.get_dynamic_partitions(STORE_TENANTS.name))
-    new = [t for t in tenants if t not in known]
+    new = missing_partitions(context.instance, STORE_TENANTS, {str(op.tenant_id) for op in ops})
     return dg.SensorResult(
         run_requests=[
-            dg.RunRequest(run_key=str(op.id), partition_key=str(op.tenant_id), run_config=store_run_config(op.id),
-                          tags={TENANT_TAG: str(op.tenant_id), OPERATION_TAG: str(op.id), **AREA_TAGS})
+            dg.RunRequest(
+                run_key=str(op.id),
+                partition_key=str(op.tenant_id),
+                run_config=store_run_config(op.id),
+                tags={TENANT_TAG: str(op.tenant_id), OPERATION_TAG: str(op.id), **AREA_TAGS},
+            )
             for op in ops
         ],
-        dynamic_partitions_requests=[STORE_TENANTS.build_add_request(new)] if new else [],
+        dynamic_partitions_requests=new.requests,
     )
 
 

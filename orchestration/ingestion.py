@@ -40,6 +40,7 @@ from core.ingestion.landing import (
 from core.metrics import INGESTED_RECORDS, INGESTIONS, REJECTED_RECORDS
 from core.requests import fail_request, queued_requests
 from orchestration.collection_events import log_events
+from orchestration.partitions import matching_partitions
 from orchestration.requests import TENANT_TAG, request_tags
 from orchestration.resources import DatabaseResource, SettingsResource
 
@@ -95,13 +96,22 @@ def _log_landing_events(
         "duration_ms": result.processing_time_ms,
         "file_hash": result.file_hash or "",
     }
-    log_events(context, [
-        names.event(events.LANDING, f"landing file {path} ingested into {names.collection}",
-                    {"file": path, "moved_to": outcome.moved_to or "", **counts}),
-        names.event(events.RECORDS, f"landing ingestion {result.ingestion_id} into {names.collection}",
-                    {**counts, "source_type": SOURCE_TYPE, "source": path, "active_records": active},
-                    {"kariz/source_type": SOURCE_TYPE}),
-    ])
+    log_events(
+        context,
+        [
+            names.event(
+                events.LANDING,
+                f"landing file {path} ingested into {names.collection}",
+                {"file": path, "moved_to": outcome.moved_to or "", **counts},
+            ),
+            names.event(
+                events.RECORDS,
+                f"landing ingestion {result.ingestion_id} into {names.collection}",
+                {**counts, "source_type": SOURCE_TYPE, "source": path, "active_records": active},
+                {"kariz/source_type": SOURCE_TYPE},
+            ),
+        ],
+    )
 
 
 @dg.op(name=LANDING_OP, description="Ingest one landing-zone file and move it to processed/ or failed/.")
@@ -210,16 +220,12 @@ def _partition_changes(context: dg.SensorEvaluationContext, database: DatabaseRe
     """Requests that make the collection partitions equal to the collections table."""
     with database.session() as session:
         current = events.all_partition_keys(session)
-    known = set(context.instance.get_dynamic_partitions(COLLECTION_PARTITIONS.name))
-    added, dropped = sorted(current - known), sorted(known - current)
-    changes = []
-    if added:
-        changes.append(COLLECTION_PARTITIONS.build_add_request(added))
-    if dropped:
-        changes.append(COLLECTION_PARTITIONS.build_delete_request(dropped))
-    if added or dropped:
-        context.log.info("collection partitions: %d added, %d dropped", len(added), len(dropped))
-    return changes
+    changes = matching_partitions(context.instance, COLLECTION_PARTITIONS, current)
+    if changes.requests:
+        context.log.info(
+            "collection partitions: %d added, %d dropped", len(changes.added), len(changes.dropped)
+        )
+    return changes.requests
 
 
 @dg.sensor(
