@@ -2,13 +2,16 @@
 
 The API writes a row (`submit_request`); a Dagster sensor turns each queued row into a run whose
 `run_key` is the request id, so a row is never lost and never run twice; the run moves the row
-through running to succeeded or failed and records progress on the way.
+through running to succeeded or failed and records progress on the way (`serve_request` does the
+three steps for a run whose work has no lifecycle of its own).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +20,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from core.db.models import RequestStatus, WorkRequest
-from core.errors import NotFound
+from core.errors import KarizError, NotFound
 
 TERMINAL = (RequestStatus.SUCCEEDED.value, RequestStatus.FAILED.value, RequestStatus.CANCELLED.value)
 
@@ -52,7 +55,9 @@ def submit_request(
             WorkRequest.kind == kind,
             WorkRequest.status == RequestStatus.QUEUED.value,
             WorkRequest.params == sa.cast(sa.literal(json.dumps(params, default=str), sa.Text), JSONB),
-            WorkRequest.collection_id.is_(None) if collection_id is None else WorkRequest.collection_id == collection_id,
+            WorkRequest.collection_id.is_(None)
+            if collection_id is None
+            else WorkRequest.collection_id == collection_id,
         )
         .order_by(WorkRequest.created_at)
         .limit(1)
@@ -61,8 +66,14 @@ def submit_request(
     if existing is not None:
         return existing
     request = WorkRequest(
-        id=uuid.uuid4(), tenant_id=tenant_id, kind=kind, status=RequestStatus.QUEUED.value,
-        params=params, collection_id=collection_id, total=total, progress=0,
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        kind=kind,
+        status=RequestStatus.QUEUED.value,
+        params=params,
+        collection_id=collection_id,
+        total=total,
+        progress=0,
     )
     session.add(request)
     session.flush()
@@ -107,22 +118,33 @@ def start_request(session: Session, request_id: uuid.UUID | str, run_id: str) ->
     return request
 
 
-def report_progress(session: Session, request_id: uuid.UUID | str, progress: int, total: int | None = None) -> None:
+def report_progress(
+    session: Session, request_id: uuid.UUID | str, progress: int, total: int | None = None
+) -> None:
     """Record how far the work has come; committed at once so status endpoints see it."""
     values: dict[str, Any] = {"progress": progress}
     if total is not None:
         values["total"] = total
-    session.execute(sa.update(WorkRequest).where(WorkRequest.id == uuid.UUID(str(request_id))).values(**values))
+    session.execute(
+        sa.update(WorkRequest).where(WorkRequest.id == uuid.UUID(str(request_id))).values(**values)
+    )
     session.commit()
 
 
-def finish_request(session: Session, request_id: uuid.UUID | str, result: dict[str, Any],
-                   *, expires_at: datetime | None = None) -> None:
+def finish_request(
+    session: Session,
+    request_id: uuid.UUID | str,
+    result: dict[str, Any],
+    *,
+    expires_at: datetime | None = None,
+) -> None:
     """Mark the request succeeded with its result."""
     session.execute(
         sa.update(WorkRequest)
         .where(WorkRequest.id == uuid.UUID(str(request_id)))
-        .values(status=RequestStatus.SUCCEEDED.value, result=result, finished_at=_now(), expires_at=expires_at)
+        .values(
+            status=RequestStatus.SUCCEEDED.value, result=result, finished_at=_now(), expires_at=expires_at
+        )
     )
     session.commit()
 
@@ -135,6 +157,36 @@ def fail_request(session: Session, request_id: uuid.UUID | str, error: str) -> N
         .values(status=RequestStatus.FAILED.value, error=error[:2000], finished_at=_now())
     )
     session.commit()
+
+
+def serve_request(
+    sessions: Callable[[], AbstractContextManager[Session]],
+    request_id: uuid.UUID | str,
+    run_id: str,
+    work: Callable[[WorkRequest], dict[str, Any]],
+    *,
+    what: str,
+) -> dict[str, Any]:
+    """Serve one request inside its run: mark it running, do `work` with it, then mark it succeeded
+    with the result `work` returns, or failed and re-raise. A domain error fails it with its own
+    message (`work` raises one to refuse the request); any other error with "<what> failed: <its
+    type>", so no driver message, which may hold secrets, reaches the tenant. `work` opens its own
+    sessions; each step here commits in a session of `sessions`."""
+    with sessions() as session:
+        request = start_request(session, request_id, run_id)
+    try:
+        result = work(request)
+    except KarizError as exc:
+        with sessions() as session:
+            fail_request(session, request_id, exc.message)
+        raise
+    except Exception as exc:
+        with sessions() as session:
+            fail_request(session, request_id, f"{what} failed: {type(exc).__name__}")
+        raise
+    with sessions() as session:
+        finish_request(session, request_id, result)
+    return result
 
 
 def requeue_request(session: Session, request_id: uuid.UUID | str, note: str) -> None:
@@ -151,5 +203,7 @@ def requeue_request(session: Session, request_id: uuid.UUID | str, note: str) ->
 def queue_depth(session: Session) -> int:
     """How many requests wait for a run."""
     return session.execute(
-        sa.select(sa.func.count()).select_from(WorkRequest).where(WorkRequest.status == RequestStatus.QUEUED.value)
+        sa.select(sa.func.count())
+        .select_from(WorkRequest)
+        .where(WorkRequest.status == RequestStatus.QUEUED.value)
     ).scalar_one()

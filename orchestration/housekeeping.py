@@ -2,30 +2,33 @@
 
 # no `from __future__ import annotations`: Dagster reads op and config annotations at definition time
 
+from typing import Any
+
 import dagster as dg
 
-from core.requests import fail_request, finish_request, start_request
+from core.db.models import WorkRequest
+from core.requests import serve_request
 from core.tenants.housekeeping import run_housekeeping
 from orchestration.requests import RequestConfig, build_request_sensor
 from orchestration.resources import DatabaseResource
 
 
 @dg.op(description="Recount generations and drop long-dead API keys for one tenant.")
-def tenant_housekeeping(context: dg.OpExecutionContext, config: RequestConfig, database: DatabaseResource) -> None:
-    with database.session() as session:
-        request = start_request(session, config.request_id, context.run_id)
-        tenant_id = request.tenant_id
-    try:
+def tenant_housekeeping(
+    context: dg.OpExecutionContext, config: RequestConfig, database: DatabaseResource
+) -> None:
+    def housekeep(request: WorkRequest) -> dict[str, Any]:
         with database.session() as session:
-            result = run_housekeeping(session, tenant_id)
-    except Exception as exc:
-        with database.session() as session:
-            fail_request(session, config.request_id, f"housekeeping failed: {type(exc).__name__}")
-        raise
-    with database.session() as session:
-        finish_request(session, config.request_id, result)
-    context.log.info("housekeeping for tenant %s: %s", tenant_id, result)
-    context.add_output_metadata({k: dg.MetadataValue.json(v) if isinstance(v, dict) else v for k, v in result.items()})
+            result = run_housekeeping(session, request.tenant_id)
+        context.log.info("housekeeping for tenant %s: %s", request.tenant_id, result)
+        return result
+
+    result = serve_request(
+        database.session, config.request_id, context.run_id, housekeep, what="housekeeping"
+    )
+    context.add_output_metadata(
+        {k: dg.MetadataValue.json(v) if isinstance(v, dict) else v for k, v in result.items()}
+    )
 
 
 @dg.job(description="Tenant housekeeping, one run per request.", tags={"kariz/area": "tenants"})

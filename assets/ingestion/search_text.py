@@ -13,13 +13,15 @@ reports through it; a backfill from the UI has none.
 
 # no `from __future__ import annotations`: Dagster reads op and config annotations at definition time
 
-from typing import Optional
+from typing import Any, Optional
 
 import dagster as dg
 
 from assets.embeddings.partitions import COLLECTION_PARTITIONS, partition_collection
+from core.db.models import WorkRequest
+from core.errors import InvalidInput
 from core.records import reindex_collection
-from core.requests import fail_request, finish_request, start_request
+from core.requests import serve_request
 from orchestration.resources import DatabaseResource
 
 REINDEX_ASSET = "collection_search_text"
@@ -45,25 +47,27 @@ def collection_search_text(
 ) -> dg.MaterializeResult:
     names = partition_collection(database, context.partition_key)
     tenant_id, collection_id, name = names.tenant_id, names.collection_id, names.collection
-    if config.request_id:
-        with database.session() as session:
-            request = start_request(session, config.request_id, context.run_id)
-            if request.tenant_id != tenant_id or request.collection_id != collection_id:
-                fail_request(session, config.request_id, "request is not for this collection")
-                raise dg.Failure("request is not for this collection", allow_retries=False)
-    try:
+
+    def rebuild() -> dict[str, Any]:
         with database.session() as session:
             rebuilt = reindex_collection(session, tenant_id, collection_id)
-    except Exception as exc:
-        if config.request_id:
-            with database.session() as session:
-                fail_request(session, config.request_id, f"reindex failed: {type(exc).__name__}")
-        raise
-    result = {"collection": name, "collection_id": str(collection_id), "records_reset": rebuilt}
+        return {"collection": name, "collection_id": str(collection_id), "records_reset": rebuilt}
+
+    def serve(request: WorkRequest) -> dict[str, Any]:
+        if request.tenant_id != tenant_id or request.collection_id != collection_id:
+            raise InvalidInput("request is not for this collection")
+        return rebuild()
+
     if config.request_id:
-        with database.session() as session:
-            finish_request(session, config.request_id, result)
-    context.log.info("rebuilt search text of %d records of %s (tenant %s)", rebuilt, name, tenant_id)
+        try:
+            result = serve_request(database.session, config.request_id, context.run_id, serve, what="reindex")
+        except InvalidInput as refused:  # the request failed saying so; no retry makes it fit
+            raise dg.Failure(refused.message, allow_retries=False) from None
+    else:
+        result = rebuild()
+    context.log.info(
+        "rebuilt search text of %d records of %s (tenant %s)", result["records_reset"], name, tenant_id
+    )
     return dg.MaterializeResult(
         metadata={
             **result,

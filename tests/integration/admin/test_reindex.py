@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from assets.embeddings.partitions import COLLECTION_PARTITIONS
 from tests.integration.conftest import TenantKey, register_tenant
-from tests.integration.landing.dagster_ticks import output_metadata, run, tick
+from tests.integration.landing.dagster_ticks import failure_metadata, output_metadata, run, tick
 
 V1 = "/api/v1"
 CATALOG = (
@@ -24,16 +24,20 @@ CATALOG = (
 )
 
 
-@pytest_asyncio.fixture
-async def shop(live_client: httpx.AsyncClient) -> TenantKey:
-    tenant = await register_tenant(live_client, "reidx")
-    response = await live_client.post(
-        f"{V1}/ingest/manufacturing/file",
+async def _ingest_catalog(client: httpx.AsyncClient, tenant: TenantKey, collection: str) -> None:
+    response = await client.post(
+        f"{V1}/ingest/{collection}/file",
         params={"entity_type": "fastener"},
         files={"file": ("c.csv", CATALOG, "text/csv")},
         headers=tenant.headers,
     )
     assert response.status_code == 200, response.text
+
+
+@pytest_asyncio.fixture
+async def shop(live_client: httpx.AsyncClient) -> TenantKey:
+    tenant = await register_tenant(live_client, "reidx")
+    await _ingest_catalog(live_client, tenant, "manufacturing")
     return tenant
 
 
@@ -124,6 +128,34 @@ async def test_reindex_collection_runs_as_a_partitioned_dagster_run(
     assert status["result"]["records_reset"] == 3
 
 
+async def test_a_request_run_against_another_collection_is_refused_and_fails_the_request(
+    live_client: httpx.AsyncClient, shop: TenantKey, async_engine: AsyncEngine, database_url: str
+) -> None:
+    await _ingest_catalog(live_client, shop, "tools")
+    tools_id = await _collection_id(async_engine, shop, "tools")
+    await _spoil(async_engine, tools_id)
+    queued = await live_client.post(f"{V1}/admin/reindex/manufacturing", headers=shop.headers)
+    request_id = queued.json()["request_id"]
+    with dg.instance_for_test() as instance:
+        result = tick(instance, "reindex_request_sensor", database_url)
+        ours = next(r for r in result.run_requests if r.run_key == request_id)
+        # the run config names the manufacturing request, the partition another collection
+        wrong = dg.RunRequest(
+            run_key=ours.run_key,
+            run_config=ours.run_config,
+            tags=ours.tags,
+            partition_key=f"{shop.name}/tools",
+        )
+        executed = run(instance, "reindex_collection_job", wrong, database_url)
+        assert not executed.success
+        assert failure_metadata(executed)[0] == "request is not for this collection"
+    status = (await live_client.get(f"{V1}/requests/{request_id}", headers=shop.headers)).json()
+    assert status["status"] == "failed"
+    assert status["error"] == "request is not for this collection"
+    # nothing of the partition's collection was rebuilt
+    assert all(stale for _, stale, _ in await _state(async_engine, tools_id))
+
+
 async def test_backfill_from_the_ui_rebuilds_chosen_collections(
     live_client: httpx.AsyncClient, shop: TenantKey, async_engine: AsyncEngine, database_url: str
 ) -> None:
@@ -137,7 +169,9 @@ async def test_backfill_from_the_ui_rebuilds_chosen_collections(
         executed = run(instance, "reindex_collection_job", dg.RunRequest(partition_key=key), database_url)
         assert executed.success
         # a partition whose collection was deleted is dropped by the next tick
-        instance.add_dynamic_partitions(COLLECTION_PARTITIONS.name, [f"{shop.name}/deleted-{uuid.uuid4().hex[:6]}"])
+        instance.add_dynamic_partitions(
+            COLLECTION_PARTITIONS.name, [f"{shop.name}/deleted-{uuid.uuid4().hex[:6]}"]
+        )
         before = set(instance.get_dynamic_partitions(COLLECTION_PARTITIONS.name))
         tick(instance, "reindex_request_sensor", database_url)
         after = set(instance.get_dynamic_partitions(COLLECTION_PARTITIONS.name))
