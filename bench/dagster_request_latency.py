@@ -60,8 +60,9 @@ def graphql(dagster: str, query: str, variables: dict) -> dict:
     return body["data"]
 
 
-def wait_run(dagster: str, *, tag: tuple[str, str] | None = None, run_id: str | None = None,
-             timeout: float = 180) -> dict:
+def wait_run(
+    dagster: str, *, tag: tuple[str, str] | None = None, run_id: str | None = None, timeout: float = 180
+) -> dict:
     """The run (by tag or id) once it has a start time."""
     run_filter = {"tags": [{"key": tag[0], "value": tag[1]}]} if tag else {"runIds": [run_id]}
     deadline = time.monotonic() + timeout
@@ -78,9 +79,22 @@ def start_stack(data_dir: Path) -> tuple[subprocess.Popen, str, str, str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KARIZ_", "DATABASE_URL"))}
     env["KARIZ_DATA_DIR"] = str(data_dir)
     env["PYTHONPATH"] = str(ROOT)
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "kariz"), "up", "--api-port", str(api_port),
-                             "--dagster-port", str(dagster_port)], env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "kariz"),
+            "up",
+            "--api-port",
+            str(api_port),
+            "--dagster-port",
+            str(dagster_port),
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     tenant = key = ""
     for line in proc.stdout:
         if line.startswith("tenant"):
@@ -123,8 +137,11 @@ def direct_launches(dagster: str, n: int) -> list[tuple[float, float]]:
     out = []
     for _ in range(n):
         params = {
-            "selector": {"repositoryLocationName": "kariz", "repositoryName": "__repository__",
-                         "jobName": "housekeeping_job"},
+            "selector": {
+                "repositoryLocationName": "kariz",
+                "repositoryName": "__repository__",
+                "jobName": "housekeeping_job",
+            },
             "runConfigData": {"ops": {"tenant_housekeeping": {"config": {"request_id": str(uuid.uuid4())}}}},
             "executionMetadata": {"tags": [{"key": "kariz/bench", "value": "baseline"}]},
         }
@@ -142,8 +159,16 @@ def direct_launches(dagster: str, n: int) -> list[tuple[float, float]]:
 def summary(label: str, samples: list[tuple[float, float]]) -> str:
     created = sorted(s[0] for s in samples)
     started = sorted(s[1] for s in samples)
-    return (f"| {label} | {len(samples)} | {pct(created, 50):.2f} | {pct(created, 95):.2f} | "
-            f"{pct(started, 50):.2f} | {pct(started, 95):.2f} | {max(started):.2f} |")
+    queued = sorted(s[1] - s[0] for s in samples)  # run created -> STARTED: queue, launcher, run worker
+    return (
+        f"| {label} | {len(samples)} | {pct(created, 50):.2f} | {pct(created, 95):.2f} | "
+        f"{pct(queued, 50):.2f} | {pct(queued, 95):.2f} | "
+        f"{pct(started, 50):.2f} | {pct(started, 95):.2f} | {max(started):.2f} |"
+    )
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 def main() -> None:
@@ -160,18 +185,23 @@ def main() -> None:
         proc, api, dagster, tenant, key = start_stack(Path(tmp))
         try:
             time.sleep(10)  # the daemon's first sensor ticks, the code server warm
-            before = os.getloadavg()
+            before, before_uptime = os.getloadavg(), uptime()
             via_api = api_requests(api, dagster, tenant, key, args.requests)
             direct = direct_launches(dagster, args.requests)
-            after = os.getloadavg()
+            after, after_uptime = os.getloadavg(), uptime()
         finally:
             proc.send_signal(signal.SIGINT)
             proc.wait(120)
-    print(f"load average {before[0]:.2f} before, {after[0]:.2f} after, on {os.cpu_count()} cores; "
-          f"request sensor minimum_interval_seconds={interval}, daemon sensor loop every "
-          f"{MIN_INTERVAL_LOOP_TIME}s")
-    print("| path | runs | → run created p50 s | p95 s | → run STARTED p50 s | p95 s | max s |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        f"load average {before[0]:.2f} before, {after[0]:.2f} after, on {os.cpu_count()} cores; "
+        f"request sensor minimum_interval_seconds={interval}, daemon sensor loop every "
+        f"{MIN_INTERVAL_LOOP_TIME}s"
+    )
+    print(f"uptime before: {before_uptime}\nuptime after:  {after_uptime}")
+    print(
+        "| path | runs | → run created p50 s | p95 s | created → STARTED p50 s | p95 s | → run STARTED p50 s | p95 s | max s |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     print(summary("API request → sensor → run", via_api))
     print(summary("baseline: GraphQL launchRun", direct))
 

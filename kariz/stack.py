@@ -48,8 +48,16 @@ class Child:
     def start(self, env: dict[str, str], cwd: Path, log_dir: Path) -> None:
         self.log_path = log_dir / f"{self.name}.log"
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(self.args, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_reset_signals)
+        self.proc = subprocess.Popen(
+            self.args,
+            env=env,
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_reset_signals,
+        )
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -139,7 +147,9 @@ def ensure_demo_key(settings: Settings, database_url: str) -> tuple[str, str]:
                 live = keys.get(hash_key(raw))
                 if live is not None and live.revoked_at is None:
                     return str(tenant.id), raw
-            issued = service.create_api_key(session, tenant.id, "demo operator", [*ALL_TENANT_SCOPES, SYSTEM_SCOPE])
+            issued = service.create_api_key(
+                session, tenant.id, "demo operator", [*ALL_TENANT_SCOPES, SYSTEM_SCOPE]
+            )
             key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             key_file.write_text(issued.raw)
             key_file.chmod(0o600)
@@ -195,13 +205,50 @@ def run_stack(settings: Settings, *, api_port: int, dagster_port: int, echo=prin
     }
     bin_dir = Path(sys.executable).parent
     host = settings.api_host
-    stack = Stack(settings, api_port, dagster_port, children=[
-        Child("api", [str(bin_dir / "uvicorn"), "--factory", "api.app:app_factory", "--host", host,
-                      "--port", str(api_port), "--no-access-log"]),
-        Child("dagster-webserver", [str(bin_dir / "dagster-webserver"), "-h", settings.dagster_host,
-                                    "-p", str(dagster_port), "-w", str(REPO_ROOT / "workspace.yaml")]),
-        Child("dagster-daemon", [str(bin_dir / "dagster-daemon"), "run", "-w", str(REPO_ROOT / "workspace.yaml")]),
-    ])
+    stack = Stack(
+        settings,
+        api_port,
+        dagster_port,
+        children=[
+            Child(
+                "api",
+                [
+                    str(bin_dir / "uvicorn"),
+                    "--factory",
+                    "api.app:app_factory",
+                    "--host",
+                    host,
+                    "--port",
+                    str(api_port),
+                    "--no-access-log",
+                ],
+            ),
+            Child(
+                "dagster-webserver",
+                [
+                    str(bin_dir / "dagster-webserver"),
+                    "-h",
+                    settings.dagster_host,
+                    "-p",
+                    str(dagster_port),
+                    "-w",
+                    str(REPO_ROOT / "workspace.yaml"),
+                ],
+            ),
+            # `dagster-daemon run`, with the run launcher's forkserver started at once (orchestration/launcher.py)
+            Child(
+                "dagster-daemon",
+                [
+                    sys.executable,
+                    "-c",
+                    "from orchestration.launcher import daemon_main; daemon_main()",
+                    "run",
+                    "-w",
+                    str(REPO_ROOT / "workspace.yaml"),
+                ],
+            ),
+        ],
+    )
 
     stopping = False
 
@@ -216,7 +263,9 @@ def run_stack(settings: Settings, *, api_port: int, dagster_port: int, echo=prin
         for child in stack.children:
             child.start(env, REPO_ROOT, log_dir)
         api_ok = stack.wait_http(f"http://{host}:{api_port}/api/v1/health/ready", 60)
-        dagster_ok = api_ok and stack.wait_http(f"http://{settings.dagster_host}:{dagster_port}/server_info", 90)
+        dagster_ok = api_ok and stack.wait_http(
+            f"http://{settings.dagster_host}:{dagster_port}/server_info", 90
+        )
         if not (api_ok and dagster_ok):
             failed = [c.name for c in stack.children if not c.alive()] or ["timed out"]
             echo(f"start-up failed ({', '.join(failed)}); logs in {log_dir}")
@@ -227,16 +276,26 @@ def run_stack(settings: Settings, *, api_port: int, dagster_port: int, echo=prin
         echo(f"tenant     demo ({tenant_id})")
         echo(f"api key    {demo_key}")
         echo(f"logs       {log_dir}")
-        state = write_state(settings, Instance(
-            pid=os.getpid(), data_dir=str(settings.data_dir), api_url=f"http://{host}:{api_port}/api/v1",
-            dagster_url=f"http://{settings.dagster_host}:{dagster_port}", api_port=api_port,
-            dagster_port=dagster_port, started_at=datetime.now(UTC).isoformat()))
+        state = write_state(
+            settings,
+            Instance(
+                pid=os.getpid(),
+                data_dir=str(settings.data_dir),
+                api_url=f"http://{host}:{api_port}/api/v1",
+                dagster_url=f"http://{settings.dagster_host}:{dagster_port}",
+                api_port=api_port,
+                dagster_port=dagster_port,
+                started_at=datetime.now(UTC).isoformat(),
+            ),
+        )
         echo(f"state      {state}")
         echo(f"ready in {time.monotonic() - started:.1f}s — Ctrl-C stops everything")
         while not stopping:
             dead = [c for c in stack.children if not c.alive()]
             if dead:
-                echo(f"{dead[0].name} exited with {dead[0].proc.returncode}; stopping (see {dead[0].log_path})")
+                echo(
+                    f"{dead[0].name} exited with {dead[0].proc.returncode}; stopping (see {dead[0].log_path})"
+                )
                 code = 1
                 break
             time.sleep(0.5)
