@@ -80,6 +80,4 @@ class RegisteredView(msgspec.Struct, rename="camel"):
     scopes: list[str]
 
 
-class RegisteredResponse(msgspec.Struct, kw_only=True):
-    success: bool = True
-    data: RegisteredView
+RegisteredResponse = named(Envelope[RegisteredView], "RegisteredResponse")

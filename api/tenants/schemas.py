@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from api.envelopes import Envelope, named
 from api.timestamps import iso
 from core.db.models import Account, ApiKey, Tenant
 
@@ -85,34 +86,12 @@ class AccountView(msgspec.Struct, rename="camel"):
     created_at: str | None
 
 
-class TenantResponse(msgspec.Struct, kw_only=True):
-    success: bool = True
-    data: TenantView
-
-
-class CreatedTenantResponse(msgspec.Struct, kw_only=True):
-    success: bool = True
-    data: CreatedTenantView
-
-
-class KeyResponse(msgspec.Struct, kw_only=True):
-    success: bool = True
-    data: KeyView
-
-
-class CreatedKeyResponse(msgspec.Struct, kw_only=True):
-    success: bool = True
-    data: CreatedKeyView
-
-
-class KeyListResponse(msgspec.Struct, kw_only=True):
-    success: bool = True
-    data: list[KeyView]
-
-
-class AccountResponse(msgspec.Struct, kw_only=True):
-    success: bool = True
-    data: AccountView
+TenantResponse = named(Envelope[TenantView], "TenantResponse")
+CreatedTenantResponse = named(Envelope[CreatedTenantView], "CreatedTenantResponse")
+KeyResponse = named(Envelope[KeyView], "KeyResponse")
+CreatedKeyResponse = named(Envelope[CreatedKeyView], "CreatedKeyResponse")
+KeyListResponse = named(Envelope[list[KeyView]], "KeyListResponse")
+AccountResponse = named(Envelope[AccountView], "TenantAccountResponse")  # api/accounts has its own AccountResponse
 
 
 class TenantSummaryView(msgspec.Struct):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
+from api.envelopes import Envelope, named
+
 
 class Meter(msgspec.Struct, rename="camel"):
     """How much of one quota is used, and what is left."""
@@ -38,6 +40,4 @@ class UsageView(msgspec.Struct, rename="camel"):
     daily: WindowMeter
 
 
-class UsageResponse(msgspec.Struct, kw_only=True):
-    success: bool = True
-    data: UsageView
+UsageResponse = named(Envelope[UsageView], "UsageResponse")
