@@ -14,22 +14,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402
-from sqlalchemy.ext.asyncio import async_sessionmaker  # noqa: E402
 
-from api.app import create_app  # noqa: E402
+from bench.app_in_process import app_in_process  # noqa: E402
 from bench.percentiles import print_against_baseline  # noqa: E402
-from core.db.embedded import ensure_database, start_embedded_server  # noqa: E402
-from core.db.engine import make_async_engine  # noqa: E402
-from core.db.migrate import upgrade  # noqa: E402
-from core.settings import Settings, override_settings  # noqa: E402
 from core.usage.counters import MemoryUsageCounter, PostgresUsageCounter, UsageSnapshot  # noqa: E402
 
 
@@ -41,26 +33,14 @@ class NoCounting(MemoryUsageCounter):
 
 
 async def run(requests: int, rounds: int) -> None:
-    folder = Path(tempfile.mkdtemp(prefix="kariz-bench-usage-"))
-    url = ensure_database(start_embedded_server(folder / "pg"), "kariz_bench")
-    upgrade(url)
-    settings = Settings(env="test", data_dir=folder / "data", database_url=url,
-                        jwt_secret="bench-jwt-secret-at-least-32-bytes-long",
-                        connector_encryption_key="pgyQWUDq1bxcIT3XzM5eOeFf3gqRWmtk0fzC4jHKu0M=",
-                        default_per_minute_limit=10**9, default_daily_limit=10**9, default_monthly_requests=10**9)
-    override_settings(settings)
-    engine = make_async_engine(url, pool_size=5)
-    factory = async_sessionmaker(engine, expire_on_commit=False)
-    app = create_app(settings, session_factory=factory)
-    for hook in app.on_startup:
-        await hook(app)
-    counters = {"no counting": NoCounting(), "PostgreSQL (batched UPSERT)": PostgresUsageCounter(factory),
-                "memory (reference)": MemoryUsageCounter()}
-    times: dict[str, list[float]] = {name: [] for name in counters}
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as http:
-        name = f"bench-{uuid.uuid4().hex[:6]}"
-        reg = await http.post("/api/v1/register", json={"name": name, "email": f"{name}@example.com"})
-        headers = {"Authorization": f"Bearer {reg.json()['data']['apiKey']}"}
+    async with app_in_process("kariz-bench-usage-") as bench:
+        app, http, headers = bench.app, bench.http, bench.headers
+        counters = {
+            "no counting": NoCounting(),
+            "PostgreSQL (batched UPSERT)": PostgresUsageCounter(bench.sessions),
+            "memory (reference)": MemoryUsageCounter(),
+        }
+        times: dict[str, list[float]] = {name: [] for name in counters}
         for _ in range(rounds):
             for label, counter in counters.items():
                 app.state.usage = counter
@@ -71,17 +51,16 @@ async def run(requests: int, rounds: int) -> None:
                     response = await http.get("/api/v1/export/active", headers=headers)
                     assert response.status_code == 200, response.text
                 times[label].append((time.perf_counter() - started) / requests * 1e6)
-    await counters["PostgreSQL (batched UPSERT)"].close()
-    app.state.usage = MemoryUsageCounter()
-    for hook in app.on_shutdown:
-        await hook(app)
-    await engine.dispose()
+        await counters["PostgreSQL (batched UPSERT)"].close()
+        app.state.usage = MemoryUsageCounter()
     print(f"{requests} requests x {rounds} rounds, GET /api/v1/export/active in-process (median per request)")
     print_against_baseline(times, "no counting", ("counter", "µs per request", "vs no counting"), "µs", 0, 3)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
