@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core.db.models import Account, Role
-from core.errors import Conflict, InvalidInput, NotFound, ValidationFailed
+from core.db.tenant_rows import tenant_row
+from core.errors import Conflict, InvalidInput, ValidationFailed
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 UNSET = object()
@@ -28,23 +29,32 @@ class AccountChanges:
 
 def get_account(session: Session, tenant_id: uuid.UUID, account_id: uuid.UUID) -> Account:
     """The tenant's account; NotFound for another tenant's or an unknown id."""
-    account = session.get(Account, account_id)
-    if account is None or account.tenant_id != tenant_id:
-        raise NotFound(f"account {account_id} not found")
-    return account
+    return tenant_row(session, Account, account_id, tenant_id, f"account {account_id}")
 
 
-def list_accounts(session: Session, tenant_id: uuid.UUID, *, limit: int, offset: int) -> tuple[list[Account], int]:
+def list_accounts(
+    session: Session, tenant_id: uuid.UUID, *, limit: int, offset: int
+) -> tuple[list[Account], int]:
     """The tenant's accounts, oldest first, and how many there are."""
     where = Account.tenant_id == tenant_id
-    rows = session.execute(
-        sa.select(Account).where(where).order_by(Account.created_at, Account.id).limit(limit).offset(offset)
-    ).scalars().all()
+    rows = (
+        session.execute(
+            sa.select(Account)
+            .where(where)
+            .order_by(Account.created_at, Account.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        .scalars()
+        .all()
+    )
     total = session.execute(sa.select(sa.func.count()).select_from(Account).where(where)).scalar_one()
     return list(rows), total
 
 
-def update_account(session: Session, tenant_id: uuid.UUID, account_id: uuid.UUID, changes: AccountChanges) -> Account:
+def update_account(
+    session: Session, tenant_id: uuid.UUID, account_id: uuid.UUID, changes: AccountChanges
+) -> Account:
     """Apply `changes`; InvalidInput for a bad e-mail, name or role, Conflict for an e-mail taken in the tenant."""
     account = get_account(session, tenant_id, account_id)
     if changes.email is not UNSET:
@@ -52,8 +62,11 @@ def update_account(session: Session, tenant_id: uuid.UUID, account_id: uuid.UUID
         if not _EMAIL.match(email):
             raise InvalidInput("email must be an e-mail address")
         taken = session.execute(
-            sa.select(Account.id).where(Account.tenant_id == tenant_id, sa.func.lower(Account.email) == email.lower(),
-                                        Account.id != account_id)
+            sa.select(Account.id).where(
+                Account.tenant_id == tenant_id,
+                sa.func.lower(Account.email) == email.lower(),
+                Account.id != account_id,
+            )
         ).first()
         if taken:
             raise Conflict(f"an account with e-mail {email} already exists in this tenant")
@@ -76,8 +89,9 @@ def update_account(session: Session, tenant_id: uuid.UUID, account_id: uuid.UUID
     return account
 
 
-def scopes_for_account_key(session: Session, tenant_id: uuid.UUID, account_id: uuid.UUID,
-                           requested: list[str] | None) -> list[str]:
+def scopes_for_account_key(
+    session: Session, tenant_id: uuid.UUID, account_id: uuid.UUID, requested: list[str] | None
+) -> list[str]:
     """The scopes of a new key for the account: `requested`, or the tenant defaults its role allows.
     NotFound for another tenant's account; ValidationFailed naming requested scopes beyond the role."""
     from core.accounts.roles import ROLE_SCOPES, scopes_beyond

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.db.models import Account, FileChunk, StoredFile, Tenant
+from core.accounts.service import get_account
+from core.db.models import FileChunk, StoredFile, Tenant
 from core.documents import audit
 from core.documents.extraction import read_info
 from core.documents.formats import detect_type
@@ -35,32 +36,41 @@ class Upload:
     created: bool  # False when the same bytes were already stored for the account
 
 
-def get_account(session: Session, tenant_id: uuid.UUID, account_id: uuid.UUID) -> Account:
-    """The tenant's account; NotFound for another tenant's or an unknown id."""
-    account = session.get(Account, account_id)
-    if account is None or account.tenant_id != tenant_id:
-        raise NotFound(f"account {account_id} not found")
-    return account
-
-
-def get_file(session: Session, tenant_id: uuid.UUID, file_id: uuid.UUID,
-             account_id: uuid.UUID | None = None) -> StoredFile:
+def get_file(
+    session: Session, tenant_id: uuid.UUID, file_id: uuid.UUID, account_id: uuid.UUID | None = None
+) -> StoredFile:
     """The tenant's file (of `account_id` when given); NotFound otherwise."""
     stored = session.get(StoredFile, file_id)
-    if stored is None or stored.tenant_id != tenant_id or (account_id is not None and stored.account_id != account_id):
+    if (
+        stored is None
+        or stored.tenant_id != tenant_id
+        or (account_id is not None and stored.account_id != account_id)
+    ):
         raise NotFound(f"file {file_id} not found")
     return stored
 
 
 def used_bytes(session: Session, tenant_id: uuid.UUID) -> int:
     """Bytes the tenant's vault holds."""
-    return int(session.execute(
-        sa.select(sa.func.coalesce(sa.func.sum(StoredFile.size_bytes), 0)).where(StoredFile.tenant_id == tenant_id)
-    ).scalar_one())
+    return int(
+        session.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(StoredFile.size_bytes), 0)).where(
+                StoredFile.tenant_id == tenant_id
+            )
+        ).scalar_one()
+    )
 
 
-def upload_file(session: Session, tenant_id: uuid.UUID, account_id: uuid.UUID, data: bytes,
-                filename: str | None, *, store: FileStore, max_bytes: int) -> Upload:
+def upload_file(
+    session: Session,
+    tenant_id: uuid.UUID,
+    account_id: uuid.UUID,
+    data: bytes,
+    filename: str | None,
+    *,
+    store: FileStore,
+    max_bytes: int,
+) -> Upload:
     """Store an uploaded document for the account (the caller commits).
 
     NotFound (account), PayloadTooLarge, UnsupportedType (415) / ValidationFailed (422: empty, misnamed
@@ -85,11 +95,23 @@ def upload_file(session: Session, tenant_id: uuid.UUID, account_id: uuid.UUID, d
     name = _clean_name(filename, detected.kind)
     key = new_storage_key(tenant_id)
     store.put(key, data)
-    stored = StoredFile(id=uuid.uuid4(), tenant_id=tenant_id, account_id=account_id, name=name,
-                        content_type=detected.content_type, size_bytes=len(data), sha256=digest, storage_key=key,
-                        status="uploaded", in_store=False, excluded=False, chunk_count=0,
-                        pages=info.page_count, title=info.title,
-                        created_at=datetime.now(UTC))
+    stored = StoredFile(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        account_id=account_id,
+        name=name,
+        content_type=detected.content_type,
+        size_bytes=len(data),
+        sha256=digest,
+        storage_key=key,
+        status="uploaded",
+        in_store=False,
+        excluded=False,
+        chunk_count=0,
+        pages=info.page_count,
+        title=info.title,
+        created_at=datetime.now(UTC),
+    )
     try:
         with session.begin_nested():
             session.add(stored)
@@ -103,34 +125,60 @@ def upload_file(session: Session, tenant_id: uuid.UUID, account_id: uuid.UUID, d
     except BaseException:
         store.delete(key)
         raise
-    audit.record_event(session, tenant_id, audit.FILE_UPLOADED, asset_id=stored.id, account_id=account_id,
-                       details={"name": name, "sizeBytes": len(data), "sha256": digest})
+    audit.record_event(
+        session,
+        tenant_id,
+        audit.FILE_UPLOADED,
+        asset_id=stored.id,
+        account_id=account_id,
+        details={"name": name, "sizeBytes": len(data), "sha256": digest},
+    )
     return Upload(stored, True)
 
 
-def list_files(session: Session, tenant_id: uuid.UUID, account_id: uuid.UUID, *, limit: int, offset: int
-               ) -> tuple[list[StoredFile], int]:
+def list_files(
+    session: Session, tenant_id: uuid.UUID, account_id: uuid.UUID, *, limit: int, offset: int
+) -> tuple[list[StoredFile], int]:
     """The account's files, newest first, and how many it has."""
     get_account(session, tenant_id, account_id)
     where = (StoredFile.tenant_id == tenant_id, StoredFile.account_id == account_id)
-    rows = session.execute(
-        sa.select(StoredFile).where(*where).order_by(StoredFile.created_at.desc(), StoredFile.id)
-        .limit(limit).offset(offset)
-    ).scalars().all()
+    rows = (
+        session.execute(
+            sa.select(StoredFile)
+            .where(*where)
+            .order_by(StoredFile.created_at.desc(), StoredFile.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        .scalars()
+        .all()
+    )
     total = session.execute(sa.select(sa.func.count()).select_from(StoredFile).where(*where)).scalar_one()
     return list(rows), total
 
 
-def delete_file(session: Session, tenant_id: uuid.UUID, file_id: uuid.UUID, *,
-                account_id: uuid.UUID | None = None, operation_id: uuid.UUID | None = None) -> str:
+def delete_file(
+    session: Session,
+    tenant_id: uuid.UUID,
+    file_id: uuid.UUID,
+    *,
+    account_id: uuid.UUID | None = None,
+    operation_id: uuid.UUID | None = None,
+) -> str:
     """Delete a file's row and chunks, list its vectors for cleanup and write `file_deleted`; returns
     the storage key whose bytes the caller removes after committing."""
     stored = get_file(session, tenant_id, file_id, account_id)
     chunk_ids = drop_chunks(session, stored)
     key = stored.storage_key
-    audit.record_event(session, tenant_id, audit.FILE_DELETED, asset_id=stored.id, account_id=stored.account_id,
-                       operation_id=operation_id,
-                       details={"name": stored.name, "scope": "vault", "chunksRemoved": len(chunk_ids)})
+    audit.record_event(
+        session,
+        tenant_id,
+        audit.FILE_DELETED,
+        asset_id=stored.id,
+        account_id=stored.account_id,
+        operation_id=operation_id,
+        details={"name": stored.name, "scope": "vault", "chunksRemoved": len(chunk_ids)},
+    )
     session.delete(stored)
     session.flush()
     return key
@@ -138,17 +186,24 @@ def delete_file(session: Session, tenant_id: uuid.UUID, file_id: uuid.UUID, *,
 
 def drop_chunks(session: Session, stored: StoredFile) -> list[uuid.UUID]:
     """Delete the file's chunks and list their vectors for cleanup (the caller commits)."""
-    chunk_ids = list(session.execute(
-        sa.delete(FileChunk).where(FileChunk.file_id == stored.id).returning(FileChunk.id)
-    ).scalars())
+    chunk_ids = list(
+        session.execute(
+            sa.delete(FileChunk).where(FileChunk.file_id == stored.id).returning(FileChunk.id)
+        ).scalars()
+    )
     mark_for_cleanup(session, stored.tenant_id, chunk_ids)
     return chunk_ids
 
 
-def _same_bytes(session: Session, tenant_id: uuid.UUID, account_id: uuid.UUID, digest: str) -> StoredFile | None:
+def _same_bytes(
+    session: Session, tenant_id: uuid.UUID, account_id: uuid.UUID, digest: str
+) -> StoredFile | None:
     return session.execute(
-        sa.select(StoredFile).where(StoredFile.tenant_id == tenant_id, StoredFile.account_id == account_id,
-                                    StoredFile.sha256 == digest)
+        sa.select(StoredFile).where(
+            StoredFile.tenant_id == tenant_id,
+            StoredFile.account_id == account_id,
+            StoredFile.sha256 == digest,
+        )
     ).scalar_one_or_none()
 
 

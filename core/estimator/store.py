@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from core.db.models import Estimate, EstimateImage
+from core.db.tenant_rows import tenant_row
 from core.errors import NotFound
 from core.estimator.images import CheckedImage
 
@@ -34,20 +35,43 @@ class StoredEstimate:
     images_kept: int
 
 
-async def save_estimate(session: AsyncSession, *, tenant_id: uuid.UUID, estimate_id: uuid.UUID, provider: str,
-                        result: dict[str, Any], notes: str | None, images: list[CheckedImage],
-                        keep_images: bool) -> Estimate:
+async def save_estimate(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    estimate_id: uuid.UUID,
+    provider: str,
+    result: dict[str, Any],
+    notes: str | None,
+    images: list[CheckedImage],
+    keep_images: bool,
+) -> Estimate:
     """Write the estimate (and its photos when `keep_images`) in the session's transaction; not
     committed. Async on the caller's session, unlike the reads: it is on every analysis' path, where a
     worker-thread session's hand-offs cost more than the INSERT (bench/README.md, Estimator)."""
-    row = Estimate(id=estimate_id, tenant_id=tenant_id, provider=provider, image_count=len(images),
-                   notes=notes, images_kept=keep_images, result=result)
+    row = Estimate(
+        id=estimate_id,
+        tenant_id=tenant_id,
+        provider=provider,
+        image_count=len(images),
+        notes=notes,
+        images_kept=keep_images,
+        result=result,
+    )
     session.add(row)
     if keep_images:
         await session.flush()  # the photos' foreign key needs the estimate first
-        session.add_all(EstimateImage(estimate_id=estimate_id, position=img.index, tenant_id=tenant_id,
-                                      content_type=img.content_type, sha256=img.sha256, data=img.data)
-                        for img in images)
+        session.add_all(
+            EstimateImage(
+                estimate_id=estimate_id,
+                position=img.index,
+                tenant_id=tenant_id,
+                content_type=img.content_type,
+                sha256=img.sha256,
+                data=img.data,
+            )
+            for img in images
+        )
     await session.flush()
     return row
 
@@ -58,12 +82,7 @@ def get_estimate(session: Session, tenant_id: uuid.UUID, estimate_id: str) -> Es
         key = uuid.UUID(estimate_id)
     except ValueError:
         raise NotFound("estimate not found") from None
-    row = session.execute(
-        sa.select(Estimate).where(Estimate.id == key, Estimate.tenant_id == tenant_id)
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFound("estimate not found")
-    return row
+    return tenant_row(session, Estimate, key, tenant_id, "estimate")
 
 
 def read_estimate(session: Session, tenant_id: uuid.UUID, estimate_id: str) -> StoredEstimate:
@@ -74,10 +93,17 @@ def read_estimate(session: Session, tenant_id: uuid.UUID, estimate_id: str) -> S
 
 def list_estimates(session: Session, tenant_id: uuid.UUID, *, limit: int, offset: int) -> EstimatePage:
     """The tenant's estimates, newest first, one page of them and the total."""
-    rows = session.execute(
-        sa.select(Estimate).where(Estimate.tenant_id == tenant_id)
-        .order_by(Estimate.created_at.desc(), Estimate.id).limit(limit).offset(offset)
-    ).scalars().all()
+    rows = (
+        session.execute(
+            sa.select(Estimate)
+            .where(Estimate.tenant_id == tenant_id)
+            .order_by(Estimate.created_at.desc(), Estimate.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        .scalars()
+        .all()
+    )
     total = session.execute(
         sa.select(sa.func.count()).select_from(Estimate).where(Estimate.tenant_id == tenant_id)
     ).scalar_one()
@@ -86,7 +112,10 @@ def list_estimates(session: Session, tenant_id: uuid.UUID, *, limit: int, offset
 
 def kept_image_count(session: Session, tenant_id: uuid.UUID, estimate_id: uuid.UUID) -> int:
     """How many photos are stored for the estimate."""
-    return int(session.execute(
-        sa.select(sa.func.count()).select_from(EstimateImage)
-        .where(EstimateImage.estimate_id == estimate_id, EstimateImage.tenant_id == tenant_id)
-    ).scalar_one())
+    return int(
+        session.execute(
+            sa.select(sa.func.count())
+            .select_from(EstimateImage)
+            .where(EstimateImage.estimate_id == estimate_id, EstimateImage.tenant_id == tenant_id)
+        ).scalar_one()
+    )

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 import core.settings
 from core.db.models import Connector, RequestStatus, WorkRequest
-from core.errors import NotFound
+from core.db.tenant_rows import tenant_row
 from core.pulls.spec import ConnectorSpec
 from core.security.encryption import CredentialBox
 
@@ -72,12 +72,7 @@ def list_connectors(session: Session, tenant_id: uuid.UUID) -> list[Connector]:
 
 def get_connector(session: Session, tenant_id: uuid.UUID, connector_id: uuid.UUID) -> Connector:
     """The tenant's connector; another tenant's id is NotFound, exactly like a missing one."""
-    connector = session.execute(
-        sa.select(Connector).where(Connector.id == connector_id, Connector.tenant_id == tenant_id)
-    ).scalar_one_or_none()
-    if connector is None:
-        raise NotFound(f"connector {connector_id} not found")
-    return connector
+    return tenant_row(session, Connector, connector_id, tenant_id, f"connector {connector_id}")
 
 
 def _queued_pulls(connector_id: uuid.UUID) -> sa.Update:

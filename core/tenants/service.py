@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core.db.models import Account, ApiKey, Collection, Record, Role, Tenant
+from core.db.tenant_rows import tenant_row
 from core.errors import Conflict, InvalidInput, NotFound
 from core.security.api_keys import (
     ALL_TENANT_SCOPES,
@@ -30,8 +31,9 @@ class IssuedKey:
     raw: str
 
 
-def create_tenant(session: Session, name: str, *, email: str | None = None,
-                  settings: Settings | None = None) -> Tenant:
+def create_tenant(
+    session: Session, name: str, *, email: str | None = None, settings: Settings | None = None
+) -> Tenant:
     """Create a tenant with the default plan limits; Conflict when the name is taken."""
     settings = settings or get_settings()
     name = name.strip()
@@ -40,7 +42,9 @@ def create_tenant(session: Session, name: str, *, email: str | None = None,
     if session.execute(sa.select(Tenant.id).where(Tenant.name == name)).first():
         raise Conflict(f"tenant '{name}' already exists")
     tenant = Tenant(
-        id=uuid.uuid4(), name=name, email=email,
+        id=uuid.uuid4(),
+        name=name,
+        email=email,
         entity_limit=settings.default_entity_limit,
         storage_limit_bytes=settings.default_storage_limit_bytes,
         monthly_request_limit=settings.default_monthly_requests,
@@ -75,8 +79,9 @@ def find_tenant(session: Session, name_or_id: str) -> Tenant:
         return tenant
 
 
-def create_account(session: Session, tenant_id: uuid.UUID, email: str, *, name: str | None = None,
-                   role: Role = Role.MEMBER) -> Account:
+def create_account(
+    session: Session, tenant_id: uuid.UUID, email: str, *, name: str | None = None, role: Role = Role.MEMBER
+) -> Account:
     """Create an account in the tenant; ValidationFailed (422) for an invalid e-mail, Conflict when it
     is taken there."""
     email = checked_email(email)
@@ -99,16 +104,28 @@ def validate_scopes(scopes: list[str] | tuple[str, ...]) -> list[str]:
     return sorted(set(scopes))
 
 
-def create_api_key(session: Session, tenant_id: uuid.UUID, name: str, scopes: list[str] | tuple[str, ...],
-                   *, expires_at: datetime | None = None, account_id: uuid.UUID | None = None) -> IssuedKey:
+def create_api_key(
+    session: Session,
+    tenant_id: uuid.UUID,
+    name: str,
+    scopes: list[str] | tuple[str, ...],
+    *,
+    expires_at: datetime | None = None,
+    account_id: uuid.UUID | None = None,
+) -> IssuedKey:
     """Issue a key for the tenant; only its hash is stored."""
     get_tenant(session, tenant_id)
     if not name.strip():
         raise InvalidInput("key name must not be empty")
     raw = generate_key()
     key = ApiKey(
-        id=uuid.uuid4(), tenant_id=tenant_id, account_id=account_id, name=name.strip()[:200],
-        prefix=display_prefix(raw), key_hash=hash_key(raw), scopes=validate_scopes(scopes),
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        account_id=account_id,
+        name=name.strip()[:200],
+        prefix=display_prefix(raw),
+        key_hash=hash_key(raw),
+        scopes=validate_scopes(scopes),
         expires_at=expires_at,
     )
     session.add(key)
@@ -126,11 +143,7 @@ def list_api_keys(session: Session, tenant_id: uuid.UUID) -> list[ApiKey]:
 
 def revoke_api_key(session: Session, tenant_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
     """Revoke one of the tenant's keys; another tenant's key is NotFound."""
-    key = session.execute(
-        sa.select(ApiKey).where(ApiKey.id == key_id, ApiKey.tenant_id == tenant_id)
-    ).scalar_one_or_none()
-    if key is None:
-        raise NotFound(f"API key {key_id} not found")
+    key = tenant_row(session, ApiKey, key_id, tenant_id, f"API key {key_id}")
     if key.revoked_at is None:
         key.revoked_at = datetime.now(UTC)
     session.flush()
