@@ -33,7 +33,7 @@ from api.openapi_ui.controllers import ASSETS_PATH
 from api.uploads import upload_body_limit
 from api.usage.hooks import add_usage_headers, count_request
 from api.usage.registrations import RegistrationGate
-from api.warmup import warm_request_path
+from api.warmup import WARM_UP_COLLECTION, warm_request_path
 from core.db.engine import make_async_engine, make_async_session_factory
 from core.log_format import configure_logging
 from core.search import hybrid
@@ -47,9 +47,14 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 DOCS_ASSETS = f"{API_PREFIX}{ASSETS_PATH}"
 PUBLIC_PATHS = [f"^{API_PREFIX}/docs", f"^{API_PREFIX}/schema"]
-# request counts and latencies per route template (not per raw path, which would explode cardinality)
-PROMETHEUS = PrometheusConfig(app_name="kariz", prefix="kariz", group_path=True,
-                              exclude=[f"^{API_PREFIX}/metrics", f"^{API_PREFIX}/docs"])
+# request counts and latencies per route template (not per raw path, which would explode cardinality);
+# start-up's internal warm-up request (api/warmup.py) is not a client's, so it is not counted
+PROMETHEUS = PrometheusConfig(
+    app_name="kariz",
+    prefix="kariz",
+    group_path=True,
+    exclude=[f"^{API_PREFIX}/metrics", f"^{API_PREFIX}/docs", f"^{API_PREFIX}/search/{WARM_UP_COLLECTION}$"],
+)
 
 
 def discover_routes(name: str = "ROUTES") -> list[Any]:
@@ -68,8 +73,12 @@ def discover_routes(name: str = "ROUTES") -> list[Any]:
     return routes
 
 
-def create_app(settings: Settings | None = None, *, database_url: str | None = None,
-               session_factory: async_sessionmaker | None = None) -> Litestar:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database_url: str | None = None,
+    session_factory: async_sessionmaker | None = None,
+) -> Litestar:
     """The API. `database_url` defaults to the settings' (or the embedded server);
     `session_factory` lets tests bind the app to their own transaction."""
     settings = settings or get_settings()
@@ -97,7 +106,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.read_engine = app.state.engine.execution_options(isolation_level="AUTOCOMMIT")
         if settings.warm_models:  # serving starts after start-up: ready means the model is loaded
             await asyncio.to_thread(hybrid.warm_query_model, settings)
-            await warm_request_path(app.state)  # and the connections the first search opens
+            await warm_request_path(app)  # and what the first search request runs for the first time
         app.state.usage = make_usage_counter(settings.redis_url, app.state.session_factory)
 
     async def close_state(app: Litestar) -> None:
@@ -108,14 +117,20 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             await app.state.engine.dispose()
 
     v1 = Router(path=API_PREFIX, route_handlers=discover_routes())
-    uploads = Router(path=API_PREFIX, route_handlers=discover_routes("UPLOAD_ROUTES"),
-                     request_max_body_size=upload_body_limit(settings))
+    uploads = Router(
+        path=API_PREFIX,
+        route_handlers=discover_routes("UPLOAD_ROUTES"),
+        request_max_body_size=upload_body_limit(settings),
+    )
     app = Litestar(
         route_handlers=[v1, uploads, portal_router()],
         on_startup=[open_state],
         on_shutdown=[close_state],
-        dependencies={"db_session": Provide(provide_db_session), "read_session": Provide(provide_read_session),
-                      "settings": Provide(provide_settings, sync_to_thread=False)},
+        dependencies={
+            "db_session": Provide(provide_db_session),
+            "read_session": Provide(provide_read_session),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+        },
         middleware=[
             InputGuardMiddleware,
             PROMETHEUS.middleware,
@@ -130,16 +145,24 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             version=VERSION,
             path=f"{API_PREFIX}/docs",
             # Swagger UI from the installed swagger-ui-bundle package: the page works offline
-            render_plugins=[SwaggerRenderPlugin(
-                path=["/", "/swagger"],
-                js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
-                css_url=f"{DOCS_ASSETS}/swagger-ui.css",
-                standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
-                favicon=f"<link rel='icon' type='image/png' href='{DOCS_ASSETS}/favicon-32x32.png'>",
-            )],
-            components=[Components(security_schemes={
-                "apiKey": SecurityScheme(type="http", scheme="bearer", description="sk_live_... API key or portal JWT"),
-            })],
+            render_plugins=[
+                SwaggerRenderPlugin(
+                    path=["/", "/swagger"],
+                    js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                    css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                    standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+                    favicon=f"<link rel='icon' type='image/png' href='{DOCS_ASSETS}/favicon-32x32.png'>",
+                )
+            ],
+            components=[
+                Components(
+                    security_schemes={
+                        "apiKey": SecurityScheme(
+                            type="http", scheme="bearer", description="sk_live_... API key or portal JWT"
+                        ),
+                    }
+                )
+            ],
             security=[{"apiKey": []}],
             use_handler_docstrings=True,
         ),

@@ -280,6 +280,17 @@ async def _fulltext_leg(
     return rows, True
 
 
+async def warm_legs(session: sql.Reader, plan: QueryPlan) -> None:
+    """Run the hybrid answer's statements once for `plan`, on a collection nobody has (id 0): a
+    process's first hybrid search then finds them compiled and prepared on `session`'s connection."""
+    nobody = uuid.UUID(int=0)
+    target = Target(nobody, nobody, "", 0)
+    await _fulltext_leg(session, target, plan, [], MIN_DEPTH, exact_only=False)  # and its any-word fallback
+    await _fulltext_leg(session, target, plan, [], MIN_DEPTH, exact_only=True)  # semantic mode's exact names
+    await _in_generation(session, target, [], [nobody])
+    await _hydrate(session, target, [(nobody, 1.0)], {})
+
+
 def match_labels(
     fulltext: list[tuple[uuid.UUID, float, str]], semantic: list[tuple[uuid.UUID, float]]
 ) -> dict[uuid.UUID, str]:
