@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -18,16 +19,29 @@ from tests.loopback import free_port
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start_api(env: dict[str, str], *, tries: int = 300) -> tuple[subprocess.Popen, str]:
+def start_api(env: dict[str, str], *, tries: int = 300, stderr: Any = None) -> tuple[subprocess.Popen, str]:
     """Start the API with `env` over this process's environment (Redis left out, so every figure is
-    PostgreSQL's); return the process and its base URL once it is healthy (`tries` × 0.2 s)."""
+    PostgreSQL's); return the process and its base URL once it is healthy (`tries` × 0.2 s).
+    `stderr`: where its log goes (a file, for benches that read it), this process's by default."""
     port = free_port()
     full_env = {**os.environ, **env}
     full_env.pop("REDIS_URL", None)
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "uvicorn"), "--factory", "api.app:app_factory",
-         "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env=full_env,
+        [
+            str(Path(sys.executable).parent / "uvicorn"),
+            "--factory",
+            "api.app:app_factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=full_env,
+        stderr=stderr,
     )
     base = f"http://127.0.0.1:{port}"
     for _ in range(tries):
