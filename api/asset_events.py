@@ -24,7 +24,7 @@ import os
 import threading
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from core.collections import events
 from core.collections.events import CollectionEvent
@@ -70,52 +70,27 @@ def install() -> None:
     events.set_sink(report_event)
 
 
-def records_metadata(
-    result: IngestionResult, *, source_type: str, source_name: str | None, active_records: int | None,
-) -> dict[str, Any]:
-    """What an operator reads on the materialization: the ingestion's counts (the keyed ones only
-    when the collection has a record key), its file hash, source, duration and the active records
-    of the generation it wrote after it (tenant and collection names and ids are added by the event)."""
-    metadata: dict[str, Any] = {
-        "ingestion_id": str(result.ingestion_id),
-        "status": result.status,
-        "generation": result.generation,
-        "rows_submitted": result.submitted,
-        "rows_accepted": result.accepted,
-        "rows_rejected": result.rejected,
-        "rows_deduplicated": result.dedup_skipped,
-        "source_type": source_type,
-        "source": source_name or "",
-        "duration_ms": result.processing_time_ms,
-    }
-    if result.file_hash:
-        metadata["file_hash"] = result.file_hash
-    if result.file_format:
-        metadata["file_format"] = result.file_format
-    if result.record_key:
-        metadata.update(
-            record_key=", ".join(result.record_key),
-            mode=result.mode,
-            records_inserted=result.inserted,
-            records_updated=result.updated,
-            records_unchanged=result.unchanged,
-            records_archived=result.archived,
-        )
-    if active_records is not None:
-        metadata["active_records"] = active_records
-    return metadata
-
-
 def report_collection_records(
-    result: IngestionResult, *, tenant_id: uuid.UUID, tenant_name: str, source_type: str,
-    source_name: str | None, active_records: int | None,
+    result: IngestionResult,
+    *,
+    tenant_id: uuid.UUID,
+    tenant_name: str,
+    source_type: str,
+    source_name: str | None,
+    active_records: int | None,
 ) -> bool:
     """Record the materialization of `collection_records` for the result's collection (see
     `report_event`)."""
     event = CollectionEvent(
-        RECORDS_ASSET, tenant_id, tenant_name, result.collection_id, result.collection,
+        RECORDS_ASSET,
+        tenant_id,
+        tenant_name,
+        result.collection_id,
+        result.collection,
         f"{source_type} ingestion {result.ingestion_id} into {result.collection}",
-        records_metadata(result, source_type=source_type, source_name=source_name, active_records=active_records),
+        events.records_metadata(
+            result, source_type=source_type, source_name=source_name, active_records=active_records
+        ),
         {"kariz/source_type": source_type},
     )
     return report_event(event)
@@ -146,9 +121,17 @@ def report_event(event: CollectionEvent) -> bool:
     except Exception as exc:  # noqa: BLE001 - the write committed; Dagster being down must not fail it
         ASSET_EVENTS.labels(event.asset, "failed").inc()
         _PAUSED_UNTIL = time.perf_counter() + RETRY_AFTER_SECONDS
-        log.warning("could not report %s of %s to Dagster (%s: %s); not trying again for %.0f s",
-                    event.asset, event.partition, type(exc).__name__, exc, RETRY_AFTER_SECONDS)
+        log.warning(
+            "could not report %s of %s to Dagster (%s: %s); not trying again for %.0f s",
+            event.asset,
+            event.partition,
+            type(exc).__name__,
+            exc,
+            RETRY_AFTER_SECONDS,
+        )
         return False
     ASSET_EVENTS.labels(event.asset, "reported").inc()
-    log.debug("reported %s of %s in %.1f ms", event.asset, event.partition, (time.perf_counter() - started) * 1000)
+    log.debug(
+        "reported %s of %s in %.1f ms", event.asset, event.partition, (time.perf_counter() - started) * 1000
+    )
     return True

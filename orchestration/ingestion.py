@@ -86,28 +86,21 @@ def _log_landing_events(
         ).scalar()
     if names is None:
         return
-    counts = {
-        "ingestion_id": str(result.ingestion_id),
-        "generation": result.generation,
-        "rows_submitted": result.submitted,
-        "rows_accepted": result.accepted,
-        "rows_rejected": result.rejected,
-        "rows_deduplicated": result.dedup_skipped,
-        "duration_ms": result.processing_time_ms,
-        "file_hash": result.file_hash or "",
-    }
+    metadata = events.records_metadata(
+        result, source_type=SOURCE_TYPE, source_name=path, active_records=active
+    )
     log_events(
         context,
         [
             names.event(
                 events.LANDING,
                 f"landing file {path} ingested into {names.collection}",
-                {"file": path, "moved_to": outcome.moved_to or "", **counts},
+                {"file": path, "moved_to": outcome.moved_to or "", **metadata},
             ),
             names.event(
                 events.RECORDS,
                 f"landing ingestion {result.ingestion_id} into {names.collection}",
-                {**counts, "source_type": SOURCE_TYPE, "source": path, "active_records": active},
+                metadata,
                 {"kariz/source_type": SOURCE_TYPE},
             ),
         ],

@@ -19,10 +19,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from core.ingestion.pipeline import IngestionResult
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,47 @@ class CollectionEvent:
         }
 
 
+def records_metadata(
+    result: IngestionResult,
+    *,
+    source_type: str,
+    source_name: str | None,
+    active_records: int | None,
+) -> dict[str, Any]:
+    """What an operator reads on an ingestion's `collection_records` (and `landing_files`) event, from
+    the API and the landing zone alike: the counts (the keyed ones only when the collection has a
+    record key), file hash and format, source, duration and the active records of the generation it
+    wrote after it (tenant and collection names and ids are added by the event)."""
+    metadata: dict[str, Any] = {
+        "ingestion_id": str(result.ingestion_id),
+        "status": result.status,
+        "generation": result.generation,
+        "rows_submitted": result.submitted,
+        "rows_accepted": result.accepted,
+        "rows_rejected": result.rejected,
+        "rows_deduplicated": result.dedup_skipped,
+        "source_type": source_type,
+        "source": source_name or "",
+        "duration_ms": result.processing_time_ms,
+    }
+    if result.file_hash:
+        metadata["file_hash"] = result.file_hash
+    if result.file_format:
+        metadata["file_format"] = result.file_format
+    if result.record_key:
+        metadata.update(
+            record_key=", ".join(result.record_key),
+            mode=result.mode,
+            records_inserted=result.inserted,
+            records_updated=result.updated,
+            records_unchanged=result.unchanged,
+            records_archived=result.archived,
+        )
+    if active_records is not None:
+        metadata["active_records"] = active_records
+    return metadata
+
+
 def set_sink(sink: Sink | None) -> Sink | None:
     """Send events to `sink` from now on (None: drop them); returns the previous sink."""
     global _SINK
@@ -104,7 +148,9 @@ def emit(event: CollectionEvent) -> None:
     try:
         sink(event)
     except Exception as exc:  # noqa: BLE001 - the write committed; reporting it must not undo that
-        log.warning("could not report %s of %s (%s: %s)", event.asset, event.partition, type(exc).__name__, exc)
+        log.warning(
+            "could not report %s of %s (%s: %s)", event.asset, event.partition, type(exc).__name__, exc
+        )
 
 
 @dataclass(frozen=True)
@@ -118,10 +164,23 @@ class CollectionNames:
     def partition(self) -> str:
         return partition_key(self.tenant_name, self.collection)
 
-    def event(self, asset: str, description: str, metadata: dict[str, Any] | None = None,
-              tags: dict[str, str] | None = None) -> CollectionEvent:
-        return CollectionEvent(asset, self.tenant_id, self.tenant_name, self.collection_id, self.collection,
-                               description, dict(metadata or {}), dict(tags or {}))
+    def event(
+        self,
+        asset: str,
+        description: str,
+        metadata: dict[str, Any] | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> CollectionEvent:
+        return CollectionEvent(
+            asset,
+            self.tenant_id,
+            self.tenant_name,
+            self.collection_id,
+            self.collection,
+            description,
+            dict(metadata or {}),
+            dict(tags or {}),
+        )
 
 
 def names_of(session: Session, collection_id: uuid.UUID) -> CollectionNames | None:
@@ -141,7 +200,9 @@ def resolve_partition(session: Session, key: str) -> CollectionNames | None:
 def all_partition_keys(session: Session) -> set[str]:
     """The partition key of every collection."""
     rows = session.execute(
-        sa.text("SELECT t.name AS tenant_name, c.name AS collection FROM collections c JOIN tenants t ON t.id = c.tenant_id")
+        sa.text(
+            "SELECT t.name AS tenant_name, c.name AS collection FROM collections c JOIN tenants t ON t.id = c.tenant_id"
+        )
     )
     return {partition_key(r.tenant_name, r.collection) for r in rows}
 

@@ -92,6 +92,9 @@ async def test_dropped_file_is_ingested_once_and_moved(
     assert partition.endswith("/parts") and landed["rows_accepted"] == metadata["accepted"]
     [(records_partition, records)] = materializations(executed, "collection_records")
     assert records_partition == partition and records["source_type"] == "landing_zone"
+    # one rendering of the ingestion for both assets, as the API's ingestions report it
+    assert {k: v for k, v in landed.items() if k not in ("file", "moved_to")} == records
+    assert records["status"] == "processing" and records["active_records"] == 2
     assert (metadata["submitted"], metadata["accepted"], metadata["rejected"], metadata["dedup_skipped"]) == (
         2,
         2,
