@@ -30,6 +30,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.input_guard import InputGuardMiddleware
 from api.openapi import document
 from api.openapi_ui.controllers import ASSETS_PATH
+from api.requests import launch as request_launch
 from api.uploads import upload_body_limit
 from api.usage.hooks import add_usage_headers, count_request
 from api.usage.registrations import RegistrationGate
@@ -91,6 +92,7 @@ def create_app(
         app.state.search_stats = SearchStats()
         app.state.registrations = RegistrationGate(settings)
         asset_events.install()  # core's collection events (swaps, replaces) reach Dagster
+        request_launch.install(settings)  # committed requests' runs launched at once (settings.dagster_url)
         if session_factory is not None:
             app.state.session_factory = session_factory
             app.state.read_engine = None

@@ -12,6 +12,7 @@ import json
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +24,36 @@ from core.db.models import RequestStatus, WorkRequest
 from core.errors import KarizError, NotFound
 
 TERMINAL = (RequestStatus.SUCCEEDED.value, RequestStatus.FAILED.value, RequestStatus.CANCELLED.value)
+
+# the tags of a request's Dagster run (orchestration/requests.py, api/requests/launch.py)
+TENANT_TAG = "kariz/tenant"
+REQUEST_TAG = "kariz/request"
+KIND_TAG = "kariz/kind"
+COLLECTION_TAG = "kariz/collection"
+# `session.info` key: the requests this session created, for whoever acts once they are committed
+SUBMITTED_KEY = "kariz.submitted_requests"
+
+
+@dataclass(frozen=True)
+class SubmittedRequest:
+    """A request a session created, as it was when submitted (read after commit without the row)."""
+
+    id: uuid.UUID
+    kind: str
+    tags: dict[str, str]
+
+
+def request_tags(request: WorkRequest) -> dict[str, str]:
+    """The tags of the run that serves `request`."""
+    tags = {TENANT_TAG: str(request.tenant_id), REQUEST_TAG: str(request.id), KIND_TAG: request.kind}
+    if request.collection_id:
+        tags[COLLECTION_TAG] = str(request.collection_id)
+    return tags
+
+
+def take_submitted(session: Session) -> list[SubmittedRequest]:
+    """The requests `session` created since the last call (and forgets them)."""
+    return session.info.pop(SUBMITTED_KEY, [])
 
 
 def _now() -> datetime:
@@ -77,6 +108,9 @@ def submit_request(
     )
     session.add(request)
     session.flush()
+    session.info.setdefault(SUBMITTED_KEY, []).append(
+        SubmittedRequest(request.id, kind, request_tags(request))
+    )
     return request
 
 

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     api_port: int = 8000
     dagster_host: str = "127.0.0.1"
     dagster_port: int = 3000
+    # the Dagster webserver the API asks to launch a new request's run right after committing it
+    # (api/requests/launch.py; `kariz up` sets it); empty: the request sensors alone start runs
+    dagster_url: str = ""
 
     # limits
     max_upload_bytes: int = 50 * MB

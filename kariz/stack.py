@@ -201,6 +201,9 @@ def run_stack(settings: Settings, *, api_port: int, dagster_port: int, echo=prin
         "KARIZ_DATA_DIR": str(settings.data_dir),
         "KARIZ_DAGSTER_PG_URL": dagster_url(dagster_db_url),
         "DAGSTER_HOME": str(dagster_home),
+        # the API launches a new request's run through the webserver (api/requests/launch.py), and
+        # the request sensors leave young rows to it
+        "KARIZ_DAGSTER_URL": f"http://{settings.dagster_host}:{dagster_port}",
         "PYTHONUNBUFFERED": "1",
     }
     bin_dir = Path(sys.executable).parent

@@ -1,26 +1,40 @@
 """Request-driven runs: queued WorkRequest rows become Dagster runs, exactly once each.
 
-Each area builds its sensor with `build_request_sensor(kind, job)`. The sensor lists queued rows of
-its kind and asks for one run per row with `run_key` = request id, which Dagster never launches
-twice; the run marks the row running, then succeeded or failed. A run that dies before its op can
-say so is caught by `request_failure_sensor`, which fails the row with the run's error, or, when
-Dagster's run retries launch the run again, puts the row back to queued saying so.
+Each area builds its sensor with `build_request_sensor(kind, job)`. The API launches a new row's run
+itself right after committing it (api/requests/launch.py, same run config and tags, and the
+sensor's `run_key`); the sensor lists queued rows of its kind that have no run yet (leaving a row
+younger than `DIRECT_LAUNCH_GRACE` to the API) and asks for one run per row with `run_key` =
+request id, which Dagster never launches twice; the run marks the row running, then succeeded or
+failed. A run that dies before its op can say so is caught by `request_failure_sensor`, which fails
+the row with the run's error, or, when Dagster's run retries launch the run again, puts the row
+back to queued saying so.
 """
 
 # no `from __future__ import annotations`: Dagster reads op and config annotations at definition time
 
+import datetime as dt
 import uuid
 
 import dagster as dg
 
 from core.db.models import RequestStatus, WorkRequest
-from core.requests import fail_request, queued_requests, requeue_request
+from core.requests import (  # noqa: F401 - the run tags, re-exported for the areas
+    COLLECTION_TAG,
+    KIND_TAG,
+    REQUEST_TAG,
+    TENANT_TAG,
+    fail_request,
+    queued_requests,
+    request_tags,
+    requeue_request,
+)
+from core.settings import get_settings
 from orchestration.resources import DatabaseResource
 
-TENANT_TAG = "kariz/tenant"
-REQUEST_TAG = "kariz/request"
-KIND_TAG = "kariz/kind"
-COLLECTION_TAG = "kariz/collection"
+# when the API launches a new request's run itself (settings.dagster_url), a sensor leaves a row
+# this young to it, so the two never race to start the same request; past it, the sensor is the
+# fallback for a launch that failed (the API's launchRun creates its run in well under a second)
+DIRECT_LAUNCH_GRACE = dt.timedelta(seconds=10)
 # runs that are still on their way: a sensor starts no second one of the same work while one is
 IN_PROGRESS = [
     dg.DagsterRunStatus.QUEUED,
@@ -45,15 +59,22 @@ def request_run_config(job: dg.JobDefinition, request_id: uuid.UUID | str) -> di
     return {"ops": {nodes[0]: {"config": {"request_id": str(request_id)}}}}
 
 
-def request_tags(request: WorkRequest) -> dict[str, str]:
-    tags = {TENANT_TAG: str(request.tenant_id), REQUEST_TAG: str(request.id), KIND_TAG: request.kind}
-    if request.collection_id:
-        tags[COLLECTION_TAG] = str(request.collection_id)
-    return tags
+def has_run(instance: dg.DagsterInstance, request_id: uuid.UUID | str) -> bool:
+    """Whether a run (any status) serves the request already: the API launched it, or an earlier tick."""
+    return bool(instance.get_run_ids(filters=dg.RunsFilter(tags={REQUEST_TAG: str(request_id)}), limit=1))
 
 
-def build_request_sensor(kind: str, job: dg.JobDefinition, *, name: str | None = None,
-                         minimum_interval_seconds: int = 5) -> dg.SensorDefinition:
+def left_to_api(request: WorkRequest, now: dt.datetime | None = None) -> bool:
+    """Whether the API is still expected to launch this queued request's run itself."""
+    if not get_settings().dagster_url or request.created_at is None:
+        return False
+    now = now or dt.datetime.now(dt.UTC)
+    return now - request.created_at < DIRECT_LAUNCH_GRACE
+
+
+def build_request_sensor(
+    kind: str, job: dg.JobDefinition, *, name: str | None = None, minimum_interval_seconds: int = 5
+) -> dg.SensorDefinition:
     """A sensor that turns queued `kind` requests into runs of `job` (run_key = request id)."""
 
     @dg.sensor(
@@ -66,12 +87,16 @@ def build_request_sensor(kind: str, job: dg.JobDefinition, *, name: str | None =
     def _sensor(context: dg.SensorEvaluationContext, database: DatabaseResource) -> dg.SensorResult:
         with database.session() as session:
             rows = queued_requests(session, kind)
+        # a row with a run already (the API launched it, or it waits for a retry) needs none
+        rows = [r for r in rows if not left_to_api(r) and not has_run(context.instance, r.id)]
         if not rows:
-            return dg.SensorResult(skip_reason=f"no queued '{kind}' requests")
+            return dg.SensorResult(skip_reason=f"no queued '{kind}' requests without a run")
         context.log.info("%d queued %s request(s)", len(rows), kind)
         return dg.SensorResult(
             run_requests=[
-                dg.RunRequest(run_key=str(r.id), run_config=request_run_config(job, r.id), tags=request_tags(r))
+                dg.RunRequest(
+                    run_key=str(r.id), run_config=request_run_config(job, r.id), tags=request_tags(r)
+                )
                 for r in rows
             ]
         )
@@ -97,7 +122,9 @@ def request_failure_sensor(context: dg.RunFailureSensorContext, database: Databa
         if context.dagster_run.tags.get(WILL_RETRY_TAG) == "true":
             # Dagster launches the run again (run_retries in dagster.yaml: a run that failed to
             # start or was failed from outside); the retried run takes the row over
-            requeue_request(session, request.id, f"run {context.dagster_run.run_id} failed ({message}); retrying")
+            requeue_request(
+                session, request.id, f"run {context.dagster_run.run_id} failed ({message}); retrying"
+            )
             context.log.info("request %s waits for the retried run", request_id)
             return
         fail_request(session, request.id, message)

@@ -1,0 +1,210 @@
+"""A new request's run is launched by the API right after its commit, not by the next sensor tick.
+
+The API's real endpoint (`POST /tenants/{id}/housekeeping`) on real PostgreSQL, with the direct
+launcher (api/requests/launch.py) pointed at a local HTTP endpoint that runs what it receives
+through Dagster's own GraphQL schema (dagster-graphql, the schema the webserver serves) on a test
+instance with Kariz's real code location loaded in process: no webserver process is started (one
+takes tens of seconds here), but the mutation and variables are the ones the API sends. The run is
+created with the request's run config and tags; the request sensor then asks for no second run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import dagster as dg
+import httpx
+import pytest
+import yaml
+from dagster._core.remote_origin import InProcessCodeLocationOrigin
+from dagster._core.test_utils import InProcessTestWorkspaceLoadTarget
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+from dagster._core.workspace.context import WorkspaceProcessContext
+from dagster_graphql.test.utils import execute_dagster_graphql
+from sqlalchemy.orm import Session
+
+from api.requests import launch
+from core.requests import KIND_TAG, REQUEST_TAG, TENANT_TAG, submit_request
+from core.settings import REPO_ROOT, Settings, override_settings
+from orchestration.definitions import defs
+from orchestration.requests import DIRECT_LAUNCH_GRACE, left_to_api, request_run_config
+from orchestration.resources import DatabaseResource
+from tests.integration.conftest import register_tenant
+
+pytestmark = pytest.mark.integration
+
+
+class FakeWebserver:
+    """`POST /graphql`, answered by Dagster's GraphQL schema on `context` (or recorded only)."""
+
+    def __init__(self, workspace: WorkspaceProcessContext | None) -> None:
+        self.received: list[dict] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.received.append(body)
+                data: dict = {"launchRun": {"__typename": "PythonError", "message": "recording only"}}
+                if workspace is not None:
+                    result = execute_dagster_graphql(
+                        workspace.create_request_context(), body["query"], body["variables"]
+                    )
+                    data = result.data
+                payload = json.dumps({"data": data}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def workspace() -> Iterator[WorkspaceProcessContext]:
+    origin = InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(
+            module_name="orchestration.definitions", attribute="defs", working_directory=str(REPO_ROOT)
+        ),
+        location_name="kariz",
+    )
+    config = yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())
+    with (
+        dg.instance_for_test(overrides={"run_coordinator": config["run_coordinator"]}) as instance,
+        WorkspaceProcessContext(instance, InProcessTestWorkspaceLoadTarget(origin)) as context,
+    ):
+        yield context
+
+
+def _direct(app_settings: Settings, url: str) -> Settings:
+    settings = app_settings.model_copy(update={"dagster_url": url})
+    launch.install(settings)
+    return settings
+
+
+def _runs_of(instance: dg.DagsterInstance, request_id: str, timeout: float = 30) -> list[dg.DagsterRun]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = instance.get_runs(filters=dg.RunsFilter(tags={REQUEST_TAG: request_id}))
+        if runs:
+            return runs
+        time.sleep(0.05)
+    return []
+
+
+async def test_the_api_launches_a_new_requests_run_and_the_sensor_starts_no_second(
+    live_client: httpx.AsyncClient,
+    workspace: WorkspaceProcessContext,
+    app_settings: Settings,
+    database_url: str,
+) -> None:
+    instance = workspace.instance
+    webserver = FakeWebserver(workspace)
+    try:
+        _direct(app_settings, webserver.url)
+        owner = await register_tenant(live_client, "direct")
+        queued = await live_client.post(
+            f"/api/v1/tenants/{owner.tenant_id}/housekeeping", headers=owner.headers
+        )
+        assert queued.status_code == 202
+        request_id = queued.json()["request_id"]
+        runs = _runs_of(instance, request_id)
+    finally:
+        launch.uninstall()
+        webserver.close()
+    assert len(runs) == 1, webserver.received
+    run = runs[0]
+    job = defs.resolve_job_def("housekeeping_job")
+    assert run.job_name == job.name
+    assert run.run_config == request_run_config(job, request_id)
+    assert run.tags[REQUEST_TAG] == request_id and run.tags[TENANT_TAG] == owner.tenant_id
+    assert run.tags[KIND_TAG] == "housekeeping"
+    # the sensor's run key: Dagster's own run-key check finds this run too
+    assert run.tags["dagster/run_key"] == request_id
+    assert run.tags["dagster/sensor_name"] == "housekeeping_request_sensor"
+    # submitted through the instance's run queue (dagster.yaml's), as the sensor's runs are
+    deadline = time.monotonic() + 10
+    while run.status == dg.DagsterRunStatus.NOT_STARTED and time.monotonic() < deadline:
+        time.sleep(0.05)
+        run = instance.get_run_by_id(run.run_id)
+    assert run.status == dg.DagsterRunStatus.QUEUED
+
+    # the row is still queued (the run has not started), yet the next tick asks for no run for it
+    sensor = defs.resolve_sensor_def("housekeeping_request_sensor")
+    database = DatabaseResource(url=database_url)
+    result = sensor(dg.build_sensor_context(instance=instance, resources={"database": database}))
+    assert all(r.run_key != request_id for r in (result.run_requests or []))
+    status = await live_client.get(f"/api/v1/requests/{request_id}", headers=owner.headers)
+    assert status.json()["status"] == "queued"
+
+    # every kind launched directly names the job, op and sensor the definitions have
+    for kind, target in launch.TARGETS.items():
+        job = defs.resolve_job_def(target.job)
+        assert list(job.graph.node_names()) == [target.op], kind
+        assert defs.resolve_sensor_def(target.sensor).job_name == target.job, kind
+
+
+def test_only_committed_requests_are_launched(app_settings: Settings, sync_engine, live_tenant_id) -> None:
+    webserver = FakeWebserver(None)
+    try:
+        _direct(app_settings, webserver.url)
+        with Session(sync_engine) as session:
+            submit_request(session, tenant_id=live_tenant_id, kind="housekeeping", params={"n": 1})
+            session.rollback()  # never written: never launched, even when the session commits later
+            committed = submit_request(
+                session, tenant_id=live_tenant_id, kind="housekeeping", params={"n": 2}
+            )
+            session.commit()
+            committed_id = str(committed.id)
+        deadline = time.monotonic() + 10
+        while not webserver.received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # anything else would have arrived by now
+    finally:
+        launch.uninstall()
+        webserver.close()
+    assert len(webserver.received) == 1
+    params = webserver.received[0]["variables"]["params"]
+    assert params["runConfigData"] == {
+        "ops": {"tenant_housekeeping": {"config": {"request_id": committed_id}}}
+    }
+
+
+def test_a_young_row_is_left_to_the_api_only_while_direct_launch_is_on(
+    app_settings: Settings, sync_engine, live_tenant_id
+) -> None:
+    with Session(sync_engine) as session:
+        row = submit_request(session, tenant_id=live_tenant_id, kind="housekeeping", params={"n": 3})
+        session.commit()
+        created = row.created_at
+    override_settings(app_settings.model_copy(update={"dagster_url": "http://127.0.0.1:9"}))
+    assert left_to_api(row, created + dt.timedelta(seconds=1))
+    assert not left_to_api(row, created + DIRECT_LAUNCH_GRACE + dt.timedelta(seconds=1))  # the fallback
+    override_settings(app_settings)
+    assert not left_to_api(row, created + dt.timedelta(seconds=1))
+
+
+@pytest.fixture
+def live_tenant_id(sync_engine) -> uuid.UUID:
+    from core.tenants import service
+
+    with Session(sync_engine) as session:
+        tenant = service.create_tenant(session, f"direct-{uuid.uuid4().hex[:8]}", email="d@example.com")
+        session.commit()
+        return tenant.id
