@@ -66,8 +66,8 @@ async def warm_request_path(app: Litestar) -> None:
         async with app.state.read_engine.connect() as connection:  # search's reader: the bare driver path
             await _warm_search_statements(connection)
         await _warm_request(app)
-    except (OSError, sa.exc.SQLAlchemyError) as exc:
-        log.warning("start-up warm-up: database not reachable (%s); the first request opens it", exc)
+    except (OSError, sa.exc.SQLAlchemyError, KarizError) as exc:  # KarizError: the throwaway tenant refused
+        log.warning("start-up warm-up: database path not warmed (%s); the first request opens it", exc)
         return
     try:
         await asyncio.to_thread(_warm_vector_store)

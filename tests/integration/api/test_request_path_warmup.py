@@ -6,6 +6,7 @@ and prepares no statement on its database connection for the first time."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -14,11 +15,13 @@ from litestar.testing import AsyncTestClient
 from prometheus_client import REGISTRY, generate_latest
 from sqlalchemy.orm import Session
 
+import api.warmup
 import core.vectors.factory
 from api.app import create_app
 from api.auth.middleware import forget_key
 from api.usage.hooks import forget_limits
 from core.embeddings.local_minilm import LocalMiniLMProvider
+from core.errors import Conflict
 from core.settings import Settings, override_settings
 from core.tenants.service import IssuedKey, create_api_key
 from core.vectors.base import vector_collection_name
@@ -52,13 +55,28 @@ async def test_start_up_opens_the_read_pool_and_the_vector_store(
 
 
 @pytest.fixture
+def warmup_log() -> Iterator[list[logging.LogRecord]]:
+    """What api/warmup.py logs (its own handler: the app's start-up reconfigures the root logger's)."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("api.warmup")
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+@pytest.fixture
 def hybrid_tenant(
     app_settings: Settings,
     database_url: str,
     sync_engine: sa.Engine,
     model: LocalMiniLMProvider,
     monkeypatch: pytest.MonkeyPatch,
-) -> tuple[Settings, Seeded, IssuedKey, str]:
+) -> Iterator[tuple[Settings, Seeded, IssuedKey, str]]:
     """A tenant's collection embedded into pgvector, a read key of it, and a fresh process-wide
     vector index (its statements never compiled, as in a new API process); the collection's points table."""
     settings = app_settings.model_copy(update={"vector_backend": "pgvector", "search_cache_ttl_s": 0})
@@ -70,19 +88,19 @@ def hybrid_tenant(
     embedding_index = PgVectorIndex(database_url)
     assert embed(sync_engine, seeded, model, embedding_index).indexed == len(CATALOG)
     embedding_index.close()
-    monkeypatch.setitem(
-        core.vectors.factory._INDEXES, ("pgvector", database_url), PgVectorIndex(database_url)
-    )
+    fresh = PgVectorIndex(database_url)
+    monkeypatch.setitem(core.vectors.factory._INDEXES, ("pgvector", database_url), fresh)
     with sync_engine.connect() as conn:
         generation = conn.execute(
             sa.text("SELECT active_generation FROM collections WHERE id = :c"), {"c": seeded.collection_id}
         ).scalar_one()
-    return (
+    yield (
         settings,
         seeded,
         key,
         points_table(vector_collection_name(seeded.tenant_id, seeded.collection_id, generation)),
     )
+    fresh.close()
 
 
 @dataclass
@@ -148,21 +166,21 @@ async def first_search_statements(
 async def test_the_first_hybrid_search_compiles_and_prepares_nothing_new(
     hybrid_tenant: tuple[Settings, Seeded, IssuedKey, str],
     database_url: str,
-    caplog: pytest.LogCaptureFixture,
+    warmup_log: list[logging.LogRecord],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings, seeded, key, points = hybrid_tenant
     first = await first_search_statements(settings, database_url, seeded, key, points)
-    assert not [r for r in caplog.records if r.name == "api.warmup" and r.levelno >= logging.WARNING]
+    assert not [r for r in warmup_log if r.levelno >= logging.WARNING]  # every part of it ran
+    assert [r for r in warmup_log if "request path warmed" in r.getMessage()]
     # authentication (key, last use), usage counting, the hybrid legs, the vector store's lookups
     assert len(first.executed) >= 8
     assert first.compiled_first() == []
     assert first.newly_prepared == []
 
     # the same request in a process without the warm-up compiles and prepares them (what is measured)
-    monkeypatch.setitem(
-        core.vectors.factory._INDEXES, ("pgvector", database_url), PgVectorIndex(database_url)
-    )
+    index = PgVectorIndex(database_url)
+    monkeypatch.setitem(core.vectors.factory._INDEXES, ("pgvector", database_url), index)
     cold = settings.model_copy(update={"warm_models": False})
     first = await first_search_statements(cold, database_url, seeded, key, points)
     compiled = " ".join(first.compiled_first())
@@ -174,3 +192,19 @@ async def test_the_first_hybrid_search_compiles_and_prepares_nothing_new(
     ):
         assert statement in compiled
     assert first.newly_prepared
+    index.close()
+
+
+async def test_a_refused_warm_up_request_does_not_stop_the_start_up(
+    app_settings: Settings,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    warmup_log: list[logging.LogRecord],
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise Conflict("tenant name taken")
+
+    monkeypatch.setattr(api.warmup, "create_tenant", refuse)
+    async with AsyncTestClient(app=create_app(app_settings, database_url=database_url)) as client:
+        assert (await client.get("/api/v1/health")).status_code == 200
+    assert [r for r in warmup_log if r.levelno == logging.WARNING and "not warmed" in r.getMessage()]
