@@ -79,11 +79,7 @@ def _log_landing_events(
     if result is None or result.status == "failed":
         return
     with database.session() as session:
-        names = events.names_of(session, result.collection_id)
-        active = session.execute(
-            sa.text("SELECT record_count FROM generations WHERE collection_id = :c AND number = :g"),
-            {"c": result.collection_id, "g": result.generation},
-        ).scalar()
+        names, active = events.after_ingestion(session, result.collection_id, result.generation)
     if names is None:
         return
     metadata = events.records_metadata(

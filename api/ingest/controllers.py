@@ -5,17 +5,14 @@ ingestion result; after the commit each reports a materialization of the collect
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
 import msgspec
-import sqlalchemy as sa
 from litestar import Controller, post
 from litestar.concurrency import sync_to_thread
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from api.asset_events import report_collection_records
 from api.auth.guards import requires_scope
@@ -23,32 +20,35 @@ from api.auth.principal import AuthedRequest
 from api.ingest.schemas import RECORDS_BODY, IngestionView, ingestion_view
 from api.uploads import read_upload
 from api.worker_sessions import run_in_worker_session
+from core.collections import events
+from core.collections.events import CollectionNames
 from core.errors import InvalidInput, ValidationFailed
 from core.ingestion.json_rows import one_record_or_wrapper
 from core.ingestion.pipeline import IngestionResult, ingest_file, ingest_records
 from core.metrics import INGESTED_RECORDS, INGESTIONS, REJECTED_RECORDS
 
-_ACTIVE_RECORDS = sa.text(
-    "SELECT g.record_count, t.name AS tenant_name FROM generations g JOIN collections c ON c.id = g.collection_id "
-    "JOIN tenants t ON t.id = c.tenant_id WHERE g.collection_id = :c AND g.number = :g"
-)
 
-
-def _active_records(session: Session, result: IngestionResult) -> tuple[int | None, str | None]:
-    """The records the generation the ingestion wrote holds now (its `record_count`), and the
-    tenant's name (the readable partition is `<tenant name>/<collection>`)."""
-    row = session.execute(_ACTIVE_RECORDS, {"c": result.collection_id, "g": result.generation}).first()
-    return (row.record_count, row.tenant_name) if row is not None else (None, None)
-
-
-async def _report(result: IngestionResult, active: tuple[int | None, str | None], *, tenant_id: uuid.UUID,
-                  source_type: str, source_name: str | None) -> None:
-    """The committed ingestion as a `collection_records` materialization (never raises)."""
-    records, tenant_name = active
-    if result.status == "failed" or tenant_name is None:
+async def _report(
+    result: IngestionResult,
+    after: tuple[CollectionNames | None, int | None],
+    *,
+    source_type: str,
+    source_name: str | None,
+) -> None:
+    """The committed ingestion as a `collection_records` materialization (never raises); `after`
+    is `events.after_ingestion` read in the ingestion's session."""
+    names, records = after
+    if result.status == "failed" or names is None:
         return
-    await sync_to_thread(report_collection_records, result, tenant_id=tenant_id, tenant_name=tenant_name,
-                         source_type=source_type, source_name=source_name, active_records=records)
+    await sync_to_thread(
+        report_collection_records,
+        result,
+        tenant_id=names.tenant_id,
+        tenant_name=names.tenant_name,
+        source_type=source_type,
+        source_name=source_name,
+        active_records=records,
+    )
 
 
 def _observe(result: IngestionResult, source_type: str) -> IngestionView:
@@ -61,8 +61,11 @@ def _observe(result: IngestionResult, source_type: str) -> IngestionView:
     if result.status == "failed":  # rows were rejected and none written, updated, deleted or deduplicated
         raise ValidationFailed(
             f"every row was rejected ({result.rejected}); nothing was ingested",
-            extra={"errors": view.errors, "summary": msgspec.to_builtins(view.summary),
-                   "ingestion_id": view.ingestion_id},
+            extra={
+                "errors": view.errors,
+                "summary": msgspec.to_builtins(view.summary),
+                "ingestion_id": view.ingestion_id,
+            },
         )
     return view
 
@@ -82,8 +85,10 @@ def _records_of(body: bytes) -> list[Any]:
     if isinstance(value, dict):
         wrapped = one_record_or_wrapper(value)
         if wrapped is not None:
-            raise InvalidInput(f"body must be a JSON list of records; found an object whose '{wrapped}' "
-                               "field holds a list of records: send that list")
+            raise InvalidInput(
+                f"body must be a JSON list of records; found an object whose '{wrapped}' "
+                "field holds a list of records: send that list"
+            )
         return [value]
     raise InvalidInput("body must be a JSON list of records")
 
@@ -119,19 +124,31 @@ class IngestController(Controller):
         tenant_id = request.user.tenant_id
 
         def work(session):  # noqa: ANN001, ANN202
-            result = ingest_file(session, tenant_id=tenant_id, collection_name=collection, data=content,
-                                 filename=filename, entity_type=entity_type, source_name=source_name,
-                                 record_tag=record_tag, name_column=name_column, file_format=format,
-                                 key_column=key_column, deleted_column=deleted_column, mode=mode or "append")
-            return result, _active_records(session, result)
+            result = ingest_file(
+                session,
+                tenant_id=tenant_id,
+                collection_name=collection,
+                data=content,
+                filename=filename,
+                entity_type=entity_type,
+                source_name=source_name,
+                record_tag=record_tag,
+                name_column=name_column,
+                file_format=format,
+                key_column=key_column,
+                deleted_column=deleted_column,
+                mode=mode or "append",
+            )
+            return result, events.after_ingestion(session, result.collection_id, result.generation)
 
-        result, active = await run_in_worker_session(db_session, work, commit=True)
+        result, after = await run_in_worker_session(db_session, work, commit=True)
         body = _observe(result, "file_upload")
-        await _report(result, active, tenant_id=tenant_id, source_type="file_upload",
-                      source_name=source_name or filename)
+        await _report(result, after, source_type="file_upload", source_name=source_name or filename)
         return body
 
-    @post("/{collection:str}", operation_id="ingestRecords", status_code=200, opt={"request_body": RECORDS_BODY})
+    @post(
+        "/{collection:str}", operation_id="ingestRecords", status_code=200, opt={"request_body": RECORDS_BODY}
+    )
     async def ingest_records(
         self,
         request: AuthedRequest,
@@ -151,15 +168,24 @@ class IngestController(Controller):
         tenant_id = request.user.tenant_id
 
         def work(session):  # noqa: ANN001, ANN202
-            result = ingest_records(session, tenant_id=tenant_id, collection_name=collection, records=records,
-                                    entity_type=entity_type, source_type="api", source_name=source_name,
-                                    name_column=name_column, key_column=key_column,
-                                    deleted_column=deleted_column, mode=mode or "append")
-            return result, _active_records(session, result)
+            result = ingest_records(
+                session,
+                tenant_id=tenant_id,
+                collection_name=collection,
+                records=records,
+                entity_type=entity_type,
+                source_type="api",
+                source_name=source_name,
+                name_column=name_column,
+                key_column=key_column,
+                deleted_column=deleted_column,
+                mode=mode or "append",
+            )
+            return result, events.after_ingestion(session, result.collection_id, result.generation)
 
-        result, active = await run_in_worker_session(db_session, work, commit=True)
+        result, after = await run_in_worker_session(db_session, work, commit=True)
         body = _observe(result, "api")
-        await _report(result, active, tenant_id=tenant_id, source_type="api", source_name=source_name)
+        await _report(result, after, source_type="api", source_name=source_name)
         return body
 
 

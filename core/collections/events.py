@@ -188,6 +188,26 @@ def names_of(session: Session, collection_id: uuid.UUID) -> CollectionNames | No
     return _names_where(session, "c.id = :c", {"c": collection_id})
 
 
+def after_ingestion(
+    session: Session, collection_id: uuid.UUID, generation: int
+) -> tuple[CollectionNames | None, int | None]:
+    """The names of the collection an ingestion wrote and the records its generation holds now
+    (`record_count`, as `active_records` on the ingestion's event); None for what is gone."""
+    row = session.execute(
+        sa.text(
+            "SELECT t.id AS tenant_id, t.name AS tenant_name, c.id AS collection_id, c.name AS collection, "
+            "g.record_count FROM collections c JOIN tenants t ON t.id = c.tenant_id "
+            "LEFT JOIN generations g ON g.collection_id = c.id AND g.number = :g WHERE c.id = :c"
+        ),
+        {"c": collection_id, "g": generation},
+    ).first()
+    if row is None:
+        return None, None
+    return CollectionNames(
+        row.tenant_id, row.tenant_name, row.collection_id, row.collection
+    ), row.record_count
+
+
 def resolve_partition(session: Session, key: str) -> CollectionNames | None:
     """The collection a partition key names (None when no collection has that key). Collection
     names hold no `/`, so the key splits at its last one; tenant names may hold any."""
