@@ -16,12 +16,11 @@ import json
 from datetime import UTC, datetime
 
 import dagster as dg
-import sqlalchemy as sa
 from dagster._utils.schedules import get_latest_completed_cron_tick  # Dagster's own cron arithmetic
 
 from assets.connectors import CONNECTOR_PARTITIONS, connector_records
-from core.db.models import Connector, RequestStatus, WorkRequest
-from core.pulls.catalog import PULL_KIND, connector_ids, scheduled_connectors
+from core.db.models import Connector
+from core.pulls.catalog import PULL_KIND, busy_connectors, connector_ids, scheduled_connectors
 from core.pulls.work import connector_of
 from core.requests import fail_request, queued_requests
 from orchestration.partitions import matching_partitions, missing_partitions
@@ -118,15 +117,6 @@ def connector_partition_sensor(
     return dg.SensorResult(dynamic_partitions_requests=changes.requests)
 
 
-def _busy_connectors(session) -> set[str]:
-    """Connectors with a pull queued or running (a schedule tick does not pile another on)."""
-    query = sa.select(WorkRequest.params["connector_id"].astext).where(
-        WorkRequest.kind == PULL_KIND,
-        WorkRequest.status.in_([RequestStatus.QUEUED.value, RequestStatus.RUNNING.value]),
-    )
-    return set(session.execute(query).scalars())
-
-
 def due_ticks(
     connectors: list[Connector], cursor: dict[str, str], now: datetime
 ) -> tuple[dict[str, datetime], dict[str, str]]:
@@ -164,7 +154,7 @@ def connector_schedule_sensor(
     now = datetime.now(UTC)
     with database.session() as session:
         connectors = scheduled_connectors(session)
-        busy = _busy_connectors(session)
+        busy = busy_connectors(session)
     due, served = due_ticks(connectors, cursor, now)
     tenants = {str(c.id): str(c.tenant_id) for c in connectors}
     runs = [

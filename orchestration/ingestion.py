@@ -22,7 +22,6 @@ import uuid
 from pathlib import Path
 
 import dagster as dg
-import sqlalchemy as sa
 
 from assets.embeddings.partitions import COLLECTION_PARTITIONS
 from assets.ingestion.search_text import REINDEX_ASSET, collection_search_text
@@ -33,6 +32,7 @@ from core.ingestion.landing import (
     LandingFile,
     LandingOutcome,
     complete_files,
+    existing_tenants,
     process_landing_file,
     scan_landing,
     tenant_folders,
@@ -139,16 +139,6 @@ def landing_file_job() -> None:
     ingest_landing_file()
 
 
-def _existing_tenants(database: DatabaseResource, candidates: list[uuid.UUID]) -> set[uuid.UUID]:
-    if not candidates:
-        return set()
-    with database.session() as session:
-        rows = session.execute(
-            sa.text("SELECT id FROM tenants WHERE id = ANY(CAST(:ids AS uuid[]))"), {"ids": candidates}
-        ).scalars()
-        return set(rows)
-
-
 @dg.sensor(
     name="landing_zone_sensor",
     job=landing_file_job,
@@ -162,7 +152,8 @@ def landing_zone_sensor(
     root = Path(settings.get().landing_dir)
     root.mkdir(parents=True, exist_ok=True)
     folders = tenant_folders(root)
-    tenants = _existing_tenants(database, list(folders))
+    with database.session() as session:
+        tenants = existing_tenants(session, folders)
     files = scan_landing(root, tenants)
     try:
         previous = json.loads(context.cursor) if context.cursor else {}

@@ -12,7 +12,6 @@ Its checks (vectors = indexed records, no stale pending record) are in `assets/c
 import uuid
 
 import dagster as dg
-import sqlalchemy as sa
 
 from assets.embeddings.partitions import COLLECTION_PARTITIONS, partition_collection
 from core.embeddings import queue
@@ -34,20 +33,7 @@ class ReembedConfig(dg.Config):
 def embedded_share(database: DatabaseResource, collection_id: uuid.UUID) -> dict[str, float | int]:
     """Active records of the live generation, how many are indexed, and the share (%)."""
     with database.session() as session:
-        row = session.execute(
-            sa.text(
-                "SELECT count(*) AS active, count(*) FILTER (WHERE r.embedding_status = 'indexed') AS indexed "
-                "FROM records r JOIN collections c ON c.id = r.collection_id AND r.generation = c.active_generation "
-                "WHERE r.collection_id = :c AND r.status = 'active'"
-            ),
-            {"c": collection_id},
-        ).one()
-    share = 100.0 * row.indexed / row.active if row.active else 100.0
-    return {
-        "active_records": int(row.active),
-        "embedded_records": int(row.indexed),
-        "embedded_percent": round(share, 1),
-    }
+        return queue.embedded_share(session, collection_id)
 
 
 @dg.asset(

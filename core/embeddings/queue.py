@@ -343,6 +343,24 @@ def indexed_count(db: Executor, collection_id: uuid.UUID, generation: int) -> in
     )
 
 
+def embedded_share(db: Executor, collection_id: uuid.UUID) -> dict[str, float | int]:
+    """Active records of the live generation, how many are indexed, and the share (%)."""
+    row = db.execute(
+        sa.text(
+            "SELECT count(*) AS active, count(*) FILTER (WHERE r.embedding_status = 'indexed') AS indexed "
+            "FROM records r JOIN collections c ON c.id = r.collection_id AND r.generation = c.active_generation "
+            "WHERE r.collection_id = :c AND r.status = 'active'"
+        ),
+        {"c": collection_id},
+    ).one()
+    share = 100.0 * row.indexed / row.active if row.active else 100.0
+    return {
+        "active_records": int(row.active),
+        "embedded_records": int(row.indexed),
+        "embedded_percent": round(share, 1),
+    }
+
+
 def reset_for_reembedding(db: Executor, tenant_id: uuid.UUID, collection_id: uuid.UUID) -> int:
     """Queue every record of the collection's live generations for embedding again (search text
     untouched; `core.records.reindex` rebuilds that too). Returns how many were queued."""

@@ -61,7 +61,14 @@ SETTLE_SECONDS = 2.0
 IN_PROGRESS_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload", ".filepart", ".swp", "~")
 _NOT_DATA_SUFFIXES = (SIDECAR_SUFFIX, READY_SUFFIX, ERROR_SUFFIX)
 _SIDECAR_KEYS = {
-    "entity_type", "record_tag", "name_column", "source_name", "format", "key_column", "deleted_column", "mode",
+    "entity_type",
+    "record_tag",
+    "name_column",
+    "source_name",
+    "format",
+    "key_column",
+    "deleted_column",
+    "mode",
 }
 MAX_SIDECAR_BYTES = 64 * 1024
 
@@ -130,6 +137,15 @@ def tenant_folders(root: Path) -> dict[uuid.UUID, str]:
         if str(tenant_id) == entry.name.lower():
             found[tenant_id] = entry.name
     return found
+
+
+def existing_tenants(db: Session, candidates: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of `candidates` (tenant folders' ids) that are tenants."""
+    ids = list(candidates)
+    if not ids:
+        return set()
+    rows = db.execute(sa.text("SELECT id FROM tenants WHERE id = ANY(CAST(:ids AS uuid[]))"), {"ids": ids})
+    return set(rows.scalars())
 
 
 def scan_landing(root: Path, tenants: Iterable[uuid.UUID] | None = None) -> list[LandingFile]:

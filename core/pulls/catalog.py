@@ -104,6 +104,15 @@ def scheduled_connectors(session: Session) -> list[Connector]:
     return list(session.execute(query).scalars())
 
 
+def busy_connectors(session: Session) -> set[str]:
+    """Connectors with a pull queued or running (a schedule tick does not pile another on)."""
+    query = sa.select(WorkRequest.params["connector_id"].astext).where(
+        WorkRequest.kind == PULL_KIND,
+        WorkRequest.status.in_([RequestStatus.QUEUED.value, RequestStatus.RUNNING.value]),
+    )
+    return set(session.execute(query).scalars())
+
+
 def connector_ids(session: Session) -> list[str]:
     """The ids of every stored connector (the Dagster partitions that should exist)."""
     return [str(i) for i in session.execute(sa.select(Connector.id).order_by(Connector.id)).scalars()]
