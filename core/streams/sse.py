@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 PING_INTERVAL_S = 15.0
 PING = b": ping\n\n"
 _END = object()
+_PING = object()  # queued by the ping timer
 # tasks still finishing after their consumer left (cancelled producers saving what they had)
 _DRAINING: set[asyncio.Task[None]] = set()
 
@@ -58,7 +59,10 @@ async def _produce(events: AsyncIterator[StreamEvent], queue: asyncio.Queue[Any]
     try:
         async for item in events:
             saw_done = saw_done or item.event == "done"
-            await queue.put(item)
+            if queue.full():
+                await queue.put(item)
+            else:
+                queue.put_nowait(item)
     except asyncio.CancelledError:
         cancelled = True
         raise
@@ -80,27 +84,72 @@ async def _produce(events: AsyncIterator[StreamEvent], queue: asyncio.Queue[Any]
             await queue.put(_END)
 
 
-async def sse_bytes(events: AsyncIterator[StreamEvent], *, ping_interval: float = PING_INTERVAL_S,
-                    queue_size: int = 64) -> AsyncIterator[bytes]:
+class _Pinger:
+    """One timer per quiet spell instead of one per event: it fires `interval` after the last
+    bytes went out and, if nothing is waiting to be sent, queues a ping. (`asyncio.wait_for` around
+    every `queue.get()` made an event's hand-over cost ~25 µs instead of ~10 µs.)"""
+
+    __slots__ = ("_handle", "_interval", "_loop", "_queue", "last")
+
+    def __init__(self, queue: asyncio.Queue[Any], interval: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._queue = queue
+        self._interval = interval
+        self.last = self._loop.time()  # when bytes last went out; the reader updates it
+        self._handle = self._loop.call_at(self.last + interval, self._fire)
+
+    def _fire(self) -> None:
+        now = self._loop.time()
+        due = self.last + self._interval
+        if now >= due - 0.001:  # the loop may run a timer a hair early
+            if self._queue.empty():  # otherwise the stream is not quiet: an event is on its way
+                self._queue.put_nowait(_PING)
+            self.last, due = now, now + self._interval
+        self._handle = self._loop.call_at(due, self._fire)
+
+    def touch(self) -> None:
+        """Bytes went out just now."""
+        self.last = self._loop.time()
+
+    def cancel(self) -> None:
+        self._handle.cancel()
+
+
+async def sse_bytes(
+    events: AsyncIterator[StreamEvent], *, ping_interval: float = PING_INTERVAL_S, queue_size: int = 64
+) -> AsyncIterator[bytes]:
     """The encoded stream of `events`, ids rising from 1, a `: ping` comment after every
-    `ping_interval` seconds without an event. When the consumer stops (client disconnect: the
-    server cancels this generator), the producer is cancelled at once; it may still finish its
-    own clean-up (e.g. saving a partial answer) in the background."""
+    `ping_interval` seconds without an event. Events already waiting when the reader comes back
+    go out together as one chunk (nothing is held back to wait for more). When the consumer stops
+    (client disconnect: the server cancels this generator), the producer is cancelled at once; it
+    may still finish its own clean-up (e.g. saving a partial answer) in the background."""
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
     producer = asyncio.create_task(_produce(events, queue))
+    pinger = _Pinger(queue, ping_interval)
     event_id = 0
     try:
-        while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), timeout=ping_interval)
-            except TimeoutError:
+        ended = False
+        while not ended:
+            item = await queue.get()
+            if item is _PING:
                 yield PING
                 continue
-            if item is _END:
-                break
-            event_id += 1
-            yield encode_event(item, event_id)
+            chunks: list[bytes] = []
+            while True:
+                if item is _END:
+                    ended = True
+                    break
+                if item is not _PING:  # a ping queued just before an event: the event is enough
+                    event_id += 1
+                    chunks.append(encode_event(item, event_id))
+                if queue.empty():
+                    break
+                item = queue.get_nowait()
+            if chunks:
+                pinger.touch()
+                yield chunks[0] if len(chunks) == 1 else b"".join(chunks)
     finally:
+        pinger.cancel()
         if not producer.done():
             producer.cancel()
             # not awaited: the server's cancel scope would cancel the await itself; keep a

@@ -77,6 +77,7 @@ async def test_a_consumer_that_leaves_cancels_the_producer_and_lets_it_clean_up(
 async def test_a_stream_ends_when_its_producer_finishes_with_the_queue_full() -> None:
     """A producer that is faster than its reader fills the queue and finishes: its end still goes
     through once the reader makes room, so the stream closes instead of pinging forever."""
+
     async def fast():
         for n in range(3):
             yield StreamEvent("delta", {"n": n})
@@ -89,3 +90,57 @@ async def test_a_stream_ends_when_its_producer_finishes_with_the_queue_full() ->
             break
     assert [n for _, n, _ in parse_sse(b"".join(chunks).decode())] == ["delta", "delta", "delta", "done"]
     assert len(chunks) <= 50 and not chunks[-1].startswith(b":")
+
+
+async def test_events_that_keep_flowing_are_never_interrupted_by_pings() -> None:
+    """The ping timer counts from the last event sent, not from the start of the stream: a steady
+    stream with gaps shorter than the interval gets no ping however long it runs."""
+
+    async def steady():
+        for n in range(12):
+            yield StreamEvent("delta", {"n": n})
+            await asyncio.sleep(0.04)
+        yield StreamEvent("done", {})
+
+    text = await _collect(sse_bytes(steady(), ping_interval=0.1))
+    assert ": ping" not in text
+    assert [i for i, _, _ in parse_sse(text)] == list(range(1, 14))
+
+
+async def test_pings_resume_after_events_and_no_event_is_lost_around_them() -> None:
+    async def bursts():
+        for burst in range(3):
+            for n in range(20):
+                yield StreamEvent("delta", {"burst": burst, "n": n})
+            await asyncio.sleep(0.25)  # silence: two or more pings
+        yield StreamEvent("done", {})
+
+    chunks = [chunk async for chunk in sse_bytes(bursts(), ping_interval=0.1, queue_size=4)]
+    text = b"".join(chunks).decode()
+    parsed = parse_sse(text)
+    assert [i for i, _, _ in parsed] == list(range(1, 62))
+    assert [(d["burst"], d["n"]) for _, n, d in parsed if n == "delta"] == [
+        (b, n) for b in range(3) for n in range(20)
+    ]
+    # pings in each silence (after each burst), none inside a burst
+    pings = [i for i, chunk in enumerate(chunks) if chunk == b": ping\n\n"]
+    assert len(pings) >= 6
+    assert chunks[-1].endswith(b"event: done\ndata: {}\n\n")
+
+
+async def test_events_waiting_together_go_out_as_one_chunk() -> None:
+    """A delta and the citation it carries, produced in the same step, reach the server in one
+    write (each chunk is one write and one wake-up of the client)."""
+
+    async def paired():
+        for n in range(10):
+            yield StreamEvent("delta", {"text": f"claim [{n}]"})
+            yield StreamEvent("citation", {"n": n})
+            await asyncio.sleep(0)  # the model's next token
+        yield StreamEvent("done", {})
+
+    chunks = [chunk async for chunk in sse_bytes(paired())]
+    parsed = parse_sse(b"".join(chunks).decode())
+    assert [n for _, n, _ in parsed] == ["delta", "citation"] * 10 + ["done"]
+    assert [i for i, _, _ in parsed] == list(range(1, 22))
+    assert len(chunks) <= 11
