@@ -27,12 +27,14 @@ class CitationFilter:
 
     def feed(self, text: str) -> tuple[str, list[dict[str, Any]]]:
         """The text safe to send now, and the `citation` payloads first seen in it."""
+        if not self._held and "[" not in text:  # most deltas: no marker, nothing held back
+            return text, []
         text = self._held + text
         self._held = ""
         partial = _PARTIAL.search(text)
         if partial is not None:
-            self._held = text[partial.start():]
-            text = text[:partial.start()]
+            self._held = text[partial.start() :]
+            text = text[: partial.start()]
         return self._resolve(text)
 
     def flush(self) -> tuple[str, list[dict[str, Any]]]:

