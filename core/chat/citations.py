@@ -14,7 +14,9 @@ from typing import Any
 
 from core.chat.provider import Source
 
-_MARKER = re.compile(r"\[(\d{1,4})\]")
+# a marker with the spaces before it: a stripped one takes them along, also when the marker is a
+# delta of its own (" [7]"), so no double space is left where it stood
+_MARKER = re.compile(r" *\[(\d{1,4})\]")
 # an unfinished marker at the end of a delta: "[", "[1", "[12"
 _PARTIAL = re.compile(r" *\[\d{0,4}$")  # with the spaces before it (a stripped marker takes them)
 

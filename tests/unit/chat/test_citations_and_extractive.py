@@ -10,7 +10,9 @@ from core.chat.tools import TOOLS
 
 
 def source(n: int, text: str) -> Source:
-    return Source(n=n, asset_id=f"asset-{n}", file_name=f"f{n}.txt", page=n, chunk_id=f"c{n}", score=1.0, text=text)
+    return Source(
+        n=n, asset_id=f"asset-{n}", file_name=f"f{n}.txt", page=n, chunk_id=f"c{n}", score=1.0, text=text
+    )
 
 
 def test_known_markers_pass_once_cited_and_unknown_ones_are_stripped() -> None:
@@ -34,8 +36,10 @@ def test_an_unfinished_marker_at_the_end_is_plain_text() -> None:
 
 
 def test_the_answer_is_built_from_the_best_sentences_with_their_markers() -> None:
-    sources = [source(1, "The warehouse opens at 7 am. Lunch is at noon."),
-               source(2, "Visitors wear a yellow vest at the warehouse.")]
+    sources = [
+        source(1, "The warehouse opens at 7 am. Lunch is at noon."),
+        source(2, "Visitors wear a yellow vest at the warehouse."),
+    ]
     request = ModelRequest(system="", history=[], question="When does the warehouse open?", sources=sources)
     answer = compose_answer(request)
     assert answer.startswith("The warehouse opens at 7 am [1].")
@@ -43,20 +47,27 @@ def test_the_answer_is_built_from_the_best_sentences_with_their_markers() -> Non
 
 
 def test_nothing_relevant_means_nothing_found() -> None:
-    request = ModelRequest(system="", history=[], question="What is the capital of Mongolia?",
-                           sources=[source(1, "The warehouse opens at 7 am.")])
+    request = ModelRequest(
+        system="",
+        history=[],
+        question="What is the capital of Mongolia?",
+        sources=[source(1, "The warehouse opens at 7 am.")],
+    )
     assert compose_answer(request) == NOTHING_FOUND
 
 
 def test_tool_rules() -> None:
     def calls(question: str, tools=TOOLS):
-        req = ModelRequest(system="", history=[], question=question, sources=[], tools=tools, collections=["parts"])
+        req = ModelRequest(
+            system="", history=[], question=question, sources=[], tools=tools, collections=["parts"]
+        )
         return [(c.name, c.arguments) for c in route_tools(req)]
 
     assert calls("Which collections do I have?") == [("list_collections", {})]
     assert calls("How many records are in parts?") == [("collection_stats", {"collection": "parts"})]
-    assert calls("Search parts for hex bolt") == [("search_records",
-                                                   {"collection": "parts", "query": "hex bolt", "limit": 5})]
+    assert calls("Search parts for hex bolt") == [
+        ("search_records", {"collection": "parts", "query": "hex bolt", "limit": 5})
+    ]
     rid = "0b5c6a1e-4a57-4d7e-9a43-bb2e1f0a9d11"
     assert calls(f"Show record {rid}") == [("get_record", {"id": rid})]
     assert calls("When does the warehouse open?") == []
@@ -64,7 +75,19 @@ def test_tool_rules() -> None:
 
 
 def test_tool_results_are_summed_up_first() -> None:
-    outcome = ToolOutcome("c1", "list_collections", {}, True, {"collections": [{"name": "parts", "records": 3}]})
-    request = ModelRequest(system="", history=[], question="Which collections do I have?", sources=[],
-                           tool_rounds=[[outcome]])
+    outcome = ToolOutcome(
+        "c1", "list_collections", {}, True, {"collections": [{"name": "parts", "records": 3}]}
+    )
+    request = ModelRequest(
+        system="", history=[], question="Which collections do I have?", sources=[], tool_rounds=[[outcome]]
+    )
     assert compose_answer(request) == "You have 1 collection: parts (3 records)."
+
+
+def test_a_stripped_marker_that_is_a_delta_of_its_own_leaves_no_double_space() -> None:
+    f = CitationFilter({1: source(1, "a")})
+    out = [
+        f.feed(piece)[0] for piece in ["Opens", " at 7", " [9]", " and closes", " [1]", " [3]", " at 5", "."]
+    ]
+    out.append(f.flush()[0])
+    assert "".join(out) == "Opens at 7 and closes [1] at 5."

@@ -120,3 +120,69 @@ async def test_tool_call_pieces_are_joined_and_a_last_line_without_newline_is_re
             Usage(12, 9),
             Finish("tool_calls"),
         ]
+
+
+def _answer(*words: str) -> bytes:
+    lines = [_line({"choices": [{"index": 0, "delta": {"content": w}}]}) for w in words]
+    lines.append(_line({"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": len(words)}}))
+    return b"\n\n".join([*lines, b"data: [DONE]", b""])
+
+
+async def test_a_refusal_before_the_first_token_is_retried_with_backoff() -> None:
+    """503, then a connection that drops before any text, then the answer: three attempts, the waits
+    doubling; the client sees one clean answer."""
+    from unittest import mock
+
+    attempts: list[str] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        attempts.append("x")
+        if len(attempts) == 1:
+            return httpx.Response(503)
+        if len(attempts) == 2:
+            raise httpx.ConnectError("connection refused", request=request)
+        return httpx.Response(200, content=_answer("Five", " days"))
+
+    model = OpenAICompatibleChat("http://model.test/v1", "m", retries=2)
+    model._http = httpx.AsyncClient(transport=httpx.MockTransport(server))
+    with mock.patch("core.chat.providers.openai_compatible.asyncio.sleep") as sleep:
+        events = await _events(model)
+    assert len(attempts) == 3
+    assert [c.args[0] for c in sleep.call_args_list] == [0.5, 1.0]
+    assert [e.text for e in events if isinstance(e, TextDelta)] == ["Five", " days"]
+
+
+async def test_retries_end_and_a_failure_after_the_first_token_is_never_retried() -> None:
+    import pytest
+
+    from core.chat.provider import ProviderError
+
+    attempts: list[str] = []
+
+    class Breaks(httpx.AsyncByteStream):
+        async def __aiter__(self):
+            yield (
+                _line({"choices": [{"index": 0, "delta": {"content": "Five"}}]}) + b"\n\n"
+            )  # the first token ...
+            # ... then the connection drops
+            raise httpx.ReadError("connection reset")
+
+    def server(request: httpx.Request) -> httpx.Response:
+        attempts.append("x")
+        return httpx.Response(200, stream=Breaks())
+
+    model = OpenAICompatibleChat("http://model.test/v1", "m", retries=2)
+    model._http = httpx.AsyncClient(transport=httpx.MockTransport(server))
+    got: list[object] = []
+    with pytest.raises(ProviderError):
+        async for event in model.stream(ASK):
+            got.append(event)
+    await model.aclose()
+    assert len(attempts) == 1 and [e.text for e in got] == ["Five"]
+
+    always_down = OpenAICompatibleChat("http://model.test/v1", "m", retries=1)
+    always_down._http = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(502)))
+    from unittest import mock
+
+    with mock.patch("core.chat.providers.openai_compatible.asyncio.sleep"), pytest.raises(ProviderError):
+        await _events(always_down)
