@@ -41,6 +41,7 @@ class SubmittedRequest:
     id: uuid.UUID
     kind: str
     tags: dict[str, str]
+    params: dict[str, Any]
 
 
 def request_tags(request: WorkRequest) -> dict[str, str]:
@@ -109,7 +110,7 @@ def submit_request(
     session.add(request)
     session.flush()
     session.info.setdefault(SUBMITTED_KEY, []).append(
-        SubmittedRequest(request.id, kind, request_tags(request))
+        SubmittedRequest(request.id, kind, request_tags(request), dict(params))
     )
     return request
 

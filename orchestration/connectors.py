@@ -24,7 +24,7 @@ from core.pulls.catalog import PULL_KIND, busy_connectors, connector_ids, schedu
 from core.pulls.work import connector_of
 from core.requests import fail_request, queued_requests
 from orchestration.partitions import matching_partitions, missing_partitions
-from orchestration.requests import KIND_TAG, TENANT_TAG, request_tags
+from orchestration.requests import KIND_TAG, TENANT_TAG, has_run, left_to_api, request_tags
 from orchestration.resources import DatabaseResource
 
 CONNECTOR_TAG = "kariz/connector"
@@ -67,7 +67,12 @@ def pull_request_sensor(context: dg.SensorEvaluationContext, database: DatabaseR
     runs: list[dg.RunRequest] = []
     partitions: set[str] = set()
     with database.session() as session:
-        rows = queued_requests(session, PULL_KIND)
+        # as build_request_sensor's: no second run for a row that has one (the API launched it)
+        rows = [
+            r
+            for r in queued_requests(session, PULL_KIND)
+            if not left_to_api(r) and not has_run(context.instance, r.id)
+        ]
         known = set(connector_ids(session))
         for row in rows:
             try:

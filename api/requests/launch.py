@@ -12,14 +12,17 @@ Why: the sensor's tick (its 5 s interval; Dagster's sensor daemon loops every 5 
 most of what was left between a request and its run's start once runs launch from a warm
 forkserver (orchestration/launcher.py): bench/README.md, Dagster section.
 
-Only kinds whose sensor is `build_request_sensor`'s (one op that takes the request id) are launched
-here; pulls and reindexing, whose sensors also add dynamic partitions, wait for their sensor.
+Launched here: housekeeping and exports (`build_request_sensor`'s one op that takes the request id)
+and connector pulls (the connector's partition of `connector_pull_job`; a connector so new that
+its partition is not added yet fails to launch and waits for `pull_request_sensor`, which adds it).
+Reindexing waits for its sensor.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -36,6 +39,7 @@ LOCATION = "kariz"  # workspace.yaml
 REPOSITORY = "__repository__"  # the repository of a Definitions object
 RUN_KEY_TAG = "dagster/run_key"  # dagster._core.storage.tags, without importing dagster here
 SENSOR_NAME_TAG = "dagster/sensor_name"
+PARTITION_TAG = "dagster/partition"
 
 LAUNCH_RUN = """
 mutation LaunchRequestRun($params: ExecutionParams!) {
@@ -53,25 +57,46 @@ mutation LaunchRequestRun($params: ExecutionParams!) {
 
 @dataclass(frozen=True)
 class LaunchTarget:
-    """What a kind's request sensor (`build_request_sensor`) launches."""
+    """What a kind's request sensor launches for a request: job, sensor, run config, extra tags."""
 
     job: str
-    op: str  # the job's single op, which takes `request_id`
     sensor: str
+    run_config: dict
+    tags: dict[str, str]
 
 
-TARGETS = {
-    "housekeeping": LaunchTarget("housekeeping_job", "tenant_housekeeping", "housekeeping_request_sensor"),
-    "export": LaunchTarget("export_job", "export_collection", "export_request_sensor"),
+def _one_op(job: str, op: str, sensor: str) -> Callable[[SubmittedRequest], LaunchTarget]:
+    """A `build_request_sensor` kind: one op that takes the request id."""
+
+    def target(request: SubmittedRequest) -> LaunchTarget:
+        return LaunchTarget(job, sensor, {"ops": {op: {"config": {"request_id": str(request.id)}}}}, {})
+
+    return target
+
+
+def _pull(request: SubmittedRequest) -> LaunchTarget:
+    """orchestration/connectors.py's `pull_request_sensor`: the connector's partition, its tags."""
+    connector = str(request.params["connector_id"])
+    trigger = str(request.params.get("trigger", "api"))
+    config = {"ops": {"connector_records": {"config": {"request_id": str(request.id), "trigger": trigger}}}}
+    tags = {"kariz/connector": connector, "kariz/trigger": trigger, PARTITION_TAG: connector}
+    return LaunchTarget("connector_pull_job", "pull_request_sensor", config, tags)
+
+
+TARGETS: dict[str, Callable[[SubmittedRequest], LaunchTarget]] = {
+    "housekeeping": _one_op("housekeeping_job", "tenant_housekeeping", "housekeeping_request_sensor"),
+    "export": _one_op("export_job", "export_collection", "export_request_sensor"),
+    "pull": _pull,
 }
 
 
 def launch_variables(request: SubmittedRequest) -> dict | None:
     """The `launchRun` variables for the request's run, or None for a kind left to its sensor."""
-    target = TARGETS.get(request.kind)
-    if target is None:
+    build = TARGETS.get(request.kind)
+    if build is None:
         return None
-    tags = {**request.tags, RUN_KEY_TAG: str(request.id), SENSOR_NAME_TAG: target.sensor}
+    target = build(request)
+    tags = {**request.tags, **target.tags, RUN_KEY_TAG: str(request.id), SENSOR_NAME_TAG: target.sensor}
     return {
         "params": {
             "selector": {
@@ -79,7 +104,7 @@ def launch_variables(request: SubmittedRequest) -> dict | None:
                 "repositoryName": REPOSITORY,
                 "jobName": target.job,
             },
-            "runConfigData": {"ops": {target.op: {"config": {"request_id": str(request.id)}}}},
+            "runConfigData": target.run_config,
             "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
         }
     }
@@ -134,7 +159,10 @@ def _after_commit(session: Session) -> None:
     submitted = take_submitted(session)
     launcher = _launcher
     if submitted and launcher is not None:
-        launcher.submit(submitted)
+        try:
+            launcher.submit(submitted)
+        except Exception:  # never the committing code's problem: the sensors launch them
+            LOG.exception("could not hand %d committed request(s) to the direct launcher", len(submitted))
 
 
 def _after_rollback(session: Session) -> None:

@@ -30,12 +30,15 @@ from dagster_graphql.test.utils import execute_dagster_graphql
 from sqlalchemy.orm import Session
 
 from api.requests import launch
-from core.requests import KIND_TAG, REQUEST_TAG, TENANT_TAG, submit_request
+from assets.connectors import CONNECTOR_PARTITIONS
+from core.requests import KIND_TAG, REQUEST_TAG, TENANT_TAG, SubmittedRequest, submit_request
 from core.settings import REPO_ROOT, Settings, override_settings
+from orchestration.connectors import CONNECTOR_TAG, TRIGGER_TAG, pull_run_config
 from orchestration.definitions import defs
 from orchestration.requests import DIRECT_LAUNCH_GRACE, left_to_api, request_run_config
 from orchestration.resources import DatabaseResource
 from tests.integration.conftest import register_tenant
+from tests.integration.connectors.conftest import pg_source_url  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
@@ -153,11 +156,61 @@ async def test_the_api_launches_a_new_requests_run_and_the_sensor_starts_no_seco
     status = await live_client.get(f"/api/v1/requests/{request_id}", headers=owner.headers)
     assert status.json()["status"] == "queued"
 
-    # every kind launched directly names the job, op and sensor the definitions have
-    for kind, target in launch.TARGETS.items():
+    # every kind launched directly names a job and sensor the definitions have, with valid config
+    for kind, build in launch.TARGETS.items():
+        params = {"connector_id": str(uuid.uuid4()), "trigger": "api"}
+        target = build(SubmittedRequest(uuid.uuid4(), kind, {}, params))
         job = defs.resolve_job_def(target.job)
-        assert list(job.graph.node_names()) == [target.op], kind
         assert defs.resolve_sensor_def(target.sensor).job_name == target.job, kind
+        assert dg.validate_run_config(job, target.run_config), kind
+
+
+async def test_the_api_launches_a_pulls_run_in_its_connectors_partition(
+    live_client: httpx.AsyncClient,
+    workspace: WorkspaceProcessContext,
+    app_settings: Settings,
+    database_url: str,
+    pg_source_url: str,  # noqa: F811
+) -> None:
+    instance = workspace.instance
+    owner = await register_tenant(live_client, "direct-pull")
+    body = {
+        "name": "pg",
+        "connector_type": "postgresql",
+        "vertical": f"v_{uuid.uuid4().hex[:6]}",
+        "entity_type": "row",
+        "connection_config": {"dsn": pg_source_url},
+        "query": "SELECT 1 AS id",
+    }
+    created = await live_client.post("/api/v1/connectors", json=body, headers=owner.headers)
+    assert created.status_code == 201, created.text
+    connector_id = created.json()["id"]
+    instance.add_dynamic_partitions(CONNECTOR_PARTITIONS.name, [connector_id])  # connector_partition_sensor's
+    webserver = FakeWebserver(workspace)
+    try:
+        _direct(app_settings, webserver.url)
+        queued = await live_client.post(
+            f"/api/v1/connectors/{connector_id}/pull?wait=false", headers=owner.headers
+        )
+        assert queued.status_code == 202, queued.text
+        request_id = queued.json()["request_id"]
+        runs = _runs_of(instance, request_id)
+    finally:
+        launch.uninstall()
+        webserver.close()
+    assert len(runs) == 1, webserver.received
+    run = runs[0]
+    assert run.job_name == "connector_pull_job"
+    assert run.run_config == pull_run_config(request_id, "api")
+    assert run.tags["dagster/partition"] == connector_id
+    assert run.tags[CONNECTOR_TAG] == connector_id and run.tags[TRIGGER_TAG] == "api"
+    assert run.tags[REQUEST_TAG] == request_id and run.tags[KIND_TAG] == "pull"
+    assert run.tags["dagster/run_key"] == request_id
+    assert run.tags["dagster/sensor_name"] == "pull_request_sensor"
+    sensor = defs.resolve_sensor_def("pull_request_sensor")
+    database = DatabaseResource(url=database_url)
+    result = sensor(dg.build_sensor_context(instance=instance, resources={"database": database}))
+    assert all(r.run_key != request_id for r in (result.run_requests or []))
 
 
 def test_only_committed_requests_are_launched(app_settings: Settings, sync_engine, live_tenant_id) -> None:
