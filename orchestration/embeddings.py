@@ -1,6 +1,8 @@
 """Embeddings in Dagster: pending records become embedding runs, one collection per run.
 
-- `embedding_sensor` -> `embed_collection_job`: every few seconds, the collections whose active or
+- `embed_collection_job`: the API launches a collection's run right after an ingestion commits new
+  or changed records (api/requests/launch.py, the run key and tags below); `embedding_sensor` is the
+  fallback and the path for every other writer: every few seconds, the collections whose active or
   staging generation holds claimable records (pending and due, or processing under an abandoned
   claim) get a run, tagged `kariz/tenant` and `kariz/collection`, with run_key
   `embed:<collection>:<10-second window>`; a collection whose run is still queued or running gets no
@@ -28,16 +30,13 @@ from core.collections import events
 from core.embeddings import queue
 from core.embeddings.factory import get_embedding_provider
 from core.embeddings.pipeline import PipelineOptions, run_embedding_pipeline
+from core.embeddings.runs import AREA_TAGS, EMBED_JOB, EMBED_OP, EMBED_SENSOR, embed_run_config, embed_run_key
 from core.vectors.factory import get_vector_index
 from orchestration.collection_events import log_events
 from orchestration.requests import COLLECTION_TAG, IN_PROGRESS, TENANT_TAG
 from orchestration.resources import DatabaseResource, SettingsResource
 
-AREA_TAGS = {"kariz/area": "embeddings"}
 _DEFAULTS = PipelineOptions()
-EMBED_OP = "embed_collection"
-#: runs for one collection are keyed per window: a sensor tick never asks twice for one window
-RUN_KEY_WINDOW_S = 10
 
 
 class EmbedConfig(dg.Config):
@@ -48,23 +47,6 @@ class EmbedConfig(dg.Config):
     batch_size: int = _DEFAULTS.batch_size
     max_records: Optional[int] = None  # noqa: UP045 - Dagster's config types want Optional here
     claim_timeout_s: float = _DEFAULTS.claim_timeout_s
-
-
-def embed_run_key(collection_id: uuid.UUID | str, now: float | None = None) -> str:
-    """The run key of a collection's embedding run asked for at `now` (epoch seconds)."""
-    window = int((time.time() if now is None else now) // RUN_KEY_WINDOW_S)
-    return f"embed:{collection_id}:{window}"
-
-
-def embed_run_config(tenant_id: uuid.UUID | str, collection_id: uuid.UUID | str, **options: object) -> dict:
-    """Run config of `embed_collection_job` for one collection."""
-    return {
-        "ops": {
-            EMBED_OP: {
-                "config": {"tenant_id": str(tenant_id), "collection_id": str(collection_id), **options}
-            }
-        }
-    }
 
 
 def _log_embeddings(
@@ -125,7 +107,11 @@ def embed_collection(
     context.add_output_metadata(metadata)
 
 
-@dg.job(description="Embed one collection's pending records (launched by embedding_sensor).", tags=AREA_TAGS)
+@dg.job(
+    name=EMBED_JOB,
+    description="Embed one collection's pending records (launched by embedding_sensor, or by the API after an ingestion).",
+    tags=AREA_TAGS,
+)
 def embed_collection_job() -> None:
     embed_collection()
 
@@ -138,7 +124,7 @@ def _collections_being_embedded(instance: dg.DagsterInstance) -> set[str]:
 
 
 @dg.sensor(
-    name="embedding_sensor",
+    name=EMBED_SENSOR,
     job=embed_collection_job,
     minimum_interval_seconds=5,
     default_status=dg.DefaultSensorStatus.RUNNING,

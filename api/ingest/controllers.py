@@ -18,6 +18,7 @@ from api.asset_events import report_collection_records
 from api.auth.guards import requires_scope
 from api.auth.principal import AuthedRequest
 from api.ingest.schemas import RECORDS_BODY, IngestionView, ingestion_view
+from api.requests.launch import launch_embedding
 from api.uploads import read_upload
 from api.worker_sessions import run_in_worker_session
 from core.collections import events
@@ -35,11 +36,14 @@ async def _report(
     source_type: str,
     source_name: str | None,
 ) -> None:
-    """The committed ingestion as a `collection_records` materialization (never raises); `after`
-    is `events.after_ingestion` read in the ingestion's session."""
+    """The committed ingestion as a `collection_records` materialization (never raises), and its
+    new or changed records' embedding run launched now; `after` is `events.after_ingestion` read
+    in the ingestion's session."""
     names, records = after
     if result.status == "failed" or names is None:
         return
+    if result.inserted or result.updated:
+        launch_embedding(names.tenant_id, result.collection_id)
     await sync_to_thread(
         report_collection_records,
         result,

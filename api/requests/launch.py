@@ -16,6 +16,12 @@ Launched here: housekeeping and exports (`build_request_sensor`'s one op that ta
 and connector pulls (the connector's partition of `connector_pull_job`; a connector so new that
 its partition is not added yet fails to launch and waits for `pull_request_sensor`, which adds it).
 Reindexing waits for its sensor.
+
+An ingestion is no request, yet it starts work too: once it committed new or changed records, the
+API launches the collection's embedding run the same way (`launch_embedding`: `embedding_sensor`'s
+job, run config, tags and run key, from core/embeddings/runs.py), so an upload's records start
+embedding within a second or two instead of at the sensor's next tick; the sensor, which gives a
+collection with a run in progress no second one, stays the fallback.
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ import httpx
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from core.requests import SUBMITTED_KEY, SubmittedRequest, take_submitted
+from core.embeddings.runs import AREA_TAGS, EMBED_JOB, EMBED_SENSOR, embed_run_config, embed_run_key
+from core.requests import COLLECTION_TAG, SUBMITTED_KEY, TENANT_TAG, SubmittedRequest, take_submitted
 from core.settings import Settings
 
 LOG = logging.getLogger("kariz.requests.launch")
@@ -95,8 +102,18 @@ def launch_variables(request: SubmittedRequest) -> dict | None:
     build = TARGETS.get(request.kind)
     if build is None:
         return None
-    target = build(request)
-    tags = {**request.tags, **target.tags, RUN_KEY_TAG: str(request.id), SENSOR_NAME_TAG: target.sensor}
+    return _variables(build(request), {**request.tags}, str(request.id))
+
+
+def embedding_variables(tenant_id: object, collection_id: object, now: float | None = None) -> dict:
+    """The `launchRun` variables of the collection's embedding run, as `embedding_sensor` asks for it."""
+    target = LaunchTarget(EMBED_JOB, EMBED_SENSOR, embed_run_config(tenant_id, collection_id), AREA_TAGS)
+    tags = {TENANT_TAG: str(tenant_id), COLLECTION_TAG: str(collection_id)}
+    return _variables(target, tags, embed_run_key(collection_id, now))
+
+
+def _variables(target: LaunchTarget, tags: dict[str, str], run_key: str) -> dict:
+    tags = {**tags, **target.tags, RUN_KEY_TAG: run_key, SENSOR_NAME_TAG: target.sensor}
     return {
         "params": {
             "selector": {
@@ -120,12 +137,16 @@ class DirectLauncher:
 
     def submit(self, requests: list[SubmittedRequest]) -> list[Future]:
         return [
-            self._pool.submit(self.launch, request.id, variables)
+            self._pool.submit(self.launch, f"the run of request {request.id}", variables)
             for request in requests
             if (variables := launch_variables(request)) is not None
         ]
 
-    def launch(self, request_id: object, variables: dict) -> str | None:
+    def submit_embedding(self, tenant_id: object, collection_id: object) -> Future:
+        variables = embedding_variables(tenant_id, collection_id)
+        return self._pool.submit(self.launch, f"the embedding run of collection {collection_id}", variables)
+
+    def launch(self, what: str, variables: dict) -> str | None:
         """The launched run's id, or None (logged) when Dagster did not launch it."""
         try:
             response = httpx.post(
@@ -137,14 +158,12 @@ class DirectLauncher:
             if result.get("__typename") == "LaunchRunSuccess":
                 return result["run"]["runId"]
             LOG.warning(
-                "Dagster did not launch the run of request %s (the sensor will): %s",
-                request_id,
+                "Dagster did not launch %s (the sensor will): %s",
+                what,
                 result or body.get("errors"),
             )
         except (httpx.HTTPError, ValueError) as exc:
-            LOG.warning(
-                "could not ask Dagster to launch the run of request %s (the sensor will): %s", request_id, exc
-            )
+            LOG.warning("could not ask Dagster to launch %s (the sensor will): %s", what, exc)
         return None
 
     def close(self) -> None:
@@ -163,6 +182,19 @@ def _after_commit(session: Session) -> None:
             launcher.submit(submitted)
         except Exception:  # never the committing code's problem: the sensors launch them
             LOG.exception("could not hand %d committed request(s) to the direct launcher", len(submitted))
+
+
+def launch_embedding(tenant_id: object, collection_id: object) -> Future | None:
+    """Launch the collection's embedding run now (after its ingestion committed); None when direct
+    launch is off. Never raises: the embedding sensor launches it then."""
+    launcher = _launcher
+    if launcher is None:
+        return None
+    try:
+        return launcher.submit_embedding(tenant_id, collection_id)
+    except Exception:
+        LOG.exception("could not hand the embedding of collection %s to the direct launcher", collection_id)
+        return None
 
 
 def _after_rollback(session: Session) -> None:

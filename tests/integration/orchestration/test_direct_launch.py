@@ -1,4 +1,5 @@
-"""A new request's run is launched by the API right after its commit, not by the next sensor tick.
+"""A new request's run (and an upload's embedding run) is launched by the API right after its
+commit, not by the next sensor tick.
 
 The API's real endpoint (`POST /tenants/{id}/housekeeping`) on real PostgreSQL, with the direct
 launcher (api/requests/launch.py) pointed at a local HTTP endpoint that runs what it receives
@@ -21,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import dagster as dg
 import httpx
 import pytest
+import sqlalchemy as sa
 import yaml
 from dagster._core.remote_origin import InProcessCodeLocationOrigin
 from dagster._core.test_utils import InProcessTestWorkspaceLoadTarget
@@ -31,7 +33,9 @@ from sqlalchemy.orm import Session
 
 from api.requests import launch
 from assets.connectors import CONNECTOR_PARTITIONS
-from core.requests import KIND_TAG, REQUEST_TAG, TENANT_TAG, SubmittedRequest, submit_request
+from core.db.models import Collection
+from core.embeddings.runs import embed_run_config
+from core.requests import COLLECTION_TAG, KIND_TAG, REQUEST_TAG, TENANT_TAG, SubmittedRequest, submit_request
 from core.settings import REPO_ROOT, Settings, override_settings
 from orchestration.connectors import CONNECTOR_TAG, TRIGGER_TAG, pull_run_config
 from orchestration.definitions import defs
@@ -102,9 +106,15 @@ def _direct(app_settings: Settings, url: str) -> Settings:
 
 
 def _runs_of(instance: dg.DagsterInstance, request_id: str, timeout: float = 30) -> list[dg.DagsterRun]:
+    return _runs_tagged(instance, {REQUEST_TAG: request_id}, timeout)
+
+
+def _runs_tagged(
+    instance: dg.DagsterInstance, tags: dict[str, str], timeout: float = 30
+) -> list[dg.DagsterRun]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        runs = instance.get_runs(filters=dg.RunsFilter(tags={REQUEST_TAG: request_id}))
+        runs = instance.get_runs(filters=dg.RunsFilter(tags=tags))
         if runs:
             return runs
         time.sleep(0.05)
@@ -211,6 +221,59 @@ async def test_the_api_launches_a_pulls_run_in_its_connectors_partition(
     database = DatabaseResource(url=database_url)
     result = sensor(dg.build_sensor_context(instance=instance, resources={"database": database}))
     assert all(r.run_key != request_id for r in (result.run_requests or []))
+
+
+async def test_an_upload_launches_its_collections_embedding_run_and_the_sensor_starts_no_second(
+    live_client: httpx.AsyncClient,
+    workspace: WorkspaceProcessContext,
+    app_settings: Settings,
+    database_url: str,
+    sync_engine,
+) -> None:
+    instance = workspace.instance
+    owner = await register_tenant(live_client, "direct-embed")
+    webserver = FakeWebserver(workspace)
+    try:
+        _direct(app_settings, webserver.url)
+        uploaded = await live_client.post(
+            "/api/v1/ingest/parts/file?entity_type=part",
+            files={"file": ("parts.csv", b"name,price\nM8 bolt,1\nM10 nut,2\n")},
+            headers=owner.headers,
+        )
+        assert uploaded.status_code == 200, uploaded.text
+        with Session(sync_engine) as session:
+            collection_id = str(
+                session.scalar(
+                    sa.select(Collection.id).where(
+                        Collection.tenant_id == uuid.UUID(owner.tenant_id), Collection.name == "parts"
+                    )
+                )
+            )
+        runs = _runs_tagged(instance, {COLLECTION_TAG: collection_id})
+        # the same file again changes nothing, so it launches nothing
+        again = await live_client.post(
+            "/api/v1/ingest/parts/file?entity_type=part",
+            files={"file": ("parts.csv", b"name,price\nM8 bolt,1\nM10 nut,2\n")},
+            headers=owner.headers,
+        )
+        assert again.status_code == 200 and again.json()["summary"]["accepted"] == 0, again.text
+        time.sleep(0.5)
+    finally:
+        launch.uninstall()
+        webserver.close()
+    assert len(runs) == 1, webserver.received
+    assert len(webserver.received) == 1
+    run = runs[0]
+    assert run.job_name == "embed_collection_job"
+    assert run.run_config == embed_run_config(owner.tenant_id, collection_id)
+    assert run.tags[TENANT_TAG] == owner.tenant_id
+    assert run.tags["dagster/run_key"].startswith(f"embed:{collection_id}:")
+    assert run.tags["dagster/sensor_name"] == "embedding_sensor"
+    # the records are still pending (the run has not started), yet the next tick asks for no run
+    sensor = defs.resolve_sensor_def("embedding_sensor")
+    database = DatabaseResource(url=database_url)
+    result = sensor(dg.build_sensor_context(instance=instance, resources={"database": database}))
+    assert all(r.tags.get(COLLECTION_TAG) != collection_id for r in (result.run_requests or []))
 
 
 def test_only_committed_requests_are_launched(app_settings: Settings, sync_engine, live_tenant_id) -> None:
