@@ -71,7 +71,7 @@ async def warm_request_path(app: Litestar) -> None:
         return
     try:
         await asyncio.to_thread(_warm_vector_store)
-    except (KarizError, OSError) as exc:
+    except (KarizError, OSError, sa.exc.SQLAlchemyError) as exc:  # e.g. a store not migrated yet
         log.warning("start-up warm-up: vector store not reachable (%s); the first search opens it", exc)
         return
     log.info("start-up warm-up: request path warmed in %.0f ms", (time.perf_counter() - started) * 1000)
