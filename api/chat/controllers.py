@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Operation
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from api.auth.guards import own_tenant, requires_scope
-from api.auth.principal import Principal
+from api.auth.principal import AuthedRequest, Principal
 from api.chat.schemas import (
     ChatAnswer,
     ChatAnswerResponse,
@@ -46,7 +46,6 @@ from core.chat.tools import TOOL_SCOPE
 from core.errors import InvalidInput, RateLimited
 from core.streams.sse import StreamEvent
 
-AuthedRequest = Request[Principal, Any, State]
 MAX_MESSAGE_CHARS = 8000
 MAX_PROMPT_CHARS = 4000
 MAX_FILES = 100
