@@ -52,6 +52,11 @@ def request_tags(request: WorkRequest) -> dict[str, str]:
     return tags
 
 
+def one_op_request_config(op: str, request_id: uuid.UUID | str) -> dict[str, Any]:
+    """Run config of a request job whose one op (or asset) `op` takes the request id."""
+    return {"ops": {op: {"config": {"request_id": str(request_id)}}}}
+
+
 def take_submitted(session: Session) -> list[SubmittedRequest]:
     """The requests `session` created since the last call (and forgets them)."""
     return session.info.pop(SUBMITTED_KEY, [])

@@ -21,15 +21,12 @@ from dagster._utils.schedules import get_latest_completed_cron_tick  # Dagster's
 from assets.connectors import CONNECTOR_PARTITIONS, connector_records
 from core.db.models import Connector
 from core.pulls.catalog import PULL_KIND, busy_connectors, connector_ids, scheduled_connectors
+from core.pulls.runs import pull_run_config, pull_tags
 from core.pulls.work import connector_of
 from core.requests import fail_request, queued_requests
 from orchestration.partitions import matching_partitions, missing_partitions
-from orchestration.requests import KIND_TAG, TENANT_TAG, has_run, left_to_api, request_tags
+from orchestration.requests import KIND_TAG, TENANT_TAG, awaiting_run, request_tags
 from orchestration.resources import DatabaseResource
-
-CONNECTOR_TAG = "kariz/connector"
-TRIGGER_TAG = "kariz/trigger"
-ASSET_OP = "connector_records"
 
 PULL_RETRY_POLICY = dg.RetryPolicy(
     max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
@@ -51,11 +48,6 @@ def build_pull_job(retry_policy: dg.RetryPolicy | None = PULL_RETRY_POLICY, name
 connector_pull_job = build_pull_job()
 
 
-def pull_run_config(request_id: str = "", trigger: str = "api") -> dict:
-    """Run config of a pull: the request id (and what triggered it); never connection details."""
-    return {"ops": {ASSET_OP: {"config": {"request_id": request_id, "trigger": trigger}}}}
-
-
 @dg.sensor(
     name="pull_request_sensor",
     job=connector_pull_job,
@@ -67,12 +59,7 @@ def pull_request_sensor(context: dg.SensorEvaluationContext, database: DatabaseR
     runs: list[dg.RunRequest] = []
     partitions: set[str] = set()
     with database.session() as session:
-        # as build_request_sensor's: no second run for a row that has one (the API launched it)
-        rows = [
-            r
-            for r in queued_requests(session, PULL_KIND)
-            if not left_to_api(r) and not has_run(context.instance, r.id)
-        ]
+        rows = awaiting_run(context.instance, queued_requests(session, PULL_KIND))
         known = set(connector_ids(session))
         for row in rows:
             try:
@@ -83,16 +70,12 @@ def pull_request_sensor(context: dg.SensorEvaluationContext, database: DatabaseR
                 fail_request(session, row.id, "the connector does not exist (deleted before its pull ran)")
                 continue
             partitions.add(connector_id)
-            tags = {
-                **request_tags(row),
-                CONNECTOR_TAG: connector_id,
-                TRIGGER_TAG: row.params.get("trigger", "api"),
-            }
+            trigger = row.params.get("trigger", "api")
             runs.append(
                 dg.RunRequest(
                     run_key=str(row.id),
-                    run_config=pull_run_config(str(row.id), row.params.get("trigger", "api")),
-                    tags=tags,
+                    run_config=pull_run_config(str(row.id), trigger),
+                    tags={**request_tags(row), **pull_tags(connector_id, trigger)},
                     partition_key=connector_id,
                 )
             )
@@ -166,7 +149,7 @@ def connector_schedule_sensor(
         dg.RunRequest(
             run_key=f"schedule:{key}:{tick.isoformat()}",
             run_config=pull_run_config("", "schedule"),
-            tags={TENANT_TAG: tenants[key], KIND_TAG: PULL_KIND, CONNECTOR_TAG: key, TRIGGER_TAG: "schedule"},
+            tags={TENANT_TAG: tenants[key], KIND_TAG: PULL_KIND, **pull_tags(key, "schedule")},
             partition_key=key,
         )
         for key, tick in sorted(due.items())

@@ -24,6 +24,7 @@ from core.requests import (  # noqa: F401 - the run tags, re-exported for the ar
     REQUEST_TAG,
     TENANT_TAG,
     fail_request,
+    one_op_request_config,
     queued_requests,
     request_tags,
     requeue_request,
@@ -56,7 +57,7 @@ def request_run_config(job: dg.JobDefinition, request_id: uuid.UUID | str) -> di
     nodes = job.graph.node_names()
     if len(nodes) != 1:
         raise ValueError(f"request job {job.name} must have exactly one op or asset, has {nodes}")
-    return {"ops": {nodes[0]: {"config": {"request_id": str(request_id)}}}}
+    return one_op_request_config(nodes[0], request_id)
 
 
 def has_run(instance: dg.DagsterInstance, request_id: uuid.UUID | str) -> bool:
@@ -70,6 +71,12 @@ def left_to_api(request: WorkRequest, now: dt.datetime | None = None) -> bool:
         return False
     now = now or dt.datetime.now(dt.UTC)
     return now - request.created_at < DIRECT_LAUNCH_GRACE
+
+
+def awaiting_run(instance: dg.DagsterInstance, rows: list[WorkRequest]) -> list[WorkRequest]:
+    """The queued rows a sensor starts a run for: not left to the API, without a run already (the
+    API launched it, or it waits for a retry)."""
+    return [r for r in rows if not left_to_api(r) and not has_run(instance, r.id)]
 
 
 def build_request_sensor(
@@ -86,9 +93,7 @@ def build_request_sensor(
     )
     def _sensor(context: dg.SensorEvaluationContext, database: DatabaseResource) -> dg.SensorResult:
         with database.session() as session:
-            rows = queued_requests(session, kind)
-        # a row with a run already (the API launched it, or it waits for a retry) needs none
-        rows = [r for r in rows if not left_to_api(r) and not has_run(context.instance, r.id)]
+            rows = awaiting_run(context.instance, queued_requests(session, kind))
         if not rows:
             return dg.SensorResult(skip_reason=f"no queued '{kind}' requests without a run")
         context.log.info("%d queued %s request(s)", len(rows), kind)

@@ -37,7 +37,15 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from core.embeddings.runs import AREA_TAGS, EMBED_JOB, EMBED_SENSOR, embed_run_config, embed_run_key
-from core.requests import COLLECTION_TAG, SUBMITTED_KEY, TENANT_TAG, SubmittedRequest, take_submitted
+from core.pulls.runs import pull_run_config, pull_tags
+from core.requests import (
+    COLLECTION_TAG,
+    SUBMITTED_KEY,
+    TENANT_TAG,
+    SubmittedRequest,
+    one_op_request_config,
+    take_submitted,
+)
 from core.settings import Settings
 
 LOG = logging.getLogger("kariz.requests.launch")
@@ -76,7 +84,7 @@ def _one_op(job: str, op: str, sensor: str) -> Callable[[SubmittedRequest], Laun
     """A `build_request_sensor` kind: one op that takes the request id."""
 
     def target(request: SubmittedRequest) -> LaunchTarget:
-        return LaunchTarget(job, sensor, {"ops": {op: {"config": {"request_id": str(request.id)}}}}, {})
+        return LaunchTarget(job, sensor, one_op_request_config(op, request.id), {})
 
     return target
 
@@ -85,9 +93,10 @@ def _pull(request: SubmittedRequest) -> LaunchTarget:
     """orchestration/connectors.py's `pull_request_sensor`: the connector's partition, its tags."""
     connector = str(request.params["connector_id"])
     trigger = str(request.params.get("trigger", "api"))
-    config = {"ops": {"connector_records": {"config": {"request_id": str(request.id), "trigger": trigger}}}}
-    tags = {"kariz/connector": connector, "kariz/trigger": trigger, PARTITION_TAG: connector}
-    return LaunchTarget("connector_pull_job", "pull_request_sensor", config, tags)
+    tags = {**pull_tags(connector, trigger), PARTITION_TAG: connector}
+    return LaunchTarget(
+        "connector_pull_job", "pull_request_sensor", pull_run_config(str(request.id), trigger), tags
+    )
 
 
 TARGETS: dict[str, Callable[[SubmittedRequest], LaunchTarget]] = {

@@ -35,9 +35,9 @@ from api.requests import launch
 from assets.connectors import CONNECTOR_PARTITIONS
 from core.db.models import Collection
 from core.embeddings.runs import embed_run_config
+from core.pulls.runs import CONNECTOR_TAG, TRIGGER_TAG, pull_run_config
 from core.requests import COLLECTION_TAG, KIND_TAG, REQUEST_TAG, TENANT_TAG, SubmittedRequest, submit_request
 from core.settings import REPO_ROOT, Settings, override_settings
-from orchestration.connectors import CONNECTOR_TAG, TRIGGER_TAG, pull_run_config
 from orchestration.definitions import defs
 from orchestration.requests import DIRECT_LAUNCH_GRACE, left_to_api, request_run_config
 from orchestration.resources import DatabaseResource
