@@ -195,9 +195,9 @@ class _Retryable(Exception):
     pass
 
 
-# The fields of a streamed chunk the provider reads, decoded by msgspec straight from the bytes
-# (the rest of a chunk - ids, timestamps, timings - is skipped without being built): ~1.5 us a
-# chunk against ~7.5 us for json.loads and dict look-ups.
+# The fields of a streamed chunk the provider reads, decoded by msgspec from each line (the rest
+# of a chunk - ids, timestamps, timings - is skipped without being built): ~4x faster a chunk
+# than json.loads and dict look-ups (~1.5 against ~7.5 us idle).
 class _Function(msgspec.Struct):
     name: str | None = None
     arguments: str | None = None
@@ -233,33 +233,24 @@ _CHUNK = msgspec.json.Decoder(_Chunk)
 
 
 async def _chunks(response: httpx.Response) -> AsyncIterator[_Chunk]:
-    """The `data:` chunks of an SSE response until `[DONE]`, split from the raw bytes (no text
-    decoding of the whole body first: JSON is decoded once, from bytes)."""
-    buffer = b""
-    async for raw in response.aiter_bytes():
-        buffer = buffer + raw if buffer else raw
-        if b"\n" not in raw:
-            continue
-        *lines, buffer = buffer.split(b"\n")
-        for line in lines:
-            chunk = _data(line)
-            if chunk is _DONE:
-                return
-            if chunk is not None:
-                yield chunk
-    chunk = _data(buffer)  # a last line the server did not end
-    if chunk is not None and chunk is not _DONE:
-        yield chunk
+    """The `data:` chunks of an SSE response until `[DONE]` (httpx splits the lines, any line end,
+    and yields a last line the server did not end)."""
+    async for line in response.aiter_lines():
+        chunk = _data(line)
+        if chunk is _DONE:
+            return
+        if chunk is not None:
+            yield chunk
 
 
 _DONE = _Chunk()
 
 
-def _data(line: bytes) -> _Chunk | None:
-    if not line.startswith(b"data:"):
+def _data(line: str) -> _Chunk | None:
+    if not line.startswith("data:"):
         return None
     data = line[5:].strip()
-    if data == b"[DONE]":
+    if data == "[DONE]":
         return _DONE
     return _CHUNK.decode(data) if data else None
 
