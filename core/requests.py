@@ -42,6 +42,7 @@ class SubmittedRequest:
     kind: str
     tags: dict[str, str]
     params: dict[str, Any]
+    partition: str | None = None  # the run's partition key, for a kind whose job is partitioned
 
 
 def request_tags(request: WorkRequest) -> dict[str, str]:
@@ -74,8 +75,10 @@ def submit_request(
     params: dict[str, Any] | None = None,
     collection_id: uuid.UUID | None = None,
     total: int | None = None,
+    partition: str | None = None,
 ) -> WorkRequest:
-    """Queue a request of `kind` for the tenant; the caller commits.
+    """Queue a request of `kind` for the tenant; the caller commits. `partition` is the partition
+    key of the run that will serve it, for whoever launches that run once the row is committed.
 
     An identical request (same tenant, kind, params and collection) still queued is returned
     instead of a new one, so repeating a housekeeping, export or pull while one waits queues it
@@ -115,7 +118,7 @@ def submit_request(
     session.add(request)
     session.flush()
     session.info.setdefault(SUBMITTED_KEY, []).append(
-        SubmittedRequest(request.id, kind, request_tags(request), dict(params))
+        SubmittedRequest(request.id, kind, request_tags(request), dict(params), partition)
     )
     return request
 

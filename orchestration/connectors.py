@@ -1,11 +1,14 @@
 """Connector pulls in Dagster: the pull job, and the sensors that feed it.
 
-- `connector_pull_job` materializes one `connector_records` partition (= one connector) per run, with
-  a retry policy (exponential backoff) for sources that are unreachable or went away mid-pull.
+- `connector_pull_job` materializes one `connector_records` partition (= one connector, key
+  `<tenant name>/<connector name>`: core/pulls/partitions.py) per run, with a retry policy (exponential backoff) for sources that are unreachable or went away mid-pull.
 - `pull_request_sensor` turns queued `pull` work requests (written by the API) into runs:
-  run_key = request id, tags tenant/request/kind, partition key = connector id, and run config that
-  holds the request id only. It also adds the partition, in the same tick, if it is new.
-- `connector_partition_sensor` keeps the dynamic partitions equal to the connectors table.
+  run_key = request id, tags tenant/request/kind/connector (the connector's id), partition = the
+  connector's key, and run config that holds the request id only. It also adds the partition, in the
+  same tick, if it is new. The API launches a new request's run itself right after its commit
+  (api/requests/launch.py, adding the partition first), so the sensor is the fallback.
+- `connector_partition_sensor` keeps the dynamic partitions equal to the connectors table (keys of
+  another scheme, such as the connector ids used before, are dropped).
 - `connector_schedule_sensor` launches a pull for every connector whose cron `schedule` has a tick
   it has not served yet; the last served tick per connector lives in the sensor cursor.
 """
@@ -20,7 +23,8 @@ from dagster._utils.schedules import get_latest_completed_cron_tick  # Dagster's
 
 from assets.connectors import CONNECTOR_PARTITIONS, connector_records
 from core.db.models import Connector
-from core.pulls.catalog import PULL_KIND, busy_connectors, connector_ids, scheduled_connectors
+from core.pulls.catalog import PULL_KIND, busy_connectors, scheduled_connectors
+from core.pulls.partitions import partition_keys
 from core.pulls.runs import pull_run_config, pull_tags
 from core.pulls.work import connector_of
 from core.requests import fail_request, queued_requests
@@ -60,23 +64,24 @@ def pull_request_sensor(context: dg.SensorEvaluationContext, database: DatabaseR
     partitions: set[str] = set()
     with database.session() as session:
         rows = awaiting_run(context.instance, queued_requests(session, PULL_KIND))
-        known = set(connector_ids(session))
+        keys = partition_keys(session) if rows else {}
         for row in rows:
             try:
-                connector_id = str(connector_of(row))
+                connector_id = connector_of(row)
             except (KeyError, ValueError):
-                connector_id = ""
-            if connector_id not in known:
+                connector_id = None
+            key = keys.get(connector_id)
+            if key is None:
                 fail_request(session, row.id, "the connector does not exist (deleted before its pull ran)")
                 continue
-            partitions.add(connector_id)
+            partitions.add(key)
             trigger = row.params.get("trigger", "api")
             runs.append(
                 dg.RunRequest(
                     run_key=str(row.id),
                     run_config=pull_run_config(str(row.id), trigger),
-                    tags={**request_tags(row), **pull_tags(connector_id, trigger)},
-                    partition_key=connector_id,
+                    tags={**request_tags(row), **pull_tags(str(connector_id), trigger)},
+                    partition_key=key,
                 )
             )
     if not runs:
@@ -97,7 +102,7 @@ def connector_partition_sensor(
     context: dg.SensorEvaluationContext, database: DatabaseResource
 ) -> dg.SensorResult:
     with database.session() as session:
-        wanted = connector_ids(session)
+        wanted = set(partition_keys(session).values())
     changes = matching_partitions(context.instance, CONNECTOR_PARTITIONS, wanted)
     if not changes.requests:
         return dg.SensorResult(skip_reason="partitions match the connectors")
@@ -143,17 +148,22 @@ def connector_schedule_sensor(
     with database.session() as session:
         connectors = scheduled_connectors(session)
         busy = busy_connectors(session)
+        keys = partition_keys(session) if connectors else {}
     due, served = due_ticks(connectors, cursor, now)
-    tenants = {str(c.id): str(c.tenant_id) for c in connectors}
+    by_id = {str(c.id): c for c in connectors}
     runs = [
         dg.RunRequest(
-            run_key=f"schedule:{key}:{tick.isoformat()}",
+            run_key=f"schedule:{connector_id}:{tick.isoformat()}",
             run_config=pull_run_config("", "schedule"),
-            tags={TENANT_TAG: tenants[key], KIND_TAG: PULL_KIND, **pull_tags(key, "schedule")},
-            partition_key=key,
+            tags={
+                TENANT_TAG: str(by_id[connector_id].tenant_id),
+                KIND_TAG: PULL_KIND,
+                **pull_tags(connector_id, "schedule"),
+            },
+            partition_key=keys[by_id[connector_id].id],
         )
-        for key, tick in sorted(due.items())
-        if key not in busy
+        for connector_id, tick in sorted(due.items())
+        if connector_id not in busy
     ]
     new = missing_partitions(context.instance, CONNECTOR_PARTITIONS, {r.partition_key for r in runs})
     if runs:

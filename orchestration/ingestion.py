@@ -8,7 +8,10 @@
   the ingestion summary as run metadata; a refused file fails the run (red in the UI).
 - `reindex_request_sensor` -> `reindex_collection_job`: queued `reindex` work requests (written by
   `POST /admin/reindex/{collection}`) become runs of the `collection_search_text` asset for the
-  partition of that collection (run_key = request id). Operators backfill reindexing across
+  partition of that collection (run_key = request id). The API launches a new request's run itself
+  right after its commit (api/requests/launch.py, the same run config, tags and partition from
+  core/admin/reindex.py); the sensor skips rows with a run and leaves young rows to the API, so it
+  is the fallback. Operators backfill reindexing across
   collections by materializing partitions of the same asset in the UI.
   The same sensor is the one owner of the `collections` partitions (`<tenant name>/<collection>`,
   shared by every collection stage): every tick it makes them equal to the collections table,
@@ -18,14 +21,19 @@
 # no `from __future__ import annotations`: Dagster reads op and config annotations at definition time
 
 import json
-import uuid
 from pathlib import Path
 
 import dagster as dg
 
 from assets.embeddings.partitions import COLLECTION_PARTITIONS
-from assets.ingestion.search_text import REINDEX_ASSET, collection_search_text
-from core.admin.reindex import REINDEX_KIND
+from core.admin.reindex import (
+    REINDEX_ASSET,
+    REINDEX_JOB,
+    REINDEX_KIND,
+    REINDEX_SENSOR,
+    RUN_TAGS,
+    reindex_run_config,
+)
 from core.collections import events
 from core.ingestion.landing import (
     SOURCE_TYPE,
@@ -41,7 +49,7 @@ from core.metrics import INGESTED_RECORDS, INGESTIONS, REJECTED_RECORDS
 from core.requests import fail_request, queued_requests
 from orchestration.collection_events import log_events
 from orchestration.partitions import matching_partitions
-from orchestration.requests import TENANT_TAG, request_tags
+from orchestration.requests import TENANT_TAG, awaiting_run, request_tags
 from orchestration.resources import DatabaseResource, SettingsResource
 
 AREA_TAGS = {"kariz/area": "ingestion"}
@@ -182,18 +190,13 @@ def landing_zone_sensor(
 # reindexing
 
 reindex_collection_job = dg.define_asset_job(
-    name="reindex_collection_job",
+    name=REINDEX_JOB,
     selection=[REINDEX_ASSET],
     partitions_def=COLLECTION_PARTITIONS,
     tags=AREA_TAGS,
     description="Rebuild search_text of one collection (partition = <tenant name>/<collection>) and queue its "
     "records for re-embedding; launched by reindex_request_sensor or a backfill.",
 )
-
-
-def reindex_run_config(request_id: uuid.UUID | str) -> dict:
-    """Run config that hands the request id to `collection_search_text`."""
-    return {"ops": {collection_search_text.op.name: {"config": {"request_id": str(request_id)}}}}
 
 
 def _partition_changes(context: dg.SensorEvaluationContext, database: DatabaseResource) -> list:
@@ -209,7 +212,7 @@ def _partition_changes(context: dg.SensorEvaluationContext, database: DatabaseRe
 
 
 @dg.sensor(
-    name="reindex_request_sensor",
+    name=REINDEX_SENSOR,
     job=reindex_collection_job,
     minimum_interval_seconds=5,
     default_status=dg.DefaultSensorStatus.RUNNING,
@@ -220,7 +223,7 @@ def reindex_request_sensor(
     context: dg.SensorEvaluationContext, database: DatabaseResource
 ) -> dg.SensorResult:
     with database.session() as session:
-        rows = queued_requests(session, REINDEX_KIND)
+        rows = awaiting_run(context.instance, queued_requests(session, REINDEX_KIND))
         orphans = [r.id for r in rows if r.collection_id is None]
         for request_id in orphans:  # the collection was deleted after the request was queued
             fail_request(session, request_id, "the collection no longer exists")
@@ -244,7 +247,7 @@ def reindex_request_sensor(
             run_key=str(r.id),
             partition_key=keys[r.id],
             run_config=reindex_run_config(r.id),
-            tags={**request_tags(r), **AREA_TAGS},
+            tags={**request_tags(r), **RUN_TAGS},
         )
         for r in rows
     ]

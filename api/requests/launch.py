@@ -12,10 +12,16 @@ Why: the sensor's tick (its 5 s interval; Dagster's sensor daemon loops every 5 
 most of what was left between a request and its run's start once runs launch from a warm
 forkserver (orchestration/launcher.py): bench/README.md, Dagster section.
 
-Launched here: housekeeping and exports (`build_request_sensor`'s one op that takes the request id)
-and connector pulls (the connector's partition of `connector_pull_job`; a connector so new that
-its partition is not added yet fails to launch and waits for `pull_request_sensor`, which adds it).
-Reindexing waits for its sensor.
+Launched here: housekeeping and exports (`build_request_sensor`'s one op that takes the request id),
+connector pulls (`connector_pull_job` in the connector's partition, `<tenant name>/<connector name>`,
+core/pulls/runs.py and core/pulls/partitions.py) and reindexing (`reindex_collection_job` in the
+collection's partition, `<tenant name>/<collection>`, core/admin/reindex.py). The partition key is
+computed in the submitting transaction (`SubmittedRequest.partition`, by the core functions the
+sensors call). A partitioned run is asked for in one GraphQL document that first adds its dynamic
+partition (`addDynamicPartition`; one that exists already answers DuplicateDynamicPartitionError,
+which is fine) and then launches (`launchRun`): mutations of one document run in order, so a
+connector registered a moment ago gets its first pull within the same ~1 s as any other, in one
+round trip, without waiting for `pull_request_sensor` to add the partition.
 
 An ingestion is no request, yet it starts work too: once it committed new or changed records, the
 API launches the collection's embedding run the same way (`launch_embedding`: `embedding_sensor`'s
@@ -36,7 +42,10 @@ import httpx
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from core.admin.reindex import REINDEX_JOB, REINDEX_SENSOR, RUN_TAGS, reindex_run_config
+from core.collections.events import PARTITIONS_NAME as COLLECTION_PARTITIONS
 from core.embeddings.runs import AREA_TAGS, EMBED_JOB, EMBED_SENSOR, embed_run_config, embed_run_key
+from core.pulls.partitions import PARTITIONS_NAME as CONNECTOR_PARTITIONS
 from core.pulls.runs import pull_run_config, pull_tags
 from core.requests import (
     COLLECTION_TAG,
@@ -68,19 +77,53 @@ mutation LaunchRequestRun($params: ExecutionParams!) {
   }
 }
 """
+# a partitioned run: its dynamic partition added first (top-level mutations run in order)
+LAUNCH_PARTITIONED_RUN = """
+mutation LaunchPartitionedRequestRun(
+  $params: ExecutionParams!, $repository: RepositorySelector!, $partitions: String!, $partition: String!
+) {
+  addDynamicPartition(
+    repositorySelector: $repository, partitionsDefName: $partitions, partitionKey: $partition
+  ) {
+    __typename
+    ... on DuplicateDynamicPartitionError { message }
+    ... on UnauthorizedError { message }
+    ... on PythonError { message }
+  }
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+    ... on InvalidSubsetError { message }
+    ... on PipelineNotFoundError { message }
+  }
+}
+"""
 
 
 @dataclass(frozen=True)
 class LaunchTarget:
-    """What a kind's request sensor launches for a request: job, sensor, run config, extra tags."""
+    """What a kind's request sensor launches for a request: job, sensor, run config, extra tags, and
+    for a partitioned job the dynamic partition set and key."""
 
     job: str
     sensor: str
     run_config: dict
     tags: dict[str, str]
+    partitions: str | None = None
+    partition: str | None = None
 
 
-def _one_op(job: str, op: str, sensor: str) -> Callable[[SubmittedRequest], LaunchTarget]:
+@dataclass(frozen=True)
+class Launch:
+    """One GraphQL document and its variables that launch a run."""
+
+    query: str
+    variables: dict
+
+
+def _one_op(job: str, op: str, sensor: str) -> Callable[[SubmittedRequest], LaunchTarget | None]:
     """A `build_request_sensor` kind: one op that takes the request id."""
 
     def target(request: SubmittedRequest) -> LaunchTarget:
@@ -89,51 +132,79 @@ def _one_op(job: str, op: str, sensor: str) -> Callable[[SubmittedRequest], Laun
     return target
 
 
-def _pull(request: SubmittedRequest) -> LaunchTarget:
+def _pull(request: SubmittedRequest) -> LaunchTarget | None:
     """orchestration/connectors.py's `pull_request_sensor`: the connector's partition, its tags."""
+    if request.partition is None:
+        return None
     connector = str(request.params["connector_id"])
     trigger = str(request.params.get("trigger", "api"))
-    tags = {**pull_tags(connector, trigger), PARTITION_TAG: connector}
     return LaunchTarget(
-        "connector_pull_job", "pull_request_sensor", pull_run_config(str(request.id), trigger), tags
+        "connector_pull_job",
+        "pull_request_sensor",
+        pull_run_config(str(request.id), trigger),
+        pull_tags(connector, trigger),
+        CONNECTOR_PARTITIONS,
+        request.partition,
     )
 
 
-TARGETS: dict[str, Callable[[SubmittedRequest], LaunchTarget]] = {
+def _reindex(request: SubmittedRequest) -> LaunchTarget | None:
+    """orchestration/ingestion.py's `reindex_request_sensor`: the collection's partition."""
+    if request.partition is None:
+        return None
+    return LaunchTarget(
+        REINDEX_JOB,
+        REINDEX_SENSOR,
+        reindex_run_config(request.id),
+        dict(RUN_TAGS),
+        COLLECTION_PARTITIONS,
+        request.partition,
+    )
+
+
+TARGETS: dict[str, Callable[[SubmittedRequest], LaunchTarget | None]] = {
     "housekeeping": _one_op("housekeeping_job", "tenant_housekeeping", "housekeeping_request_sensor"),
     "export": _one_op("export_job", "export_collection", "export_request_sensor"),
     "pull": _pull,
+    "reindex": _reindex,
 }
 
 
-def launch_variables(request: SubmittedRequest) -> dict | None:
-    """The `launchRun` variables for the request's run, or None for a kind left to its sensor."""
+def request_launch(request: SubmittedRequest) -> Launch | None:
+    """What launches the request's run, or None for a kind (or request) left to its sensor."""
     build = TARGETS.get(request.kind)
-    if build is None:
+    target = build(request) if build is not None else None
+    if target is None:
         return None
-    return _variables(build(request), {**request.tags}, str(request.id))
+    return _launch(target, {**request.tags}, str(request.id))
 
 
-def embedding_variables(tenant_id: object, collection_id: object, now: float | None = None) -> dict:
-    """The `launchRun` variables of the collection's embedding run, as `embedding_sensor` asks for it."""
+def embedding_launch(tenant_id: object, collection_id: object, now: float | None = None) -> Launch:
+    """What launches the collection's embedding run, as `embedding_sensor` asks for it."""
     target = LaunchTarget(EMBED_JOB, EMBED_SENSOR, embed_run_config(tenant_id, collection_id), AREA_TAGS)
     tags = {TENANT_TAG: str(tenant_id), COLLECTION_TAG: str(collection_id)}
-    return _variables(target, tags, embed_run_key(collection_id, now))
+    return _launch(target, tags, embed_run_key(collection_id, now))
 
 
-def _variables(target: LaunchTarget, tags: dict[str, str], run_key: str) -> dict:
+def _launch(target: LaunchTarget, tags: dict[str, str], run_key: str) -> Launch:
     tags = {**tags, **target.tags, RUN_KEY_TAG: run_key, SENSOR_NAME_TAG: target.sensor}
-    return {
-        "params": {
-            "selector": {
-                "repositoryLocationName": LOCATION,
-                "repositoryName": REPOSITORY,
-                "jobName": target.job,
-            },
-            "runConfigData": target.run_config,
-            "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
-        }
+    if target.partition is not None:
+        tags[PARTITION_TAG] = target.partition
+    repository = {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY}
+    params = {
+        "selector": {**repository, "jobName": target.job},
+        "runConfigData": target.run_config,
+        "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
     }
+    if target.partition is None or target.partitions is None:
+        return Launch(LAUNCH_RUN, {"params": params})
+    variables = {
+        "params": params,
+        "repository": repository,
+        "partitions": target.partitions,
+        "partition": target.partition,
+    }
+    return Launch(LAUNCH_PARTITIONED_RUN, variables)
 
 
 class DirectLauncher:
@@ -146,20 +217,20 @@ class DirectLauncher:
 
     def submit(self, requests: list[SubmittedRequest]) -> list[Future]:
         return [
-            self._pool.submit(self.launch, f"the run of request {request.id}", variables)
+            self._pool.submit(self.launch, f"the run of request {request.id}", launch)
             for request in requests
-            if (variables := launch_variables(request)) is not None
+            if (launch := request_launch(request)) is not None
         ]
 
     def submit_embedding(self, tenant_id: object, collection_id: object) -> Future:
-        variables = embedding_variables(tenant_id, collection_id)
-        return self._pool.submit(self.launch, f"the embedding run of collection {collection_id}", variables)
+        launch = embedding_launch(tenant_id, collection_id)
+        return self._pool.submit(self.launch, f"the embedding run of collection {collection_id}", launch)
 
-    def launch(self, what: str, variables: dict) -> str | None:
+    def launch(self, what: str, launch: Launch) -> str | None:
         """The launched run's id, or None (logged) when Dagster did not launch it."""
         try:
             response = httpx.post(
-                self.url, json={"query": LAUNCH_RUN, "variables": variables}, timeout=self.timeout
+                self.url, json={"query": launch.query, "variables": launch.variables}, timeout=self.timeout
             )
             response.raise_for_status()
             body = response.json()

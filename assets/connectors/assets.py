@@ -1,20 +1,22 @@
 """`connector_records`: the records a connector pulled into its vertical, one partition per connector.
 
 A materialization is one pull. Its run config carries only the work request id (the partition key
-is the connector id); credentials are decrypted inside the run and never reach run config, tags,
+is the connector's readable `<tenant name>/<connector name>`, core/pulls/partitions.py; its id is
+the run's `kariz/connector` tag and the materialization's `connector_id`); credentials are decrypted inside the run and never reach run config, tags,
 logs or metadata. A run launched without a request (a schedule tick, or an operator materializing
-the partition in the UI) opens its own request, so every pull has a status row.
+the partition in the UI, a backfill) opens its own request for the connector its partition key
+resolves to (`resolve_partition`, the one way from a key to its connector), so every pull has a
+status row.
 """
 
 # no `from __future__ import annotations`: Dagster reads op and config annotations at definition time
 
-import uuid
-
 import dagster as dg
 
 from assets.connectors.partitions import CONNECTOR_PARTITIONS
-from core.db.models import Connector
 from core.pulls.errors import PullFailed
+from core.pulls.partitions import resolve_partition
+from core.pulls.runs import CONNECTOR_TAG
 from core.pulls.work import open_pull_request, serve_pull_request
 from orchestration.resources import DatabaseResource
 
@@ -26,15 +28,18 @@ class PullConfig(dg.Config):
     trigger: str = "dagster"
 
 
-def _request_for(context: dg.AssetExecutionContext, config: PullConfig, database: DatabaseResource) -> str:
+def _request_for(
+    context: dg.AssetExecutionContext, config: PullConfig, database: DatabaseResource
+) -> tuple[str, str]:
+    """The request the run serves and its connector's id (a request's run is tagged with it)."""
     if config.request_id:
-        return config.request_id
+        return config.request_id, context.run.tags.get(CONNECTOR_TAG, "")
     with database.session() as session:
-        connector = session.get(Connector, uuid.UUID(context.partition_key))
+        connector = resolve_partition(session, context.partition_key)
         if connector is None:
             raise dg.Failure(f"connector {context.partition_key} no longer exists", allow_retries=False)
         request = open_pull_request(session, connector, trigger=config.trigger, run_id=context.run_id)
-        return str(request.id)
+        return str(request.id), str(connector.id)
 
 
 def _final_attempt(context: dg.AssetExecutionContext) -> bool:
@@ -48,12 +53,12 @@ def _final_attempt(context: dg.AssetExecutionContext) -> bool:
     group_name="connectors",
     kinds={"postgres"},
     description="Rows pulled from a tenant's database into records of the connector's vertical (one pull "
-    "per materialization; partition = connector id).",
+    "per materialization; partition = <tenant name>/<connector name>, the id in the metadata).",
 )
 def connector_records(
     context: dg.AssetExecutionContext, config: PullConfig, database: DatabaseResource
 ) -> dg.MaterializeResult:
-    request_id = _request_for(context, config, database)
+    request_id, connector_id = _request_for(context, config, database)
     final = _final_attempt(context)
     try:
         result = serve_pull_request(database.engine, request_id, context.run_id, final_attempt=final)
@@ -86,6 +91,7 @@ def connector_records(
     return dg.MaterializeResult(
         metadata={
             "request_id": request_id,
+            "connector_id": connector_id,
             "records_pulled": dg.MetadataValue.int(result.records_pulled),
             "records_ingested": dg.MetadataValue.int(result.records_ingested),
             "duplicates_skipped": dg.MetadataValue.int(result.duplicates_skipped),

@@ -18,13 +18,12 @@ from typing import Any, Optional
 import dagster as dg
 
 from assets.embeddings.partitions import COLLECTION_PARTITIONS, partition_collection
+from core.admin.reindex import REINDEX_ASSET
 from core.db.models import WorkRequest
 from core.errors import InvalidInput
 from core.records import reindex_collection
 from core.requests import serve_request
 from orchestration.resources import DatabaseResource
-
-REINDEX_ASSET = "collection_search_text"
 
 
 class ReindexConfig(dg.Config):

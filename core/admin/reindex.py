@@ -4,6 +4,11 @@
 collection, all generations: what `core.records.reindex_collection` rewrites); the run's request
 result holds the number it actually rebuilt. While a collection's reindex request is still queued,
 asking again returns that request instead of queueing a second one.
+
+What the request's Dagster run is asked with (`reindex_run_config`, `RUN_TAGS`, the collection's
+partition key) is defined here once for the two places that ask for it: `reindex_request_sensor`
+(orchestration/ingestion.py) and the API, which launches the run right after the commit
+(api/requests/launch.py).
 """
 
 from __future__ import annotations
@@ -14,11 +19,21 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from core.collections.events import names_of
 from core.collections.lookup import require_collection
 from core.db.models import RequestStatus, WorkRequest
-from core.requests import submit_request
+from core.requests import one_op_request_config, submit_request
 
 REINDEX_KIND = "reindex"
+REINDEX_ASSET = "collection_search_text"  # the reindex job's one asset
+REINDEX_JOB = "reindex_collection_job"
+REINDEX_SENSOR = "reindex_request_sensor"
+RUN_TAGS = {"kariz/area": "ingestion"}  # beside the request's own tags
+
+
+def reindex_run_config(request_id: uuid.UUID | str) -> dict:
+    """Run config of a reindex request's run: the request id, handed to `collection_search_text`."""
+    return one_op_request_config(REINDEX_ASSET, request_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +72,7 @@ def queue_collection_reindex(
     if waiting is not None:
         waiting.total = records
         return ReindexQueued(waiting.id, collection_id, collection, records, already_queued=True)
+    names = names_of(session, collection_id)
     request = submit_request(
         session,
         tenant_id=tenant_id,
@@ -64,5 +80,6 @@ def queue_collection_reindex(
         params={"collection": collection},
         collection_id=collection_id,
         total=records,
+        partition=names.partition if names else None,
     )
     return ReindexQueued(request.id, collection_id, collection, records, already_queued=False)

@@ -3,6 +3,7 @@
 - `spec.parse_connector_spec(body)` validates a registration without connecting;
 - `catalog` registers, lists, gets and deletes connectors, and renders them with credentials redacted;
 - `run.run_pull(engine, connector_id, ...)` streams the source into the connector's collection;
+- `partitions` names each connector's Dagster partition (`<tenant name>/<connector name>`);
 - `work` turns pulls into work requests that Dagster runs serve (and the API can wait for);
 - `keys.rotate_connector_keys` re-encrypts every stored config with the first key.
 """

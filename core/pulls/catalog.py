@@ -112,7 +112,3 @@ def busy_connectors(session: Session) -> set[str]:
     )
     return set(session.execute(query).scalars())
 
-
-def connector_ids(session: Session) -> list[str]:
-    """The ids of every stored connector (the Dagster partitions that should exist)."""
-    return [str(i) for i in session.execute(sa.select(Connector.id).order_by(Connector.id)).scalars()]

@@ -22,6 +22,7 @@ from core.db.models import Connector, RequestStatus, WorkRequest
 from core.errors import KarizError, NotFound
 from core.pulls.catalog import PULL_KIND, get_connector
 from core.pulls.errors import PullFailed, pull_failure
+from core.pulls.partitions import partition_of
 from core.pulls.run import PullResult, run_pull
 from core.requests import (
     TERMINAL,
@@ -45,7 +46,11 @@ def submit_pull(
     """Queue a pull of the tenant's connector (NotFound for another tenant's); the caller commits."""
     connector = get_connector(session, tenant_id, connector_id)
     return submit_request(
-        session, tenant_id=tenant_id, kind=PULL_KIND, params=pull_params(connector.id, trigger)
+        session,
+        tenant_id=tenant_id,
+        kind=PULL_KIND,
+        params=pull_params(connector.id, trigger),
+        partition=partition_of(session, connector),
     )
 
 

@@ -26,8 +26,15 @@ def test_the_data_path_is_one_lineage_from_connectors_to_vectors() -> None:
 
 
 def test_collection_stages_share_one_partition_set_and_connectors_have_theirs() -> None:
+    from core.collections.events import PARTITIONS_NAME as COLLECTIONS
+    from core.pulls.partitions import PARTITIONS_NAME as CONNECTORS
+
     graph = defs.resolve_asset_graph()
-    assert graph.get(dg.AssetKey("connector_records")).partitions_def.name == "connectors"
+    assert graph.get(dg.AssetKey("connector_records")).partitions_def.name == "connectors" == CONNECTORS
+    # the jobs the API launches in a partition (api/requests/launch.py names the sets by core's names)
+    assert defs.resolve_job_def("connector_pull_job").partitions_def.name == CONNECTORS
+    assert defs.resolve_job_def("reindex_collection_job").partitions_def.name == "collections" == COLLECTIONS
+    assert "<tenant name>/<connector name>" in graph.get(dg.AssetKey("connector_records")).description
     for name in COLLECTION_STAGES:
         partitions = graph.get(dg.AssetKey(name)).partitions_def
         assert isinstance(partitions, dg.DynamicPartitionsDefinition)

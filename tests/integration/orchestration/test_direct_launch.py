@@ -1,5 +1,6 @@
 """A new request's run (and an upload's embedding run) is launched by the API right after its
-commit, not by the next sensor tick.
+commit, not by the next sensor tick: housekeeping, pulls (a brand-new connector's first one too,
+its partition added in the same GraphQL document) and reindexing (in its collection's partition).
 
 The API's real endpoint (`POST /tenants/{id}/housekeeping`) on real PostgreSQL, with the direct
 launcher (api/requests/launch.py) pointed at a local HTTP endpoint that runs what it receives
@@ -33,6 +34,8 @@ from sqlalchemy.orm import Session
 
 from api.requests import launch
 from assets.connectors import CONNECTOR_PARTITIONS
+from assets.embeddings.partitions import COLLECTION_PARTITIONS
+from core.admin.reindex import reindex_run_config
 from core.db.models import Collection
 from core.embeddings.runs import embed_run_config
 from core.pulls.runs import CONNECTOR_TAG, TRIGGER_TAG, pull_run_config
@@ -166,16 +169,19 @@ async def test_the_api_launches_a_new_requests_run_and_the_sensor_starts_no_seco
     status = await live_client.get(f"/api/v1/requests/{request_id}", headers=owner.headers)
     assert status.json()["status"] == "queued"
 
-    # every kind launched directly names a job and sensor the definitions have, with valid config
+    # every kind launched directly names a job and sensor the definitions have, with valid config,
+    # and a partitioned job's own partition set
     for kind, build in launch.TARGETS.items():
         params = {"connector_id": str(uuid.uuid4()), "trigger": "api"}
-        target = build(SubmittedRequest(uuid.uuid4(), kind, {}, params))
+        target = build(SubmittedRequest(uuid.uuid4(), kind, {}, params, "tenant/thing"))
         job = defs.resolve_job_def(target.job)
         assert defs.resolve_sensor_def(target.sensor).job_name == target.job, kind
         assert dg.validate_run_config(job, target.run_config), kind
+        partitions = job.partitions_def
+        assert (partitions.name if partitions else None) == target.partitions, kind
 
 
-async def test_the_api_launches_a_pulls_run_in_its_connectors_partition(
+async def test_a_new_connectors_first_pull_is_launched_in_its_readable_partition(
     live_client: httpx.AsyncClient,
     workspace: WorkspaceProcessContext,
     app_settings: Settings,
@@ -195,7 +201,9 @@ async def test_the_api_launches_a_pulls_run_in_its_connectors_partition(
     created = await live_client.post("/api/v1/connectors", json=body, headers=owner.headers)
     assert created.status_code == 201, created.text
     connector_id = created.json()["id"]
-    instance.add_dynamic_partitions(CONNECTOR_PARTITIONS.name, [connector_id])  # connector_partition_sensor's
+    key = f"{owner.name}/pg"
+    # registered a moment ago: no sensor has added its partition
+    assert key not in instance.get_dynamic_partitions(CONNECTOR_PARTITIONS.name)
     webserver = FakeWebserver(workspace)
     try:
         _direct(app_settings, webserver.url)
@@ -209,10 +217,12 @@ async def test_the_api_launches_a_pulls_run_in_its_connectors_partition(
         launch.uninstall()
         webserver.close()
     assert len(runs) == 1, webserver.received
+    assert len(webserver.received) == 1  # the partition and the run in one round trip
+    assert key in instance.get_dynamic_partitions(CONNECTOR_PARTITIONS.name)
     run = runs[0]
     assert run.job_name == "connector_pull_job"
     assert run.run_config == pull_run_config(request_id, "api")
-    assert run.tags["dagster/partition"] == connector_id
+    assert run.tags["dagster/partition"] == key  # readable: tenant name/connector name
     assert run.tags[CONNECTOR_TAG] == connector_id and run.tags[TRIGGER_TAG] == "api"
     assert run.tags[REQUEST_TAG] == request_id and run.tags[KIND_TAG] == "pull"
     assert run.tags["dagster/run_key"] == request_id
@@ -221,6 +231,55 @@ async def test_the_api_launches_a_pulls_run_in_its_connectors_partition(
     database = DatabaseResource(url=database_url)
     result = sensor(dg.build_sensor_context(instance=instance, resources={"database": database}))
     assert all(r.run_key != request_id for r in (result.run_requests or []))
+
+
+async def test_the_api_launches_a_reindex_in_its_collections_partition_and_the_sensor_starts_no_second(
+    live_client: httpx.AsyncClient,
+    workspace: WorkspaceProcessContext,
+    app_settings: Settings,
+    database_url: str,
+) -> None:
+    instance = workspace.instance
+    owner = await register_tenant(live_client, "direct-reindex")
+    uploaded = await live_client.post(
+        "/api/v1/ingest/tools/file?entity_type=tool",
+        files={"file": ("tools.csv", b"name,price\nhammer,9\n")},
+        headers=owner.headers,
+    )
+    assert uploaded.status_code == 200, uploaded.text
+    key = f"{owner.name}/tools"
+    # as if the upload's report had not reached Dagster (its storage down for a moment) and no
+    # reindex_request_sensor tick had added the partition since: the reindex comes first
+    if key in instance.get_dynamic_partitions(COLLECTION_PARTITIONS.name):
+        instance.delete_dynamic_partition(COLLECTION_PARTITIONS.name, key)
+    webserver = FakeWebserver(workspace)
+    try:
+        _direct(app_settings, webserver.url)
+        queued = await live_client.post("/api/v1/admin/reindex/tools", headers=owner.headers)
+        assert queued.status_code == 200, queued.text
+        request_id = queued.json()["request_id"]
+        runs = _runs_of(instance, request_id)
+    finally:
+        launch.uninstall()
+        webserver.close()
+    assert len(runs) == 1, webserver.received
+    assert key in instance.get_dynamic_partitions(COLLECTION_PARTITIONS.name)
+    run = runs[0]
+    assert run.job_name == "reindex_collection_job"
+    assert run.run_config == reindex_run_config(request_id)
+    assert run.tags["dagster/partition"] == key
+    assert run.tags[REQUEST_TAG] == request_id and run.tags[KIND_TAG] == "reindex"
+    assert run.tags[TENANT_TAG] == owner.tenant_id and run.tags["kariz/area"] == "ingestion"
+    assert run.tags["dagster/run_key"] == request_id
+    assert run.tags["dagster/sensor_name"] == "reindex_request_sensor"
+    # the row is still queued, yet the next tick (no grace: its settings have no dagster_url) asks
+    # for no second run
+    sensor = defs.resolve_sensor_def("reindex_request_sensor")
+    database = DatabaseResource(url=database_url)
+    result = sensor(dg.build_sensor_context(instance=instance, resources={"database": database}))
+    assert all(r.run_key != request_id for r in (result.run_requests or []))
+    status = await live_client.get(f"/api/v1/requests/{request_id}", headers=owner.headers)
+    assert status.json()["status"] == "queued"
 
 
 async def test_an_upload_launches_its_collections_embedding_run_and_the_sensor_starts_no_second(

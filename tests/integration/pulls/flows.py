@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from core.pulls.runs import CONNECTOR_TAG
 from tests.integration.conftest import TenantKey
 from tests.integration.pulls.conftest import DagsterRunner, ServedRun
 
@@ -49,7 +50,7 @@ def serve_when_queued(
     """In a thread, like the daemon: tick the sensor until a pull of `connector_id` is queued, run it."""
     while not stop.is_set():
         result = runner.tick()
-        ours = [r for r in (result.run_requests or []) if r.partition_key == connector_id]
+        ours = [r for r in (result.run_requests or []) if r.tags.get(CONNECTOR_TAG) == connector_id]
         if ours:
             served.append(ServedRun(ours[0].run_key, runner.execute(ours[0]), ours[0]))
             return

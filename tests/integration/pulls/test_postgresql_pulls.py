@@ -6,11 +6,13 @@ import json
 import logging
 import uuid
 
+import dagster as dg
 import httpx
 import pytest
 import sqlalchemy as sa
 
 from core.db.models import Connector
+from core.pulls.runs import pull_run_config
 from core.security.encryption import CredentialBox
 from core.settings import Settings
 from tests.integration.conftest import TenantKey, register_tenant
@@ -76,11 +78,15 @@ async def test_pull_lands_searchable_records_and_never_shows_the_password(
         )
     assert hit == ["bolt M17"]
 
-    # Dagster: the partition is the connector, metadata has the counts, run config only the request id
+    # Dagster: the partition is the connector by name (its id in tags and metadata), metadata has
+    # the counts, run config only the request id
     run = dagster_runner.instance.get_run_by_id(served.run.run_id)
-    assert served.run_request.partition_key == created["id"]
+    assert served.run_request.partition_key == f"{owner.name}/Production Postgres"
+    assert run.tags["kariz/connector"] == created["id"]
     assert run.run_config["ops"]["connector_records"]["config"]["request_id"] == served.request_id
     materialization = served.run.asset_materializations_for_node("connector_records")[0]
+    assert materialization.partition == f"{owner.name}/Production Postgres"
+    assert materialization.metadata["connector_id"].value == created["id"]
     assert materialization.metadata["records_pulled"].value == 25
     assert materialization.metadata["records_ingested"].value == 25
     assert materialization.metadata["duplicates_skipped"].value == 0
@@ -253,8 +259,9 @@ async def test_scheduled_connector_is_pulled_by_the_schedule_sensor(
     # the cursor says this connector's last served tick was long ago: a tick is due now
     cursor = json.dumps({created["id"]: "2024-01-01T00:00:00+00:00"})
     tick = dagster_runner.tick("connector_schedule_sensor", cursor=cursor)
-    ours = [r for r in tick.run_requests if r.partition_key == created["id"]]
+    ours = [r for r in tick.run_requests if r.tags["kariz/connector"] == created["id"]]
     assert len(ours) == 1 and ours[0].tags["kariz/trigger"] == "schedule"
+    assert ours[0].partition_key == f"{owner.name}/every new year"
     assert created["id"] in tick.cursor and "2024-01-01" not in tick.cursor
     run = dagster_runner.execute(ours[0])
     assert run.success
@@ -266,37 +273,54 @@ async def test_scheduled_connector_is_pulled_by_the_schedule_sensor(
     assert pulls["last_status"] == "succeeded"
 
 
-async def test_partition_sensor_follows_the_connectors_table(
+def _changes(result: dg.SensorResult, kind: str) -> set[str]:
+    return {
+        k
+        for r in result.dynamic_partitions_requests
+        for k in r.partition_keys
+        if type(r).__name__.startswith(kind)
+    }
+
+
+async def test_partition_sensor_follows_the_connectors_table_with_readable_keys(
     live_client: httpx.AsyncClient, dagster_runner: DagsterRunner, reader_dsn: str
 ) -> None:
     owner = await register_tenant(live_client, "pull-parts")
-    created = await register_pg(
-        live_client,
-        owner,
-        reader_dsn,
-        name="partitioned",
-        vertical=unique("v"),
-        entity_type="thing",
-        query="SELECT 'a' AS name",
-    )
+
+    async def connector(name: str) -> str:
+        body = {"vertical": unique("v"), "entity_type": "thing", "query": "SELECT 'a' AS name"}
+        return (await register_pg(live_client, owner, reader_dsn, name=name, **body))["id"]
+
+    first = await connector("partitioned")
+    second = await connector("partitioned")  # names are not unique: the younger gets its id's start
+    odd = await connector("a/b...c\td")  # what Dagster refuses in a key, and no second `/`
+    plain, suffixed = f"{owner.name}/partitioned", f"{owner.name}/partitioned [{uuid.UUID(second).hex[:8]}]"
+    old_scheme = str(uuid.uuid4())  # an id key, as before keys were readable
+    dagster_runner.instance.add_dynamic_partitions("connectors", [old_scheme])
     result = dagster_runner.tick("connector_partition_sensor")
-    added = [
-        k
-        for r in result.dynamic_partitions_requests
-        for k in r.partition_keys
-        if type(r).__name__.startswith("Add")
-    ]
-    assert created["id"] in added
-    dagster_runner.instance.add_dynamic_partitions("connectors", [created["id"], str(uuid.uuid4())])
-    await live_client.delete(f"/api/v1/connectors/{created['id']}", headers=owner.headers)
+    assert {plain, suffixed, f"{owner.name}/a\u2215b\u2026c d"} <= _changes(result, "Add")
+    assert old_scheme in _changes(result, "Delete")
+    assert not {first, second, odd} & _changes(result, "Add")
+
+    # a backfill from the UI names a partition only: it pulls the connector the key names
+    backfill = dg.RunRequest(partition_key=suffixed, run_config=pull_run_config("", "dagster"))
+    run = dagster_runner.execute(backfill)
+    assert run.success
+    materialization = run.asset_materializations_for_node("connector_records")[0]
+    assert materialization.metadata["connector_id"].value == second
+    shown = (await live_client.get(f"/api/v1/connectors/{second}", headers=owner.headers)).json()
+    assert shown["last_status"] == "succeeded"
+    untouched = (await live_client.get(f"/api/v1/connectors/{first}", headers=owner.headers)).json()
+    assert untouched["last_status"] is None
+
+    # deleting the older one gives the younger the plain key; the suffixed partition goes
+    dagster_runner.instance.add_dynamic_partitions("connectors", [plain, suffixed])
+    await live_client.delete(f"/api/v1/connectors/{first}", headers=owner.headers)
     result = dagster_runner.tick("connector_partition_sensor")
-    removed = [
-        k
-        for r in result.dynamic_partitions_requests
-        for k in r.partition_keys
-        if type(r).__name__.startswith("Delete")
-    ]
-    assert created["id"] in removed
+    assert suffixed in _changes(result, "Delete") and plain not in _changes(result, "Delete")
+    queued = await live_client.post(f"/api/v1/connectors/{second}/pull?wait=false", headers=owner.headers)
+    ours = [r for r in dagster_runner.tick().run_requests if r.run_key == queued.json()["request_id"]]
+    assert len(ours) == 1 and ours[0].partition_key == plain
 
 
 async def test_other_tenants_cannot_see_pull_or_delete(
