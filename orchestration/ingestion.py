@@ -152,7 +152,7 @@ def landing_file_job() -> None:
     job=landing_file_job,
     minimum_interval_seconds=10,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="One run per complete file dropped into <landing_dir>/<tenant_id>/<collection>/.",
+    description="One run per complete file dropped into `<landing_dir>/<tenant_id>/<collection>/`.",
 )
 def landing_zone_sensor(
     context: dg.SensorEvaluationContext, database: DatabaseResource, settings: SettingsResource
@@ -194,7 +194,7 @@ reindex_collection_job = dg.define_asset_job(
     selection=[REINDEX_ASSET],
     partitions_def=COLLECTION_PARTITIONS,
     tags=AREA_TAGS,
-    description="Rebuild search_text of one collection (partition = <tenant name>/<collection>) and queue its "
+    description="Rebuild search_text of one collection (partition = `<tenant name>/<collection>`) and queue its "
     "records for re-embedding; launched by reindex_request_sensor or a backfill.",
 )
 

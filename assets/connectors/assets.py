@@ -53,7 +53,7 @@ def _final_attempt(context: dg.AssetExecutionContext) -> bool:
     group_name="connectors",
     kinds={"postgres"},
     description="Rows pulled from a tenant's database into records of the connector's vertical (one pull "
-    "per materialization; partition = <tenant name>/<connector name>, the id in the metadata).",
+    "per materialization; partition = `<tenant name>/<connector name>`, the id in the metadata).",
 )
 def connector_records(
     context: dg.AssetExecutionContext, config: PullConfig, database: DatabaseResource

@@ -42,7 +42,7 @@ def embedded_share(database: DatabaseResource, collection_id: uuid.UUID) -> dict
     deps=["collection_search_text"],
     group_name="embeddings",
     kinds={"python"},
-    description="Vectors of a collection's active and staging generations (partition = <tenant name>/<collection>); "
+    description="Vectors of a collection's active and staging generations (partition = `<tenant name>/<collection>`); "
     "materializing a partition re-embeds that collection.",
 )
 def collection_embeddings(

@@ -20,7 +20,7 @@ collection_exports = dg.AssetsDefinition(
             group_name="exports",
             kinds={"file"},
             owners=["team:exports"],
-            description="CSV/JSON export files of a collection (partition = <tenant name>/<collection>). Each "
+            description="CSV/JSON export files of a collection (partition = `<tenant name>/<collection>`). Each "
             "finished export: export id, format, record status, rows, bytes, columns, path, expiry, duration.",
         )
     ]

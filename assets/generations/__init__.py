@@ -21,7 +21,7 @@ collection_generation = dg.AssetsDefinition(
             group_name="generations",
             kinds={"postgres"},
             owners=["team:generations"],
-            description="The live generation of a collection (partition = <tenant name>/<collection>). "
+            description="The live generation of a collection (partition = `<tenant name>/<collection>`). "
             "A replace reports operation=replace with the staging generation and its records; a swap "
             "(API or auto-promote) reports operation=swap with the live generation, the previous one, "
             "their record counts, the vector collection, the record changes and the swap duration.",

@@ -28,7 +28,7 @@ collection_records_spec = dg.AssetSpec(
     group_name="ingestion",
     kinds={"postgres"},
     owners=["team:ingestion"],
-    description="The records of a collection in PostgreSQL (partition = <tenant name>/<collection>). Each "
+    description="The records of a collection in PostgreSQL (partition = `<tenant name>/<collection>`). Each "
     "ingestion (API, landing zone) reports a materialization: rows accepted, rejected and deduplicated, records inserted, "
     "updated and unchanged, the file hash, the source, the duration and the active records after it.",
 )
@@ -39,8 +39,8 @@ landing_files_spec = dg.AssetSpec(
     group_name="ingestion",
     kinds={"file"},
     owners=["team:ingestion"],
-    description="Files dropped into <landing_dir>/<tenant id>/<collection>/ (partition = <tenant name>/"
-    "<collection>). Each file a landing_file_job run ingests is a materialization: file, where it was "
+    description="Files dropped into `<landing_dir>/<tenant id>/<collection>/` (partition = "
+    "`<tenant name>/<collection>`). Each file a landing_file_job run ingests is a materialization: file, where it was "
     "moved, rows accepted, rejected and deduplicated, file hash, duration.",
 )
 

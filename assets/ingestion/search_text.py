@@ -38,7 +38,7 @@ class ReindexConfig(dg.Config):
     deps=["collection_records"],
     group_name="ingestion",
     kinds={"postgres"},
-    description="Full-text search text and identifiers of a collection's records (partition = <tenant name>/<collection>); "
+    description="Full-text search text and identifiers of a collection's records (partition = `<tenant name>/<collection>`); "
     "materializing a partition rebuilds them and queues the records for re-embedding.",
 )
 def collection_search_text(
