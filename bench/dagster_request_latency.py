@@ -11,6 +11,13 @@ directly with GraphQL `launchRun`, which goes through the same queued run coordi
 launcher, so the run-launch cost alone shows. The sensor tick interval (`minimum_interval_seconds`)
 and the daemon's own sensor loop period are printed beside the figures, and `uptime` before and
 after. `--burn N` runs N busy-looping processes during the measurement (a loaded machine).
+
+Also timed: a CSV upload to its collection's embedding run; `POST /admin/reindex/{collection}` to its
+`reindex_collection_job` run (partition `<tenant name>/<collection>`); and a connector registered a
+moment before, whose first `POST /connectors/{id}/pull` starts a run in a partition no sensor has
+added yet (the API adds it in the launch's GraphQL document). The connector's source refuses the
+login (a local PostgreSQL, allow-listed for the bench with KARIZ_CONNECTOR_ALLOWED_NETWORKS), so its
+run fails at once after it STARTED, which is the moment timed, and holds no run slot.
 """
 
 from __future__ import annotations
@@ -53,6 +60,11 @@ mutation Launch($params: ExecutionParams!) {
 """
 
 
+# a login the local PostgreSQL refuses: the pull run starts, then fails at once (not retried)
+SOURCE_SERVER = "127.0.0.1:5432"
+SOURCE_DSN = f"postgresql://kariz_bench_nobody:wrong@{SOURCE_SERVER}/kariz_bench_nowhere"
+
+
 def graphql(dagster: str, query: str, variables: dict) -> dict:
     response = httpx.post(f"{dagster}/graphql", json={"query": query, "variables": variables}, timeout=30)
     response.raise_for_status()
@@ -60,6 +72,11 @@ def graphql(dagster: str, query: str, variables: dict) -> dict:
     if body.get("errors"):
         raise RuntimeError(body["errors"])
     return body["data"]
+
+
+def timing(run: dict, sent: float) -> tuple[float, float]:
+    """(sent → run created, sent → run STARTED) in seconds."""
+    return run["creationTime"] - sent, run["startTime"] - sent
 
 
 def wait_run(
@@ -80,6 +97,7 @@ def start_stack(data_dir: Path) -> tuple[subprocess.Popen, str, str, str, str]:
     api_port, dagster_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KARIZ_", "DATABASE_URL"))}
     env["KARIZ_DATA_DIR"] = str(data_dir)
+    env["KARIZ_CONNECTOR_ALLOWED_NETWORKS"] = SOURCE_SERVER
     env["PYTHONPATH"] = str(ROOT)
     proc = subprocess.Popen(
         [
@@ -124,7 +142,7 @@ def api_requests(api: str, dagster: str, tenant: str, key: str, n: int) -> list[
             body = response.json()
             request_id = body.get("requestId") or body["request_id"]
             run = wait_run(dagster, tag=("kariz/request", request_id))
-            out.append((run["creationTime"] - sent, run["startTime"] - sent))
+            out.append(timing(run, sent))
             print(f"request {len(out)}: created {out[-1][0]:.2f}s started {out[-1][1]:.2f}s", flush=True)
             # the next request waits for this one's row to leave `queued` (identical queued requests merge)
             while http.get(f"{api}/requests/{request_id}").json()["status"] == "queued":
@@ -133,19 +151,65 @@ def api_requests(api: str, dagster: str, tenant: str, key: str, n: int) -> list[
     return out
 
 
-def uploads(api: str, dagster: str, tenant: str, key: str, n: int) -> list[tuple[float, float]]:
+def _request_run(dagster: str, request_id: str, sent: float) -> tuple[float, float]:
+    return timing(wait_run(dagster, tag=("kariz/request", request_id)), sent)
+
+
+def reindexes(api: str, dagster: str, key: str, collections: list[str]) -> list[tuple[float, float]]:
+    """(request → run created, request → run started) for `POST /admin/reindex/{collection}`, one per
+    collection: the API launches `reindex_collection_job` in the collection's partition."""
+    out = []
+    with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:
+        for collection in collections:
+            sent = time.time()
+            response = http.post(f"{api}/admin/reindex/{collection}")
+            response.raise_for_status()
+            out.append(_request_run(dagster, response.json()["request_id"], sent))
+            print(f"reindex {len(out)}: created {out[-1][0]:.2f}s started {out[-1][1]:.2f}s", flush=True)
+            time.sleep(1)
+    return out
+
+
+def first_pulls(api: str, dagster: str, key: str, n: int) -> list[tuple[float, float]]:
+    """(pull request → run created, → run started) for the first pull of `n` connectors, each
+    registered just before it (so its partition is new to Dagster)."""
+    out = []
+    with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:
+        for i in range(n):
+            body = {
+                "name": f"bench source {i} {uuid.uuid4().hex[:6]}",
+                "connector_type": "postgresql",
+                "vertical": f"bench_pull_{i}",
+                "entity_type": "row",
+                "connection_config": {"dsn": SOURCE_DSN},
+                "query": "SELECT 1 AS id",
+            }
+            created = http.post(f"{api}/connectors", json=body)
+            created.raise_for_status()
+            sent = time.time()
+            response = http.post(f"{api}/connectors/{created.json()['id']}/pull", params={"wait": "false"})
+            response.raise_for_status()
+            out.append(_request_run(dagster, response.json()["request_id"], sent))
+            print(f"first pull {len(out)}: created {out[-1][0]:.2f}s started {out[-1][1]:.2f}s", flush=True)
+            time.sleep(1)
+    return out
+
+
+def uploads(api: str, dagster: str, tenant: str, key: str, n: int) -> tuple[list[tuple[float, float]], list[str]]:
     """(upload → embedding run created, upload → embedding run started) for `n` CSV uploads, each
     into a new collection: the API launches the collection's embedding run after the ingestion
-    commits (api/requests/launch.launch_embedding), the embedding sensor being the fallback."""
-    out = []
+    commits (api/requests/launch.launch_embedding), the embedding sensor being the fallback; and the
+    collections' names."""
+    out, names = [], []
     headers = {"Authorization": f"Bearer {key}"}
     run_filter = {"pipelineName": "embed_collection_job", "tags": [{"key": "kariz/tenant", "value": tenant}]}
     with httpx.Client(headers=headers, timeout=60) as http:
         for i in range(n):
             rows = "".join(f"part {i}-{j},{j}\n" for j in range(50))
+            names.append(f"bench_upload_{i}_{uuid.uuid4().hex[:6]}")
             sent = time.time()
             response = http.post(
-                f"{api}/ingest/bench_upload_{i}_{uuid.uuid4().hex[:6]}/file",
+                f"{api}/ingest/{names[-1]}/file",
                 params={"entity_type": "part"},
                 files={"file": ("parts.csv", f"name,price\n{rows}".encode())},
             )
@@ -158,10 +222,10 @@ def uploads(api: str, dagster: str, tenant: str, key: str, n: int) -> list[tuple
                 time.sleep(0.05)
             if run is None:
                 raise SystemExit(f"no embedding run started for upload {i} within 180 s")
-            out.append((run["creationTime"] - sent, run["startTime"] - sent))
+            out.append(timing(run, sent))
             print(f"upload {len(out)}: created {out[-1][0]:.2f}s started {out[-1][1]:.2f}s", flush=True)
             time.sleep(2)  # the run embeds its 50 records before the next upload
-    return out
+    return out, names
 
 
 def direct_launches(dagster: str, n: int) -> list[tuple[float, float]]:
@@ -183,7 +247,7 @@ def direct_launches(dagster: str, n: int) -> list[tuple[float, float]]:
         if result["__typename"] != "LaunchRunSuccess":
             raise SystemExit(f"launchRun: {result}")
         run = wait_run(dagster, run_id=result["run"]["runId"])
-        out.append((run["creationTime"] - sent, run["startTime"] - sent))
+        out.append(timing(run, sent))
         print(f"launchRun {len(out)}: created {out[-1][0]:.2f}s started {out[-1][1]:.2f}s", flush=True)
         time.sleep(0.5)
     return out
@@ -225,7 +289,9 @@ def main() -> None:
                 time.sleep(20)  # the load average catches up
             before, before_uptime = os.getloadavg(), uptime()
             via_api = api_requests(api, dagster, tenant, key, args.requests)
-            via_upload = uploads(api, dagster, tenant, key, args.requests)
+            via_upload, collections = uploads(api, dagster, tenant, key, args.requests)
+            via_reindex = reindexes(api, dagster, key, collections)
+            via_first_pull = first_pulls(api, dagster, key, args.requests)
             direct = direct_launches(dagster, args.requests)
             after, after_uptime = os.getloadavg(), uptime()
         finally:
@@ -245,6 +311,8 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     print(summary("API request → run (API launchRun after commit)", via_api))
     print(summary("CSV upload → its embedding run (API launchRun after commit)", via_upload))
+    print(summary("reindex request → its run (partition added + launchRun)", via_reindex))
+    print(summary("new connector's first pull → its run (partition added + launchRun)", via_first_pull))
     print(summary("baseline: GraphQL launchRun", direct))
 
 
