@@ -65,8 +65,7 @@ RUN_KEY_TAG = "dagster/run_key"  # dagster._core.storage.tags, without importing
 SENSOR_NAME_TAG = "dagster/sensor_name"
 PARTITION_TAG = "dagster/partition"
 
-LAUNCH_RUN = """
-mutation LaunchRequestRun($params: ExecutionParams!) {
+_LAUNCH_RUN_FIELD = """
   launchRun(executionParams: $params) {
     __typename
     ... on LaunchRunSuccess { run { runId } }
@@ -75,10 +74,11 @@ mutation LaunchRequestRun($params: ExecutionParams!) {
     ... on InvalidSubsetError { message }
     ... on PipelineNotFoundError { message }
   }
-}
 """
+LAUNCH_RUN = "mutation LaunchRequestRun($params: ExecutionParams!) {" + _LAUNCH_RUN_FIELD + "}"
 # a partitioned run: its dynamic partition added first (top-level mutations run in order)
-LAUNCH_PARTITIONED_RUN = """
+LAUNCH_PARTITIONED_RUN = (
+    """
 mutation LaunchPartitionedRequestRun(
   $params: ExecutionParams!, $repository: RepositorySelector!, $partitions: String!, $partition: String!
 ) {
@@ -89,17 +89,10 @@ mutation LaunchPartitionedRequestRun(
     ... on DuplicateDynamicPartitionError { message }
     ... on UnauthorizedError { message }
     ... on PythonError { message }
-  }
-  launchRun(executionParams: $params) {
-    __typename
-    ... on LaunchRunSuccess { run { runId } }
-    ... on PythonError { message }
-    ... on RunConfigValidationInvalid { errors { message } }
-    ... on InvalidSubsetError { message }
-    ... on PipelineNotFoundError { message }
-  }
-}
-"""
+  }"""
+    + _LAUNCH_RUN_FIELD
+    + "}"
+)
 
 
 @dataclass(frozen=True)

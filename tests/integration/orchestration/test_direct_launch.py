@@ -12,6 +12,7 @@ created with the request's run config and tags; the request sensor then asks for
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import threading
@@ -102,10 +103,25 @@ def workspace() -> Iterator[WorkspaceProcessContext]:
         yield context
 
 
-def _direct(app_settings: Settings, url: str) -> Settings:
-    settings = app_settings.model_copy(update={"dagster_url": url})
-    launch.install(settings)
-    return settings
+@contextlib.contextmanager
+def _launching_to(
+    app_settings: Settings, workspace: WorkspaceProcessContext | None
+) -> Iterator[FakeWebserver]:
+    """The API's direct launcher installed against a webserver over `workspace`, for the block."""
+    webserver = FakeWebserver(workspace)
+    try:
+        launch.install(app_settings.model_copy(update={"dagster_url": webserver.url}))
+        yield webserver
+    finally:
+        launch.uninstall()
+        webserver.close()
+
+
+def _tick(instance: dg.DagsterInstance, sensor_name: str, database_url: str) -> dg.SensorResult:
+    """One evaluation of the named sensor, as the daemon's next tick would run it."""
+    sensor = defs.resolve_sensor_def(sensor_name)
+    database = DatabaseResource(url=database_url)
+    return sensor(dg.build_sensor_context(instance=instance, resources={"database": database}))
 
 
 def _runs_of(instance: dg.DagsterInstance, request_id: str, timeout: float = 30) -> list[dg.DagsterRun]:
@@ -131,9 +147,7 @@ async def test_the_api_launches_a_new_requests_run_and_the_sensor_starts_no_seco
     database_url: str,
 ) -> None:
     instance = workspace.instance
-    webserver = FakeWebserver(workspace)
-    try:
-        _direct(app_settings, webserver.url)
+    with _launching_to(app_settings, workspace) as webserver:
         owner = await register_tenant(live_client, "direct")
         queued = await live_client.post(
             f"/api/v1/tenants/{owner.tenant_id}/housekeeping", headers=owner.headers
@@ -141,9 +155,6 @@ async def test_the_api_launches_a_new_requests_run_and_the_sensor_starts_no_seco
         assert queued.status_code == 202
         request_id = queued.json()["request_id"]
         runs = _runs_of(instance, request_id)
-    finally:
-        launch.uninstall()
-        webserver.close()
     assert len(runs) == 1, webserver.received
     run = runs[0]
     job = defs.resolve_job_def("housekeeping_job")
@@ -162,9 +173,7 @@ async def test_the_api_launches_a_new_requests_run_and_the_sensor_starts_no_seco
     assert run.status == dg.DagsterRunStatus.QUEUED
 
     # the row is still queued (the run has not started), yet the next tick asks for no run for it
-    sensor = defs.resolve_sensor_def("housekeeping_request_sensor")
-    database = DatabaseResource(url=database_url)
-    result = sensor(dg.build_sensor_context(instance=instance, resources={"database": database}))
+    result = _tick(instance, "housekeeping_request_sensor", database_url)
     assert all(r.run_key != request_id for r in (result.run_requests or []))
     status = await live_client.get(f"/api/v1/requests/{request_id}", headers=owner.headers)
     assert status.json()["status"] == "queued"
@@ -204,18 +213,13 @@ async def test_a_new_connectors_first_pull_is_launched_in_its_readable_partition
     key = f"{owner.name}/pg"
     # registered a moment ago: no sensor has added its partition
     assert key not in instance.get_dynamic_partitions(CONNECTOR_PARTITIONS.name)
-    webserver = FakeWebserver(workspace)
-    try:
-        _direct(app_settings, webserver.url)
+    with _launching_to(app_settings, workspace) as webserver:
         queued = await live_client.post(
             f"/api/v1/connectors/{connector_id}/pull?wait=false", headers=owner.headers
         )
         assert queued.status_code == 202, queued.text
         request_id = queued.json()["request_id"]
         runs = _runs_of(instance, request_id)
-    finally:
-        launch.uninstall()
-        webserver.close()
     assert len(runs) == 1, webserver.received
     assert len(webserver.received) == 1  # the partition and the run in one round trip
     assert key in instance.get_dynamic_partitions(CONNECTOR_PARTITIONS.name)
@@ -227,9 +231,7 @@ async def test_a_new_connectors_first_pull_is_launched_in_its_readable_partition
     assert run.tags[REQUEST_TAG] == request_id and run.tags[KIND_TAG] == "pull"
     assert run.tags["dagster/run_key"] == request_id
     assert run.tags["dagster/sensor_name"] == "pull_request_sensor"
-    sensor = defs.resolve_sensor_def("pull_request_sensor")
-    database = DatabaseResource(url=database_url)
-    result = sensor(dg.build_sensor_context(instance=instance, resources={"database": database}))
+    result = _tick(instance, "pull_request_sensor", database_url)
     assert all(r.run_key != request_id for r in (result.run_requests or []))
 
 
@@ -252,16 +254,11 @@ async def test_the_api_launches_a_reindex_in_its_collections_partition_and_the_s
     # reindex_request_sensor tick had added the partition since: the reindex comes first
     if key in instance.get_dynamic_partitions(COLLECTION_PARTITIONS.name):
         instance.delete_dynamic_partition(COLLECTION_PARTITIONS.name, key)
-    webserver = FakeWebserver(workspace)
-    try:
-        _direct(app_settings, webserver.url)
+    with _launching_to(app_settings, workspace) as webserver:
         queued = await live_client.post("/api/v1/admin/reindex/tools", headers=owner.headers)
         assert queued.status_code == 200, queued.text
         request_id = queued.json()["request_id"]
         runs = _runs_of(instance, request_id)
-    finally:
-        launch.uninstall()
-        webserver.close()
     assert len(runs) == 1, webserver.received
     assert key in instance.get_dynamic_partitions(COLLECTION_PARTITIONS.name)
     run = runs[0]
@@ -274,9 +271,7 @@ async def test_the_api_launches_a_reindex_in_its_collections_partition_and_the_s
     assert run.tags["dagster/sensor_name"] == "reindex_request_sensor"
     # the row is still queued, yet the next tick (no grace: its settings have no dagster_url) asks
     # for no second run
-    sensor = defs.resolve_sensor_def("reindex_request_sensor")
-    database = DatabaseResource(url=database_url)
-    result = sensor(dg.build_sensor_context(instance=instance, resources={"database": database}))
+    result = _tick(instance, "reindex_request_sensor", database_url)
     assert all(r.run_key != request_id for r in (result.run_requests or []))
     status = await live_client.get(f"/api/v1/requests/{request_id}", headers=owner.headers)
     assert status.json()["status"] == "queued"
@@ -291,9 +286,7 @@ async def test_an_upload_launches_its_collections_embedding_run_and_the_sensor_s
 ) -> None:
     instance = workspace.instance
     owner = await register_tenant(live_client, "direct-embed")
-    webserver = FakeWebserver(workspace)
-    try:
-        _direct(app_settings, webserver.url)
+    with _launching_to(app_settings, workspace) as webserver:
         uploaded = await live_client.post(
             "/api/v1/ingest/parts/file?entity_type=part",
             files={"file": ("parts.csv", b"name,price\nM8 bolt,1\nM10 nut,2\n")},
@@ -317,9 +310,6 @@ async def test_an_upload_launches_its_collections_embedding_run_and_the_sensor_s
         )
         assert again.status_code == 200 and again.json()["summary"]["accepted"] == 0, again.text
         time.sleep(0.5)
-    finally:
-        launch.uninstall()
-        webserver.close()
     assert len(runs) == 1, webserver.received
     assert len(webserver.received) == 1
     run = runs[0]
@@ -329,16 +319,12 @@ async def test_an_upload_launches_its_collections_embedding_run_and_the_sensor_s
     assert run.tags["dagster/run_key"].startswith(f"embed:{collection_id}:")
     assert run.tags["dagster/sensor_name"] == "embedding_sensor"
     # the records are still pending (the run has not started), yet the next tick asks for no run
-    sensor = defs.resolve_sensor_def("embedding_sensor")
-    database = DatabaseResource(url=database_url)
-    result = sensor(dg.build_sensor_context(instance=instance, resources={"database": database}))
+    result = _tick(instance, "embedding_sensor", database_url)
     assert all(r.tags.get(COLLECTION_TAG) != collection_id for r in (result.run_requests or []))
 
 
 def test_only_committed_requests_are_launched(app_settings: Settings, sync_engine, live_tenant_id) -> None:
-    webserver = FakeWebserver(None)
-    try:
-        _direct(app_settings, webserver.url)
+    with _launching_to(app_settings, None) as webserver:
         with Session(sync_engine) as session:
             submit_request(session, tenant_id=live_tenant_id, kind="housekeeping", params={"n": 1})
             session.rollback()  # never written: never launched, even when the session commits later
@@ -351,9 +337,6 @@ def test_only_committed_requests_are_launched(app_settings: Settings, sync_engin
         while not webserver.received and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.3)  # anything else would have arrived by now
-    finally:
-        launch.uninstall()
-        webserver.close()
     assert len(webserver.received) == 1
     params = webserver.received[0]["variables"]["params"]
     assert params["runConfigData"] == {
