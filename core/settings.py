@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, validation_alias=_env("REDIS_URL"))
     qdrant_url: str | None = Field(default=None, validation_alias=_env("QDRANT_URL"))
     db_pool_size: int = 10
+    # the memory the embedded PostgreSQL sizes its settings for (core/db/embedded.server_settings);
+    # default: the machine's, or its container's limit
+    embedded_pg_memory_mb: int | None = None
 
     # secrets
     jwt_secret: SecretStr | None = None
