@@ -19,10 +19,13 @@ from tests.loopback import free_port
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start_api(env: dict[str, str], *, tries: int = 300, stderr: Any = None) -> tuple[subprocess.Popen, str]:
+def start_api(
+    env: dict[str, str], *, tries: int = 300, stderr: Any = None, workers: int = 1
+) -> tuple[subprocess.Popen, str]:
     """Start the API with `env` over this process's environment (Redis left out, so every figure is
     PostgreSQL's); return the process and its base URL once it is healthy (`tries` × 0.2 s).
-    `stderr`: where its log goes (a file, for benches that read it), this process's by default."""
+    `stderr`: where its log goes (a file, for benches that read it), this process's by default.
+    `workers`: uvicorn worker processes (one by default, as `kariz up` runs it)."""
     port = free_port()
     full_env = {**os.environ, **env}
     full_env.pop("REDIS_URL", None)
@@ -38,6 +41,7 @@ def start_api(env: dict[str, str], *, tries: int = 300, stderr: Any = None) -> t
             "--no-access-log",
             "--log-level",
             "warning",
+            *(("--workers", str(workers)) if workers > 1 else ()),
         ],
         cwd=ROOT,
         env=full_env,

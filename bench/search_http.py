@@ -10,11 +10,19 @@ measured twice, alternating in rounds:
             subprocess), as many keep-alive clients as `--concurrency` says, each a thin HTTP/1.1
             client on one connection; latency seen by the client.
 API overhead = http - sql at p50 and p95 (auth, rate-limit counting, collection lookup,
-classification, response building, JSON, HTTP). With `--peer tantivy` the identifier and keyword
+classification, response building, JSON, HTTP). The `hybrid` kind (realistic catalog, a collection
+whose generation has vectors: see `--vectors`) sends the keyword requests' kind of query with
+`search_mode: hybrid`: through HTTP the query is embedded by the real model on every request (the
+warm-up uses other queries, so the API's memo of recent query vectors never answers; checked from
+the answers' `embed_ms`), and the SQL side runs hybrid's statements one after another (the full-text
+leg, the pgvector search with the query's vector computed before timing, the in-generation check and
+the hydration); the answers' own spans (embed, vector, full-text leg, hydrate) are printed too. With `--peer tantivy` the identifier and keyword
 requests also run against a Tantivy index of the same records (built in this run from the loaded
 collection: BM25, name boosted 3x, package 2x, part number and section; top 20 with their stored
-fields, as Kariz answers), in process, as many threads as clients, alternating in the same rounds. The cache is off (KARIZ_SEARCH_CACHE_TTL_S=0) and
-every answer is checked for cache_hit=false.
+fields, as Kariz answers), in process, as many threads as clients, alternating in the same rounds
+(`--peer-dir` keeps that index and reuses it; for `hybrid` the peer answers the same query by BM25
+alone: it has no vectors). The cache is off (KARIZ_SEARCH_CACHE_TTL_S=0) and every answer is
+checked for cache_hit=false.
 
 Catalogs (each `--rows`, loaded once through `ingest_file`, then VACUUM ANALYZE):
   * synthetic - bench/ingest_csv.py's fasteners: 8 product kinds, 6 materials, so every keyword
@@ -25,7 +33,16 @@ Catalogs (each `--rows`, loaded once through `ingest_file`, then VACUUM ANALYZE)
 
     .venv/bin/python bench/search_http.py [--rows 1000000] [--queries 300]
         [--concurrency 1 4] [--catalog synthetic realistic] [--server-url URL] [--keep]
-        [--peer tantivy] [--kinds identifier keyword filter-only filter+sort]
+        [--peer tantivy [--peer-dir DIR]] [--kinds identifier keyword filter-only filter+sort hybrid]
+        [--vectors PKG_VECTORS.npy PKG_NAMES.txt]
+
+`--vectors`: give the realistic collection vectors when its generation has none (once, kept with
+the database): each record gets the real MiniLM embedding of its package's embedding text (name =
+the package's description, type, package and section; computed beforehand for the ~63k distinct
+packages, see `write_vectors`) plus a little Gaussian noise standing in for its own fields (part
+number, price, country), written with COPY into the generation's points table (without the payload
+index, which only filtered vector searches use), then the HNSW index is built as the embedding
+pipeline builds it.
 
 Without --server-url an embedded PostgreSQL starts in a temporary folder. With --keep and
 --server-url, loaded databases are kept and reused by the next run (named by catalog and rows).
@@ -53,6 +70,7 @@ from typing import Any
 
 import psycopg
 import sqlalchemy as sa
+from psycopg.types.json import Jsonb
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -203,6 +221,79 @@ def load(server: str, catalog: str, rows: int, workdir: Path, keep: bool) -> Loa
     return Loaded(url, tenant_id, key)
 
 
+def write_vectors(loaded: Loaded, vectors_file: Path, names_file: Path, *, noise: float = 0.02) -> None:
+    """Vectors for the loaded realistic collection's active generation, unless it has them: each
+    record the real embedding of its package's text (`vectors_file` rows, in `names_file` order) plus
+    Gaussian noise (`noise` per dimension, renormalised), COPY'd into the generation's points table
+    with its payload; then the HNSW index, as the embedding pipeline builds it (1M records: the
+    2026-12-04 run in bench/README.md says how long each step took). The payload's GIN index serves
+    filtered vector searches only, which this bench does not send: it is dropped, not rebuilt."""
+    import numpy as np
+    from pgvector.psycopg import register_vector
+
+    from core.vectors.base import vector_collection_name
+    from core.vectors.payloads import build_point_payload
+    from core.vectors.pgvector import PgVectorIndex, points_table
+
+    engine = make_sync_engine(loaded.url)
+    with engine.connect() as conn:
+        collection_id, generation = conn.execute(
+            sa.text("SELECT id, active_generation FROM collections WHERE tenant_id = :t AND name = :n"),
+            {"t": loaded.tenant_id, "n": COLLECTION},
+        ).one()
+    engine.dispose()
+    name = vector_collection_name(loaded.tenant_id, collection_id, generation)
+    index = PgVectorIndex(loaded.url, build_memory="4GB")
+    if index.collection_exists(name) and index.index_ready(name):
+        index.close()
+        return
+    matrix = np.load(vectors_file)
+    row_of = {package: i for i, package in enumerate(names_file.read_text().split("\n"))}
+    table = f'kariz_vectors."{points_table(name)}"'
+    if not index.collection_exists(name):
+        index.create_collection(name, matrix.shape[1], defer_index=True)
+    rng = np.random.default_rng(3)
+    started = time.perf_counter()
+    # records are read on a connection of their own: one in COPY state cannot also FETCH
+    with psycopg.connect(libpq_url(loaded.url)) as conn, psycopg.connect(libpq_url(loaded.url)) as source:
+        register_vector(conn)
+        conn.execute(f'DROP INDEX IF EXISTS kariz_vectors."{points_table(name)}_payload"')
+        conn.execute(f"TRUNCATE {table}")
+        with source.cursor(name="records") as cur, conn.cursor() as out:
+            cur.itersize = 20_000
+            cur.execute(
+                "SELECT id, record_type, status, collection_data FROM records "
+                "WHERE collection_id = %s AND generation = %s",
+                (collection_id, generation),
+            )
+            with out.copy(f"COPY {table} (id, embedding, payload) FROM STDIN WITH (FORMAT BINARY)") as copy:
+                copy.set_types(["uuid", "vector", "jsonb"])
+                while batch := cur.fetchmany(20_000):
+                    # (ingestion types a package named `2048` as a number: matched by its text)
+                    base = matrix[[row_of[str(r[3]["package"])] for r in batch]]
+                    vectors = base + rng.normal(0, noise, base.shape).astype(np.float32)
+                    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+                    for (record_id, record_type, status, data), vector in zip(batch, vectors, strict=True):
+                        payload = build_point_payload(
+                            tenant_id=loaded.tenant_id, collection=COLLECTION, generation=generation,
+                            record_type=record_type, status=status, collection_data=data,
+                        )
+                        copy.write_row((record_id, vector, Jsonb(payload)))
+        conn.commit()
+        copied = time.perf_counter() - started
+    started = time.perf_counter()
+    index.build_index(name)
+    hnsw_s = time.perf_counter() - started
+    index.close()
+    with psycopg.connect(libpq_url(loaded.url), autocommit=True) as conn:
+        conn.execute(f"VACUUM ANALYZE {table}")
+    print(
+        f"vectors: COPY {copied:.0f} s, HNSW (m 16, ef_construction 64, "
+        f"maintenance_work_mem 4GB) {hnsw_s:.0f} s",
+        flush=True,
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # requests
 
@@ -222,11 +313,12 @@ def build_requests(
     # which is not what the SQL side runs
     if catalog == "synthetic":
         return [{"query": rnd.choice(SYNTHETIC_KEYWORDS), "search_mode": "fulltext"} for _ in range(n)]
+    mode = "hybrid" if kind == "hybrid" else "fulltext"
     bodies = []
     while len(bodies) < n:
         words = [w for w in _WORD.findall(rnd.choice(samples)[1]) if w.lower() not in _STOP]
         if len(words) >= 2:
-            bodies.append({"query": " ".join(rnd.sample(words, 2)), "search_mode": "fulltext"})
+            bodies.append({"query": " ".join(rnd.sample(words, 2)), "search_mode": mode})
     return bodies
 
 
@@ -234,6 +326,34 @@ async def sql_one(session: AsyncSession, ids: tuple, catalog_fields: dict, body:
     """The statements `core.search.search` runs for `body`, without anything around them."""
     req = SearchRequest(query=body.get("query"), filters=body.get("filters") or {}, sort=body.get("sort"))
     await run_sql(session, ids, catalog_fields, req)
+
+
+_VECTOR_SEARCH = (
+    "WITH hits AS MATERIALIZED (SELECT id, embedding <=> CAST(CAST(:q AS text) AS vector) AS distance "
+    "FROM kariz_vectors.\"{table}\" ORDER BY embedding <=> CAST(CAST(:q AS text) AS vector) LIMIT :k) "
+    "SELECT id, distance FROM hits ORDER BY distance, id"
+)
+
+
+async def hybrid_sql_one(session: AsyncSession, target: Any, query: str, vector: str) -> None:
+    """The statements a hybrid search runs for `query` (20 results), one after another, with the
+    query's vector (`vector`, pgvector's text form) computed beforehand: the full-text leg (and its
+    any-word fallback), the vector collection's lookup with the HNSW settings, the HNSW search, the
+    in-generation check and the hydration."""
+    from core.search import hybrid
+    from core.search.classify import classify_query
+    from core.vectors.pgvector import _RESOLVE
+
+    plan = classify_query(query)
+    depth = hybrid.MIN_DEPTH
+    fulltext, _ = await hybrid._fulltext_leg(session, target, plan, [], depth, exact_only=False)
+    table = (await session.execute(_RESOLVE, {"name": target.vector_collection, "ef": str(depth)})).one().table_name
+    hits = (await session.execute(sql.text_clause(_VECTOR_SEARCH.format(table=table)), {"q": vector, "k": depth})).all()
+    valid = await hybrid._in_generation(session, target, [], [h.id for h in hits])
+    semantic = [(h.id, 1.0 - float(h.distance)) for h in hits if h.id in valid]
+    ranked = hybrid.fuse([(i, s) for i, s, _ in fulltext], semantic, semantic_weight=hybrid.DEFAULT_SEMANTIC_WEIGHT)
+    await hybrid._hydrate(session, target, ranked[:20], {})
+    await session.rollback()  # the HNSW settings are the transaction's, as in the vector store
 
 
 async def timed(concurrency: int, bodies: list[dict], make_worker) -> list[float]:
@@ -276,7 +396,14 @@ class TantivyPeer:
         for field in self.FIELDS:
             builder.add_text_field(field, stored=True, tokenizer_name="en_stem")
         folder.mkdir(parents=True, exist_ok=True)
-        self.index = tantivy.Index(builder.build(), path=str(folder))
+        built = folder / "kariz-collection"
+        reuse = built.exists() and built.read_text() == str(collection_id)
+        self.index = tantivy.Index(builder.build(), path=str(folder), reuse=reuse)
+        if reuse:  # kept by an earlier run (--peer-dir) for this very collection
+            self.searcher = self.index.searcher()
+            self.build_s = 0.0
+            print(f"tantivy: reusing {self.searcher.num_docs:,} records indexed in {folder}", flush=True)
+            return
         writer = self.index.writer(heap_size=300_000_000, num_threads=1)
         started = time.perf_counter()
         count = 0
@@ -299,6 +426,7 @@ class TantivyPeer:
         self.index.reload()
         self.searcher = self.index.searcher()
         self.build_s = time.perf_counter() - started
+        built.write_text(str(collection_id))
         print(f"tantivy: indexed {count:,} records in {self.build_s:.0f} s", flush=True)
 
     def search(self, query: str) -> list[dict]:
@@ -313,9 +441,9 @@ class TantivyPeer:
 # the API server
 
 
-def start_api(url: str, workdir: Path) -> tuple[subprocess.Popen, str]:
+def start_api(url: str, workdir: Path, workers: int = 1) -> tuple[subprocess.Popen, str]:
     return serve_api({"DATABASE_URL": url, "KARIZ_DATA_DIR": str(workdir / "data"),
-                      "KARIZ_SEARCH_CACHE_TTL_S": "0", "KARIZ_ENV": "development"})
+                      "KARIZ_SEARCH_CACHE_TTL_S": "0", "KARIZ_ENV": "development"}, workers=workers)
 
 
 class ThinHttpClient:
@@ -375,7 +503,14 @@ async def bench_catalog(
         ]
         fields = await search_fields(session, row.id, row.active_generation, row.version)
     ids = (loaded.tenant_id, row.id, row.active_generation)
-    peer = TantivyPeer(loaded.url, row.id, workdir / f"tantivy-{catalog}") if args.peer == "tantivy" else None
+    from core.search.hybrid import Target
+
+    target = Target(loaded.tenant_id, row.id, COLLECTION, row.active_generation)
+    vectors: dict[str, str] = {}  # hybrid queries' vectors for the SQL side, computed before timing
+    spans: dict[str, list[float]] = {}  # the hybrid answers' own timings
+    memo_hits = 0
+    peer_dir = Path(args.peer_dir) / catalog if args.peer_dir else workdir / f"tantivy-{catalog}"
+    peer = TantivyPeer(loaded.url, row.id, peer_dir) if args.peer == "tantivy" else None
     pool = concurrent.futures.ThreadPoolExecutor(max(args.concurrency))
     headers = {"Authorization": f"Bearer {loaded.api_key}"}
     cache_hits = 0
@@ -386,7 +521,10 @@ async def bench_catalog(
 
         async def __aenter__(self):
             async def call(body: dict) -> None:
-                await sql_one(self.session, ids, fields, body)
+                if body.get("search_mode") == "hybrid":
+                    await hybrid_sql_one(self.session, target, body["query"], vectors[body["query"]])
+                else:
+                    await sql_one(self.session, ids, fields, body)
 
             return call
 
@@ -399,11 +537,18 @@ async def bench_catalog(
 
         async def __aenter__(self):
             async def call(body: dict) -> None:
-                nonlocal cache_hits
+                nonlocal cache_hits, memo_hits
                 status, payload = await self.client.post_json(f"/api/v1/search/{COLLECTION}", body)
                 if status != 200:
                     raise SystemExit(f"{status}: {payload[:300]!r}")
-                cache_hits += json.loads(payload)["metadata"]["cache_hit"]
+                metadata = json.loads(payload)["metadata"]
+                cache_hits += metadata["cache_hit"]
+                if body.get("search_mode") == "hybrid":
+                    if metadata["search_mode"] != "hybrid":
+                        raise SystemExit(f"not a hybrid answer: {metadata}")
+                    memo_hits += metadata["timings"]["embed_ms"] < 0.5
+                    for span, ms in metadata["timings"].items():
+                        spans.setdefault(span, []).append(ms)
 
             return call
 
@@ -428,15 +573,30 @@ async def bench_catalog(
     for concurrency, kind in [
         (c, k)
         for c in args.concurrency
-        for k in ("identifier", "keyword", "filter-only", *(("filter+sort",) if catalog == "realistic" else ()))
+        for k in ("identifier", "keyword", "filter-only", *(("filter+sort",) if catalog == "realistic" else ()),
+                  *(("hybrid",) if args.kinds and "hybrid" in args.kinds and catalog == "realistic" else ()))
         if args.kinds is None or k in args.kinds
     ]:
-        bodies = build_requests(catalog, kind, args.queries, samples, rnd)
-        await timed(concurrency, bodies[:20], SqlWorker)  # warm up both paths
-        await timed(concurrency, bodies[:20], HttpWorker)
-        with_peer = peer is not None and kind in ("identifier", "keyword")
+        if kind == "hybrid":
+            # warmed with other queries than the timed ones: the API remembers recent query vectors
+            bodies = build_requests(catalog, kind, args.queries + 20, samples, rnd)
+            warm, bodies = bodies[args.queries :], bodies[: args.queries]
+            from core.embeddings.factory import get_embedding_provider
+
+            model = get_embedding_provider(get_settings())
+            for body in warm + bodies:
+                vectors[body["query"]] = "[" + ",".join(f"{x:.7g}" for x in model.embed_one(body["query"])) + "]"
+            spans.clear()
+        else:
+            bodies = build_requests(catalog, kind, args.queries, samples, rnd)
+            warm = bodies[:20]
+        await timed(concurrency, warm, SqlWorker)  # warm up both paths
+        await timed(concurrency, warm, HttpWorker)
+        with_peer = peer is not None and kind in ("identifier", "keyword", "hybrid")
         if with_peer:
-            await timed(concurrency, bodies[:20], PeerWorker)
+            await timed(concurrency, warm, PeerWorker)
+        spans.clear()
+        memo_hits = 0
         sql_ms: list[float] = []
         http_ms: list[float] = []
         peer_ms: list[float] = []
@@ -471,6 +631,14 @@ async def bench_catalog(
             + f" | load {line['load']:.1f}",
             flush=True,
         )
+        if kind == "hybrid":
+            print(
+                "  hybrid answers' own spans (p50 / p95 ms): "
+                + ", ".join(f"{k} {pct(v, 50):.2f} / {pct(v, 95):.2f}" for k, v in sorted(spans.items()))
+                + f" | query vectors from the API's memo: {memo_hits}",
+                flush=True,
+            )
+            line["spans"] = {k: (pct(v, 50), pct(v, 95)) for k, v in spans.items()}
         lines.append(line)
     if cache_hits:
         raise SystemExit(f"{cache_hits} answers came from the cache: the figures would be wrong")
@@ -495,7 +663,12 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep (and reuse) the loaded databases")
     parser.add_argument("--peer", choices=["tantivy"], default=None, help="also time a peer engine in process")
     parser.add_argument("--kinds", nargs="+", default=None,
-                        choices=["identifier", "keyword", "filter-only", "filter+sort"], help="query kinds (all)")
+                        choices=["identifier", "keyword", "filter-only", "filter+sort", "hybrid"],
+                        help="query kinds (all but hybrid)")
+    parser.add_argument("--api-workers", type=int, default=1, help="uvicorn worker processes of the API")
+    parser.add_argument("--peer-dir", default=None, help="keep the peer's index here and reuse it")
+    parser.add_argument("--vectors", nargs=2, default=None, metavar=("VECTORS_NPY", "NAMES_TXT"),
+                        help="give the realistic collection vectors first (see write_vectors)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kariz-bench-http-") as tmp:
         workdir = Path(tmp)
@@ -503,7 +676,9 @@ def main() -> None:
         results = []
         for catalog in args.catalog:
             loaded = load(server, catalog, args.rows, workdir, keep=args.keep and bool(args.server_url))
-            proc, base = start_api(loaded.url, workdir)
+            if args.vectors and catalog == "realistic":
+                write_vectors(loaded, Path(args.vectors[0]), Path(args.vectors[1]))
+            proc, base = start_api(loaded.url, workdir, args.api_workers)
             try:
                 results += asyncio.run(bench_catalog(catalog, loaded, base, args, workdir))
             finally:
