@@ -201,13 +201,23 @@ def write_server_config(pg_dir: Path, memory: int) -> bool:
     return changed
 
 
+# pg_file_settings parses the configuration files when it is read, so it answers at once; the
+# reload (a SIGHUP) is asynchronous, and pg_settings.pending_restart read right after it can still
+# be false: a fresh data folder then kept 128 MB of shared buffers on a busy machine
+NEEDS_RESTART = """
+SELECT DISTINCT name FROM pg_file_settings
+WHERE NOT applied AND error = 'setting could not be applied'
+ORDER BY name
+"""
+
+
 def _pending_restart(superuser_url: str) -> list[str]:
-    """Reload the configuration; the settings that still wait for a restart."""
+    """Reload the configuration; the settings in the files that only a restart applies."""
     engine = sa.create_engine(sync_url(superuser_url), isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT pg_reload_conf()"))
-            return list(conn.execute(sa.text("SELECT name FROM pg_settings WHERE pending_restart")).scalars())
+            return list(conn.execute(sa.text(NEEDS_RESTART)).scalars())
     finally:
         engine.dispose()
 
