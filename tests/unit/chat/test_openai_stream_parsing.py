@@ -4,14 +4,29 @@ line without its newline. (The provider against a real server: tests/integration
 
 from __future__ import annotations
 
+import contextlib
 import json
+import types
+from collections.abc import Iterator
+from unittest import mock
 
 import httpx
 
 from core.chat.provider import Finish, ModelRequest, TextDelta, ToolCallRequest, Usage
+from core.chat.providers import openai_compatible
 from core.chat.providers.openai_compatible import OpenAICompatibleChat
 
 ASK = ModelRequest(system="rules", history=[], question="q", sources=[])
+
+
+@contextlib.contextmanager
+def _no_backoff_waits() -> Iterator[mock.AsyncMock]:
+    """The provider's backoff waits recorded instead of slept. Only the provider module's own name
+    `asyncio` is replaced: patching `asyncio.sleep` itself also caught every other task of the
+    test session's event loop that slept meanwhile (a CI run recorded 43 waits of 0.1 s)."""
+    sleep = mock.AsyncMock()
+    with mock.patch.object(openai_compatible, "asyncio", types.SimpleNamespace(sleep=sleep)):
+        yield sleep
 
 
 def _line(payload: dict) -> bytes:
@@ -131,8 +146,6 @@ def _answer(*words: str) -> bytes:
 async def test_a_refusal_before_the_first_token_is_retried_with_backoff() -> None:
     """503, then a connection that drops before any text, then the answer: three attempts, the waits
     doubling; the client sees one clean answer."""
-    from unittest import mock
-
     attempts: list[str] = []
 
     def server(request: httpx.Request) -> httpx.Response:
@@ -145,7 +158,7 @@ async def test_a_refusal_before_the_first_token_is_retried_with_backoff() -> Non
 
     model = OpenAICompatibleChat("http://model.test/v1", "m", retries=2)
     model._http = httpx.AsyncClient(transport=httpx.MockTransport(server))
-    with mock.patch("core.chat.providers.openai_compatible.asyncio.sleep") as sleep:
+    with _no_backoff_waits() as sleep:
         events = await _events(model)
     assert len(attempts) == 3
     assert [c.args[0] for c in sleep.call_args_list] == [0.5, 1.0]
@@ -182,7 +195,5 @@ async def test_retries_end_and_a_failure_after_the_first_token_is_never_retried(
 
     always_down = OpenAICompatibleChat("http://model.test/v1", "m", retries=1)
     always_down._http = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(502)))
-    from unittest import mock
-
-    with mock.patch("core.chat.providers.openai_compatible.asyncio.sleep"), pytest.raises(ProviderError):
+    with _no_backoff_waits(), pytest.raises(ProviderError):
         await _events(always_down)
